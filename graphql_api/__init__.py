@@ -1,0 +1,1 @@
+"""The GraphQL API: one endpoint, thin resolvers that call module services."""

@@ -1,0 +1,140 @@
+"""The `/graphql` endpoint: one request, one transaction, committed before the response is sent.
+
+Authentication happens inside the request's transaction: the credential names the tenant, the
+transaction is scoped to it, and the credential is checked with row-level security in force.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import strawberry
+import structlog
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from strawberry.http.ides import get_graphql_ide_html
+
+from graphql_api.context import GraphQLContext
+from graphql_api.errors import error_payload, format_error
+from infra.db import Database, UnitOfWork
+from infra.errors import AppError, BadRequest, Unauthenticated
+from infra.settings import Settings
+from tenancy import api_keys
+from tenancy.auth import (
+    SESSION_COOKIE,
+    Authenticated,
+    SessionCookies,
+    authenticate_api_key,
+    authenticate_session,
+)
+from tenancy.context import CallContext
+
+log = structlog.get_logger("graphql")
+
+
+def json_response(payload: dict[str, Any], status: int = 200) -> Response:
+    return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
+
+
+class GraphQLEndpoint:
+    def __init__(self, schema: strawberry.Schema, db: Database, settings: Settings) -> None:
+        self.schema = schema
+        self.db = db
+        self.settings = settings
+        self.cookies = SessionCookies(settings.secret_key, settings.session_max_age_seconds)
+
+    async def handle(self, request: Request) -> Response:
+        request_id: str = request.state.request_id
+        if request.method == "GET":
+            if self.settings.is_production:
+                return json_response({"errors": [error_payload(
+                    "use POST with a JSON body", "BAD_REQUEST")]}, 405)
+            return HTMLResponse(get_graphql_ide_html())
+        try:
+            body = await self._body(request)
+        except AppError as exc:
+            return json_response({"errors": [error_payload(exc.message, exc.code)]}, 400)
+
+        uow = UnitOfWork(self.db)
+        context = GraphQLContext(request=request, settings=self.settings, db=self.db,
+                                 cookies=self.cookies, uow=uow, call=None, request_id=request_id)
+        try:
+            try:
+                await self._authenticate(request, context)
+            except AppError as exc:
+                await uow.rollback()
+                return json_response({"errors": [error_payload(exc.message, exc.code)]}, 401)
+            result = await self.schema.execute(
+                body["query"], variable_values=body.get("variables"), context_value=context,
+                operation_name=body.get("operationName"))
+            await uow.commit()
+        finally:
+            await uow.rollback()  # no-op after a commit; frees the connection on any failure
+
+        payload: dict[str, Any] = {}
+        if result.errors:
+            payload["errors"] = [format_error(e, request_id=request_id) for e in result.errors]
+        if result.data is not None or not result.errors:
+            payload["data"] = result.data
+        response = json_response(payload)
+        if context.set_cookie is not None:
+            self._set_cookie(response, context.set_cookie)
+        return response
+
+    async def _body(self, request: Request) -> dict[str, Any]:
+        # JSON only: a cross-site form post cannot send it without a CORS preflight we never
+        # grant, which is what keeps cookie-authenticated mutations safe from CSRF.
+        content_type = request.headers.get("content-type", "").split(";")[0].strip()
+        if content_type not in ("application/json", "application/graphql-response+json"):
+            raise BadRequest("send the operation as application/json")
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            raise BadRequest("the body is not valid JSON") from None
+        if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+            raise BadRequest("the body needs a `query` string")
+        variables = body.get("variables")
+        if variables is not None and not isinstance(variables, dict):
+            raise BadRequest("`variables` must be an object")
+        return body
+
+    async def _authenticate(self, request: Request, context: GraphQLContext) -> None:
+        header = request.headers.get("authorization")
+        found: Authenticated | None
+        if header:
+            scheme, _, credential = header.partition(" ")
+            parsed = api_keys.parse_key(credential) if scheme.lower() == "bearer" else None
+            if parsed is None:
+                raise Unauthenticated("malformed Authorization header: use `Bearer <api key>`")
+            context.uow.scope(parsed.tenant_id)
+            found = await context.uow.run(authenticate_api_key, parsed)
+            if found is None:
+                raise Unauthenticated("invalid, expired or revoked API key")
+        elif cookie := request.cookies.get(SESSION_COOKIE):
+            loaded = self.cookies.load(cookie)
+            if loaded is None:
+                context.set_cookie = ""
+                return
+            tenant_id, session_id = loaded
+            context.uow.scope(tenant_id)
+            found = await context.uow.run(authenticate_session, tenant_id, session_id)
+            if found is None:  # expired or revoked: carry on as anonymous, drop the cookie
+                context.set_cookie = ""
+                return
+            context.session_id = session_id
+        else:
+            return
+        client = request.client.host if request.client else None
+        context.call = CallContext(found.actor, request_id=context.request_id, client_ip=client,
+                                   region=found.region)
+        structlog.contextvars.bind_contextvars(tenant_id=str(found.actor.tenant_id),
+                                               actor=found.actor.label)
+
+    def _set_cookie(self, response: Response, value: str) -> None:
+        if value == "":
+            response.delete_cookie(SESSION_COOKIE, path="/")
+            return
+        response.set_cookie(SESSION_COOKIE, value, max_age=self.settings.session_max_age_seconds,
+                            path="/", httponly=True, samesite="lax",
+                            secure=self.settings.cookie_secure or self.settings.is_production)

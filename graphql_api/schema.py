@@ -1,0 +1,59 @@
+"""Composes the domains' queries and mutations into one schema, with its limits and caches."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.types import Info
+
+from graphql_api.customers.mutations import CustomerMutations
+from graphql_api.customers.queries import CustomerQueries
+from graphql_api.customers.types import CompanyType, ContactType
+from graphql_api.permissions import needs
+from graphql_api.relay import Node, from_global_id
+from graphql_api.tenancy.mutations import TenancyMutations
+from graphql_api.tenancy.queries import TenancyQueries
+from graphql_api.tenancy.types import UserType
+from infra.settings import Settings
+
+
+@strawberry.type
+class Query(CustomerQueries, TenancyQueries):
+    @strawberry.field(extensions=needs(), description="Any object by its global ID, or null.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        try:
+            type_name, key = from_global_id(id)
+        except (ValueError, UnicodeDecodeError):
+            return None
+        loaders = info.context.loaders
+        loader = {"Contact": loaders.contact, "Company": loaders.company,
+                  "User": loaders.user}.get(type_name)
+        if loader is None:
+            return None
+        return await loader.load(key)  # type: ignore[no-any-return]
+
+
+@strawberry.type
+class Mutation(CustomerMutations, TenancyMutations):
+    pass
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[ContactType, CompanyType, UserType],
+        extensions=[
+            QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+            MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+            MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+            ParserCache(maxsize=512),
+            ValidationCache(maxsize=512),
+        ],
+    )

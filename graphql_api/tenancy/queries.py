@@ -1,0 +1,95 @@
+"""Tenancy queries: the viewer, members, API keys, the audit log and the event feed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from graphql_api.permissions import needs
+from graphql_api.relay import Connection, from_global_id
+from graphql_api.tenancy.types import (
+    ApiKeyType,
+    AuditEntryType,
+    AuditFilter,
+    EventType,
+    TenantType,
+    UserType,
+    Viewer,
+)
+from infra.errors import BadRequest, ValidationFailed
+from modules.pagination import page_size
+from tenancy import directory
+from tenancy import service as tenancy_service
+from tenancy.permissions import Permission
+
+
+def api_key_type(key: Any, role: str) -> ApiKeyType:
+    return ApiKeyType(name=key.name, display_prefix=key.display_prefix, role=role,
+                      created_at=key.created_at, last_used_at=key.last_used_at,
+                      expires_at=key.expires_at, revoked_at=key.revoked_at, key_id=key.id)
+
+
+def _audit_filters(f: AuditFilter | None) -> dict[str, Any]:
+    if f is None:
+        return {}
+    values = {k: v for k, v in vars(f).items() if v is not None}
+    for key in ("entity_id", "actor_id"):
+        if key in values:
+            try:
+                values[key] = from_global_id(values[key])[1]
+            except (ValueError, UnicodeDecodeError):
+                raise ValidationFailed.single(f"filter.{key}", "is not a valid ID") from None
+    return values
+
+
+@strawberry.type
+class TenancyQueries:
+    @strawberry.field(extensions=needs())
+    async def me(self, info: Info) -> Viewer:
+        context = info.context
+        actor = context.ctx.actor
+        tenant = await context.read(directory.current_tenant)
+        user = await context.loaders.user.load(actor.id) if actor.kind == "user" else None
+        return Viewer(kind=actor.kind, label=actor.label, role=actor.role,
+                      permissions=sorted(actor.permissions), user=user,
+                      tenant=tenant)  # type: ignore[arg-type]
+
+    @strawberry.field(extensions=needs(), description="Members of the current tenant.")
+    async def members(self, info: Info) -> list[UserType]:
+        rows = await info.context.read(directory.members)
+        return [user for user, _role, _status in rows]  # type: ignore[misc]
+
+    @strawberry.field(extensions=needs(Permission.API_KEYS_MANAGE))
+    async def api_keys(self, info: Info) -> list[ApiKeyType]:
+        rows = await info.context.read(tenancy_service.list_api_keys)
+        return [api_key_type(k, r) for k, r in rows]
+
+    @strawberry.field(extensions=needs(Permission.AUDIT_READ),
+                      description="Who changed what, newest first.")
+    async def audit_log(self, info: Info, first: int | None = None, after: str | None = None,
+                        filter: AuditFilter | None = None) -> Connection[AuditEntryType]:
+        context = info.context
+        size = page_size(first, default=context.settings.default_page_size,
+                         maximum=context.settings.max_page_size)
+        page = await context.read(directory.audit_log, filters=_audit_filters(filter),
+                                  first=size, after=after)
+        return Connection(page=page, counter=_no_count)
+
+    @strawberry.field(extensions=needs(Permission.AUDIT_READ),
+                      description="Domain events (the outbox), newest first.")
+    async def events(self, info: Info, first: int | None = None, after: str | None = None,
+                     type: str | None = None) -> Connection[EventType]:
+        context = info.context
+        size = page_size(first, default=context.settings.default_page_size,
+                         maximum=context.settings.max_page_size)
+        page = await context.read(directory.events, event_type=type, first=size, after=after)
+        return Connection(page=page, counter=_no_count)
+
+
+async def _no_count() -> int:
+    raise BadRequest("totalCount is not available on this list", field="totalCount")
+
+
+__all__ = ["TenancyQueries", "TenantType"]

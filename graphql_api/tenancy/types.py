@@ -1,0 +1,157 @@
+"""GraphQL types of tenancy: users, the viewer, API keys, the audit log and domain events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from graphql_api.relay import Node, to_global_id
+from tenancy.audit import AuditEntry, OutboxEvent
+from tenancy.models import User
+
+
+@strawberry.type(name="User")
+class UserType(Node):
+    name: str
+    email: str
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("User", self.id))  # type: ignore[arg-type]
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: Info) -> bool:
+        return isinstance(obj, User)
+
+
+@strawberry.type(name="Tenant")
+class TenantType:
+    name: str
+    slug: str
+    status: str
+    default_region: str
+    locale: str
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Tenant", self.id))  # type: ignore[arg-type]
+
+
+@strawberry.type
+class TenantChoiceType:
+    id: strawberry.ID
+    slug: str
+    name: str
+
+
+@strawberry.type(description="The caller: who they are, in which tenant, with which rights.")
+class Viewer:
+    kind: str
+    label: str
+    role: str
+    permissions: list[str]
+    user: UserType | None
+    tenant: TenantType
+
+
+@strawberry.type
+class LoginPayload:
+    user_id: strawberry.ID
+    tenant: TenantChoiceType | None = strawberry.field(
+        description="The tenant the new session is in; null when a tenant must be chosen.")
+    tenants: list[TenantChoiceType]
+
+
+@strawberry.type(name="ApiKey")
+class ApiKeyType:
+    name: str
+    display_prefix: str
+    role: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    key_id: strawberry.Private[Any]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("ApiKey", self.key_id))
+
+
+@strawberry.type
+class CreatedApiKey:
+    api_key: ApiKeyType
+    secret: str = strawberry.field(description="The key itself. Shown this once, never again.")
+
+
+@strawberry.type(name="AuditEntry")
+class AuditEntryType:
+    occurred_at: datetime
+    actor_type: str
+    actor_label: str
+    action: str
+    entity_type: str
+    before: JSON | None
+    after: JSON | None
+    request_id: str | None
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("AuditEntry", self.id))  # type: ignore[arg-type]
+
+    @strawberry.field
+    def actor_id(self) -> strawberry.ID | None:
+        entry: AuditEntry = self  # type: ignore[assignment]
+        if entry.actor_id is None:
+            return None
+        kind = "User" if entry.actor_type == "user" else "ApiKey"
+        return strawberry.ID(to_global_id(kind, entry.actor_id))
+
+    @strawberry.field
+    def entity_id(self) -> strawberry.ID | None:
+        entry: AuditEntry = self  # type: ignore[assignment]
+        if entry.entity_id is None:
+            return None
+        return strawberry.ID(to_global_id(entry.entity_type.title(), entry.entity_id))
+
+    @strawberry.field
+    def client_ip(self) -> str | None:
+        value = self.client_ip
+        return str(value) if value is not None else None
+
+
+@strawberry.type(name="Event", description="A domain event from the outbox (`contact.created`, …).")
+class EventType:
+    event_type: str
+    aggregate_type: str
+    payload: JSON
+    occurred_at: datetime
+    published_at: datetime | None
+    request_id: str | None
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        event: OutboxEvent = self  # type: ignore[assignment]
+        return strawberry.ID(to_global_id("Event", event.id))
+
+    @strawberry.field
+    def aggregate_id(self) -> strawberry.ID | None:
+        event: OutboxEvent = self  # type: ignore[assignment]
+        if event.aggregate_id is None:
+            return None
+        return strawberry.ID(to_global_id(event.aggregate_type.title(), event.aggregate_id))
+
+
+@strawberry.input
+class AuditFilter:
+    entity_type: str | None = None
+    entity_id: strawberry.ID | None = None
+    action: str | None = None
+    actor_id: strawberry.ID | None = None
+    request_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None

@@ -1,0 +1,1 @@
+"""Infrastructure: settings, database engines and sessions, embedded servers, migrations, CLI."""

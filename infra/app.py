@@ -1,0 +1,108 @@
+"""The ASGI application: `/graphql`, `/healthz`, request ids and structured access logs."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import redis.asyncio as aioredis
+import structlog
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from graphql_api.endpoint import GraphQLEndpoint
+from graphql_api.schema import build_schema
+from infra.db import Database
+from infra.settings import Settings
+
+log = structlog.get_logger("http")
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (or keeps a sane incoming `X-Request-ID`), binds it to the logs
+    and returns it in the response headers."""
+
+    def __init__(self, app: ASGIApp, *, access_log: bool = True) -> None:
+        self.app = app
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else \
+            uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"].append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if self.access_log:
+                log.info("request", method=scope["method"], path=scope["path"], status=status,
+                         ms=round((time.perf_counter() - started) * 1000, 2))
+
+
+def create_app(settings: Settings, *, app_database_url: str, redis_url: str,
+               access_log: bool = True) -> ASGIApp:
+    db = Database(app_database_url, pool_size=settings.db_pool_size,
+                  max_overflow=settings.db_pool_overflow)
+    redis = aioredis.Redis.from_url(redis_url)
+    graphql = GraphQLEndpoint(build_schema(settings), db, settings)
+
+    async def healthz(request: Request) -> Response:
+        checks: dict[str, Any] = {}
+        try:
+            async with db.engine.connect() as conn:
+                await conn.execute(text("select 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - report any failure as unhealthy
+            checks["database"] = f"error: {type(exc).__name__}"
+        try:
+            await redis.ping()
+            checks["redis"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["redis"] = f"error: {type(exc).__name__}"
+        healthy = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if healthy else "unhealthy", **checks},
+                            status_code=200 if healthy else 503)
+
+    async def index(request: Request) -> Response:
+        return RedirectResponse("/graphql")
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await db.dispose()
+        await redis.aclose()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql.handle, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/", index),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.db = db
+    app.state.settings = settings
+    return RequestIdMiddleware(app, access_log=access_log)

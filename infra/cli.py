@@ -1,0 +1,168 @@
+"""The `crm` command: dev server, migrations, production server, tenants and API keys."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from infra import migrate as migrations
+from infra.db import Database
+from infra.embedded import ServiceUrls, resolve_services
+from infra.logging import configure_logging
+from infra.settings import Settings, get_settings
+
+app = typer.Typer(help="Multi-tenant CRM", no_args_is_help=True, add_completion=False)
+tenant_app = typer.Typer(help="Tenants (platform operators)", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys", no_args_is_help=True)
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(apikey_app, name="apikey")
+
+
+def _services(settings: Settings) -> ServiceUrls:
+    urls = resolve_services(settings)
+    # Server processes (and uvicorn's workers) read these: embedded servers start only once.
+    os.environ["DATABASE_URL"] = urls.owner_database_url
+    os.environ["APP_DATABASE_URL"] = urls.app_database_url
+    os.environ["REDIS_URL"] = urls.redis_url
+    return urls
+
+
+def _owner_db(urls: ServiceUrls) -> Database:
+    return Database(urls.owner_database_url, pool_size=2, max_overflow=0)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the schema migrations (as the owner role) and ensure the application role."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    urls = _services(settings)
+    migrations.upgrade(urls.owner_database_url, settings)
+    typer.echo("migrations applied")
+
+
+@app.command()
+def dev(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    seed: Annotated[bool, typer.Option(help="Create the demo tenant if missing")] = True,
+) -> None:
+    """Development server: embedded servers when unset, migrate, demo data, serve."""
+    from infra.seed import seed_demo
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    urls = _services(settings)
+    migrations.upgrade(urls.owner_database_url, settings)
+    if seed:
+        async def run_seed() -> None:
+            db = _owner_db(urls)
+            try:
+                demo = await seed_demo(db)
+            finally:
+                await db.dispose()
+            typer.echo(("Demo data created. " if demo.created else "") +
+                       f"Demo login: {demo.email} / {demo.password} (tenant '{demo.slug}')")
+        asyncio.run(run_seed())
+    typer.echo(f"CRM running at http://{host}:{port}/  (GraphQL and GraphiQL at "
+               f"http://{host}:{port}/graphql)")
+    uvicorn.run("infra.asgi:create", factory=True, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(envvar="HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="PORT")] = 8000,
+    workers: Annotated[int, typer.Option(envvar="WORKERS", help="Server processes")] = 1,
+) -> None:
+    """Production server: no reload, uvloop and httptools, N worker processes."""
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    _services(settings)
+    os.environ.setdefault("ENV", "production")
+    uvicorn.run("infra.asgi:create", factory=True, host=host, port=port, workers=workers,
+                loop="uvloop", http="httptools", log_level="warning", access_log=False,
+                proxy_headers=True)
+
+
+@tenant_app.command("create")
+def tenant_create(
+    name: str,
+    admin_email: Annotated[str, typer.Option("--admin-email")],
+    password: Annotated[str | None, typer.Option(help="Generated when omitted")] = None,
+    slug: Annotated[str | None, typer.Option()] = None,
+    region: Annotated[str, typer.Option(help="Default phone region")] = "CN",
+) -> None:
+    """Create a tenant with its built-in roles and its first owner."""
+    from infra.errors import AppError
+    from tenancy.service import create_tenant
+
+    settings = get_settings()
+    configure_logging("WARNING")
+    urls = _services(settings)
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+
+    async def run() -> tuple[str, str]:
+        db = _owner_db(urls)
+        try:
+            async with db.sessions() as session, session.begin():
+                new = await create_tenant(session, name=name, slug=slug, admin_email=admin_email,
+                                          admin_password=password, default_region=region.upper())
+                return new.tenant.slug, new.admin.email
+        finally:
+            await db.dispose()
+
+    try:
+        tenant_slug, email = asyncio.run(run())
+    except AppError as exc:
+        typer.echo(f"error ({exc.code}): {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"tenant created: {tenant_slug}")
+    typer.echo(f"owner: {email}" + (f"  password: {password}" if generated else ""))
+
+
+@apikey_app.command("create")
+def apikey_create(
+    tenant: Annotated[str, typer.Option(help="Tenant slug")],
+    role: Annotated[str, typer.Option(help="owner, admin, manager, sales or viewer")],
+    name: Annotated[str, typer.Option()],
+) -> None:
+    """Create an API key; it is printed once and cannot be shown again."""
+    from infra.errors import AppError
+    from tenancy.context import system_context
+    from tenancy.service import create_api_key, get_tenant_by_slug
+
+    settings = get_settings()
+    configure_logging("WARNING")
+    urls = _services(settings)
+
+    async def run() -> str:
+        db = _owner_db(urls)
+        try:
+            async with db.scoped(None) as session:
+                found = await get_tenant_by_slug(session, tenant)
+            if found is None:
+                raise typer.BadParameter(f"no tenant {tenant!r}", param_hint="--tenant")
+            async with db.scoped(found.id) as session:
+                issued = await create_api_key(session, system_context(found.id, request_id="cli"),
+                                              name=name, role_key=role)
+            return issued.secret
+        finally:
+            await db.dispose()
+
+    try:
+        secret = asyncio.run(run())
+    except AppError as exc:
+        typer.echo(f"error ({exc.code}): {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(secret)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,170 @@
+"""Database engines, the declarative base and the tenant-scoped unit of work.
+
+The tenant is set here and nowhere else: every transaction the application opens starts with
+`set_config('app.tenant_id', …, true)` (transaction-local), so row-level security scopes every
+statement that follows, and a transaction without a tenant sees no tenant-owned rows at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import uuid_utils.compat as uuid_utils
+from sqlalchemy import DateTime, MetaData, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql import func
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+def new_id() -> uuid.UUID:
+    """Time-ordered UUIDv7: new rows land at the right edge of (tenant_id, id) indexes."""
+    return uuid_utils.uuid7()
+
+class TenantOwned:
+    """Columns every tenant-owned table has; the primary key is (tenant_id, id)."""
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+SET_SCOPE = text(
+    "select set_config('app.tenant_id', :tenant_id, true), set_config('app.user_id', :user_id, true)"
+)
+
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 5) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=False,
+        pool_recycle=1800,
+        connect_args={"prepare_threshold": 3},
+    )
+
+class Database:
+    """The application's engine (RLS-bound role) and its session factory."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 5) -> None:
+        self.engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def scoped(
+        self, tenant_id: uuid.UUID | None, user_id: uuid.UUID | None = None
+    ) -> AsyncIterator[AsyncSession]:
+        """One transaction scoped to a tenant: commits on success, rolls back on error.
+
+        For jobs, CLI commands and tests; requests use `UnitOfWork`.
+        """
+        async with self.sessions() as session, session.begin():
+            await set_scope(session, tenant_id, user_id)
+            yield session
+
+async def set_scope(
+    session: AsyncSession, tenant_id: uuid.UUID | None, user_id: uuid.UUID | None = None
+) -> None:
+    await session.execute(
+        SET_SCOPE,
+        {"tenant_id": str(tenant_id) if tenant_id else "", "user_id": str(user_id) if user_id else ""},
+    )
+
+class UnitOfWork:
+    """One request's transaction, begun lazily on first use, with its tenant already set.
+
+    Strawberry resolves sibling fields concurrently and one session cannot run two statements at
+    once, so every use goes through `run`, which serialises them on a lock. Services only flush;
+    the edge (the GraphQL endpoint, a job runner) commits or rolls back.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._session: AsyncSession | None = None
+        self._lock = asyncio.Lock()
+        self.tenant_id: uuid.UUID | None = None
+        self.user_id: uuid.UUID | None = None
+        self.after_commit: list[Callable[[], Awaitable[None]]] = []
+
+    def scope(self, tenant_id: uuid.UUID | None, user_id: uuid.UUID | None = None) -> None:
+        if self._session is not None and (tenant_id, user_id) != (self.tenant_id, self.user_id):
+            raise RuntimeError("the tenant of an open transaction cannot change")
+        self.tenant_id, self.user_id = tenant_id, user_id
+
+    async def _ensure(self) -> AsyncSession:
+        if self._session is None:
+            session = self._db.sessions()
+            await session.begin()
+            self._session = session
+            await set_scope(session, self.tenant_id, self.user_id)
+        return self._session
+
+    async def run(
+        self,
+        fn: Callable[Concatenate[AsyncSession, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        async with self._lock:
+            session = await self._ensure()
+            return await fn(session, *args, **kwargs)
+
+    async def run_atomic(
+        self,
+        fn: Callable[Concatenate[AsyncSession, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Like `run`, inside a savepoint: a failing write leaves nothing half-written behind."""
+        async with self._lock:
+            session = await self._ensure()
+            async with session.begin_nested():
+                return await fn(session, *args, **kwargs)
+
+    async def commit(self) -> None:
+        if self._session is None:
+            return
+        session, self._session = self._session, None
+        try:
+            await session.commit()
+        finally:
+            await session.close()
+        for callback in self.after_commit:
+            await callback()
+
+    async def rollback(self) -> None:
+        if self._session is None:
+            return
+        session, self._session = self._session, None
+        try:
+            await session.rollback()
+        finally:
+            await session.close()
+
+AnyFn = Callable[..., Any]

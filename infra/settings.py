@@ -1,0 +1,52 @@
+"""Typed settings read from the environment (and an optional `.env` file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # Owner connection: runs migrations and platform-operator commands. Unset: embedded server.
+    database_url: str | None = None
+    # Application connection: a role that owns nothing and cannot bypass RLS. Unset: derived from
+    # DATABASE_URL with the user swapped for APP_DB_ROLE / APP_DB_PASSWORD.
+    app_database_url: str | None = None
+    app_db_role: str = "crm_app"
+    app_db_password: str = "crm_app"
+    redis_url: str | None = None
+    data_dir: Path = Path(".crm")
+
+    env: Literal["development", "production", "test"] = "development"
+    secret_key: str = "dev-insecure-secret-key-change-me"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    db_pool_size: int = 10
+    db_pool_overflow: int = 5
+    max_page_size: int = 100
+    default_page_size: int = 20
+    session_max_age_seconds: int = 14 * 24 * 3600
+    cookie_secure: bool = Field(default=False, description="Secure flag on the session cookie")
+
+    graphql_max_depth: int = 12
+    graphql_max_aliases: int = 30
+    graphql_max_tokens: int = 4000
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Business domains: each has models, repository, service, schemas, errors and events."""

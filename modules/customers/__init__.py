@@ -1,0 +1,1 @@
+"""Customers: companies and the contacts who work for them."""

@@ -1,0 +1,54 @@
+"""ORM tables of the customers domain."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Date, DateTime, ForeignKeyConstraint, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from infra.db import Base, TenantOwned, Timestamps
+
+
+class Company(TenantOwned, Timestamps, Base):
+    __tablename__ = "companies"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "owner_id"], ["memberships.tenant_id", "memberships.user_id"]
+        ),
+    )
+
+    name: Mapped[str] = mapped_column(String(200))
+    domain: Mapped[str | None] = mapped_column(String(253))
+    industry: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(320))
+    address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    owner_id: Mapped[uuid.UUID | None]
+    notes: Mapped[str | None] = mapped_column(Text)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Contact(TenantOwned, Timestamps, Base):
+    __tablename__ = "contacts"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "company_id"], ["companies.tenant_id", "companies.id"]),
+        ForeignKeyConstraint(
+            ["tenant_id", "owner_id"], ["memberships.tenant_id", "memberships.user_id"]
+        ),
+    )
+
+    company_id: Mapped[uuid.UUID | None]
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    gender: Mapped[str | None] = mapped_column(String(20))
+    birthday: Mapped[date | None] = mapped_column(Date)
+    title: Mapped[str | None] = mapped_column(String(100))
+    address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    owner_id: Mapped[uuid.UUID | None]
+    notes: Mapped[str | None] = mapped_column(Text)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,70 @@
+"""Validation of customer input: one pass, every field error reported at once.
+
+Inputs arrive as dicts of the fields the caller actually sent (an update that omits a field leaves
+it alone; one that sends null clears it).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from infra.errors import ValidationFailed
+from modules.validation import Validator
+
+GENDERS = {"male", "female", "other", "undisclosed"}
+
+
+def _common(v: Validator, data: dict[str, Any], region: str, *, partial: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if "name" in data or not partial:
+        out["name"] = v.text("name", data.get("name"), max_len=200, required=True)
+    if "email" in data:
+        out["email"] = v.email("email", data["email"])
+    if "phone" in data:
+        out["phone"] = v.phone("phone", data["phone"], region)
+    if "address" in data:
+        out["address"] = v.address("address", data["address"])
+    if "notes" in data:
+        out["notes"] = v.text("notes", data["notes"], max_len=10_000, multiline=True)
+    for key in ("owner_id",):
+        if key in data:
+            out[key] = data[key]
+    return out
+
+
+def validate_contact(data: dict[str, Any], region: str, *, partial: bool) -> dict[str, Any]:
+    v = Validator()
+    out = _common(v, data, region, partial=partial)
+    if "company_id" in data:
+        out["company_id"] = data["company_id"]
+    if "title" in data:
+        out["title"] = v.text("title", data["title"], max_len=100)
+    if "gender" in data:
+        gender = data["gender"]
+        if gender is not None and gender not in GENDERS:
+            v.fail("gender", f"must be one of {', '.join(sorted(GENDERS))}")
+        out["gender"] = gender
+    if "birthday" in data:
+        birthday = data["birthday"]
+        if birthday is not None and not date(1900, 1, 1) <= birthday <= date.today():
+            v.fail("birthday", "must be between 1900-01-01 and today", "out_of_range")
+        out["birthday"] = birthday
+    if v.errors:
+        raise ValidationFailed(v.errors)
+    return out
+
+
+def validate_company(data: dict[str, Any], region: str, *, partial: bool) -> dict[str, Any]:
+    v = Validator()
+    out = _common(v, data, region, partial=partial)
+    if "domain" in data:
+        domain = v.text("domain", data["domain"], max_len=253)
+        if domain and ("." not in domain or " " in domain):
+            v.fail("domain", "is not a domain name")
+        out["domain"] = domain.lower() if domain else None
+    if "industry" in data:
+        out["industry"] = v.text("industry", data["industry"], max_len=100)
+    if v.errors:
+        raise ValidationFailed(v.errors)
+    return out

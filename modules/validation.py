@@ -1,0 +1,119 @@
+"""Input normalisation shared by every domain: names, emails, phone numbers, addresses.
+
+Chinese input is first-class: names are measured in characters (not bytes), full-width spaces are
+folded, mainland mobile numbers are accepted with or without +86, and addresses carry province /
+city / district as well as a free-form street line.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from infra.errors import FieldError
+
+ADDRESS_FIELDS = {
+    "country": 2,  # ISO 3166-1 alpha-2
+    "province": 100,  # 省 / state
+    "city": 100,  # 市
+    "district": 100,  # 区 / 县
+    "street": 300,  # 街道与门牌
+    "postalCode": 20,
+}
+
+
+def clean_text(value: str) -> str:
+    """NFC-normalise, fold full-width and other Unicode spaces, trim, refuse control characters."""
+    value = unicodedata.normalize("NFC", value)
+    value = "".join(" " if unicodedata.category(ch) == "Zs" else ch for ch in value)
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in value):
+        raise ValueError("contains control characters")
+    return " ".join(value.split(" ")).strip()
+
+
+def normalise_email(value: str) -> str:
+    try:
+        result = validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from None
+    return result.normalized.lower()
+
+
+def normalise_phone(value: str, region: str) -> str:
+    """E.164 (e.g. +8613800138000); numbers without a country code use the tenant's region."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        raise ValueError("is not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class Validator:
+    """Collects every field error of one input, so the caller hears about all of them at once."""
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    def fail(self, field: str, message: str, code: str = "invalid") -> None:
+        self.errors.append(FieldError(field, message, code))
+
+    def text(self, field: str, value: str | None, *, max_len: int, required: bool = False,
+             multiline: bool = False) -> str | None:
+        if value is None:
+            if required:
+                self.fail(field, "is required", "required")
+            return None
+        try:
+            cleaned = value.strip() if multiline else clean_text(value)
+            if multiline and any(unicodedata.category(c) == "Cc" and c not in "\n\t\r"
+                                 for c in cleaned):
+                raise ValueError("contains control characters")
+        except ValueError as exc:
+            self.fail(field, str(exc))
+            return None
+        if not cleaned:
+            if required:
+                self.fail(field, "must not be empty", "required")
+            return None
+        if len(cleaned) > max_len:
+            self.fail(field, f"must be at most {max_len} characters", "too_long")
+            return None
+        return cleaned
+
+    def email(self, field: str, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return normalise_email(value)
+        except ValueError as exc:
+            self.fail(field, str(exc), "invalid_email")
+            return None
+
+    def phone(self, field: str, value: str | None, region: str) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return normalise_phone(value, region)
+        except ValueError as exc:
+            self.fail(field, str(exc), "invalid_phone")
+            return None
+
+    def address(self, field: str, value: dict[str, Any] | None) -> dict[str, str] | None:
+        if value is None:
+            return None
+        out: dict[str, str] = {}
+        for key, raw in value.items():
+            if key not in ADDRESS_FIELDS:
+                self.fail(f"{field}.{key}", "is not an address field")
+                continue
+            if raw is None:
+                continue
+            cleaned = self.text(f"{field}.{key}", str(raw), max_len=ADDRESS_FIELDS[key])
+            if cleaned:
+                out[key] = cleaned.upper() if key == "country" else cleaned
+        return out or None

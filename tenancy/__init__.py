@@ -1,0 +1,1 @@
+"""Tenants, users, roles and permissions, authentication, the request context and the audit log."""

@@ -1,0 +1,179 @@
+"""Authentication: API keys for integrators, session cookies for the web app, and login.
+
+Every lookup runs under row-level security like any other query: the credential names its tenant
+(an API key's tenant part, a signed cookie's tenant id), the transaction is scoped to that tenant,
+and only then is the credential looked up and checked.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from itsdangerous import BadSignature, TimestampSigner
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from infra.db import Database, new_id
+from infra.errors import Unauthenticated, ValidationFailed
+from tenancy.api_keys import ParsedKey
+from tenancy.audit import record_change
+from tenancy.context import Actor, CallContext
+from tenancy.models import ApiKey, Membership, Role, Tenant, User, WebSession
+from tenancy.passwords import verify_password
+
+SESSION_COOKIE = "crm_session"
+LAST_USED_GRANULARITY = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    actor: Actor
+    region: str
+
+
+async def authenticate_api_key(session: AsyncSession, key: ParsedKey) -> Authenticated | None:
+    row = (await session.execute(
+        select(ApiKey.id, ApiKey.name, ApiKey.expires_at, ApiKey.revoked_at, ApiKey.last_used_at,
+               Role.key, Role.permissions, Tenant.status, Tenant.default_region)
+        .join(Role, (Role.tenant_id == ApiKey.tenant_id) & (Role.id == ApiKey.role_id))
+        .join(Tenant, Tenant.id == ApiKey.tenant_id)
+        .where(ApiKey.tenant_id == key.tenant_id, ApiKey.key_hash == key.key_hash)
+    )).first()
+    now = datetime.now(UTC)
+    if row is None or row.revoked_at is not None or row.status != "active":
+        return None
+    if row.expires_at is not None and row.expires_at <= now:
+        return None
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_GRANULARITY:
+        # Coarse on purpose: a write per request would turn every read into a write.
+        await session.execute(update(ApiKey).where(ApiKey.tenant_id == key.tenant_id,
+                                                   ApiKey.id == row.id).values(last_used_at=now))
+    actor = Actor("api_key", row.id, key.tenant_id, row.key, frozenset(row.permissions),
+                  f"api key {row.name}")
+    return Authenticated(actor, row.default_region)
+
+
+class SessionCookies:
+    """Signs `<tenant id>.<session id>`; the session row itself is the source of truth."""
+
+    def __init__(self, secret_key: str, max_age: int) -> None:
+        self._signer = TimestampSigner(secret_key, salt="crm.session")
+        self.max_age = max_age
+
+    def dump(self, tenant_id: uuid.UUID, session_id: uuid.UUID) -> str:
+        return self._signer.sign(f"{tenant_id.hex}.{session_id.hex}").decode()
+
+    def load(self, value: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+        try:
+            raw = self._signer.unsign(value, max_age=self.max_age).decode()
+            tenant_hex, session_hex = raw.split(".")
+            return uuid.UUID(hex=tenant_hex), uuid.UUID(hex=session_hex)
+        except (BadSignature, ValueError):
+            return None
+
+
+async def authenticate_session(session: AsyncSession, tenant_id: uuid.UUID,
+                               session_id: uuid.UUID) -> Authenticated | None:
+    row = (await session.execute(
+        select(WebSession.user_id, WebSession.expires_at, WebSession.revoked_at, User.email,
+               Membership.status.label("membership_status"), Role.key, Role.permissions,
+               Tenant.status, Tenant.default_region)
+        .join(Membership, (Membership.tenant_id == WebSession.tenant_id)
+              & (Membership.user_id == WebSession.user_id))
+        .join(Role, (Role.tenant_id == Membership.tenant_id) & (Role.id == Membership.role_id))
+        .join(User, User.id == WebSession.user_id)
+        .join(Tenant, Tenant.id == WebSession.tenant_id)
+        .where(WebSession.tenant_id == tenant_id, WebSession.id == session_id)
+    )).first()
+    if (row is None or row.revoked_at is not None or row.expires_at <= datetime.now(UTC)
+            or row.membership_status != "active" or row.status != "active"):
+        return None
+    actor = Actor("user", row.user_id, tenant_id, row.key, frozenset(row.permissions), row.email)
+    return Authenticated(actor, row.default_region)
+
+
+@dataclass(frozen=True)
+class TenantChoice:
+    id: uuid.UUID
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user_id: uuid.UUID
+    tenants: list[TenantChoice]
+    chosen: TenantChoice | None
+    cookie: str | None
+
+
+async def login(db: Database, cookies: SessionCookies, *, email: str, password: str,
+                tenant_slug: str | None, client_ip: str | None, user_agent: str | None,
+                request_id: str) -> LoginResult:
+    """Check the password, list the user's tenants, and open a session in the chosen one.
+
+    A user in one tenant gets it; a user in several must name one (`tenant_slug`).
+    """
+    async with db.sessions() as session, session.begin():
+        found = (await session.execute(text("select * from auth_find_user(:email)"),
+                                       {"email": email.strip()})).first()
+        if not await verify_password(found.password_hash if found else None, password):
+            raise Unauthenticated("wrong email or password")
+        assert found is not None
+        user_id: uuid.UUID = found.id
+        # Visible only while authenticating: this user's own memberships across tenants.
+        await session.execute(text("select set_config('app.auth_user_id', :u, true)"),
+                              {"u": str(user_id)})
+        rows = await session.execute(
+            select(Tenant.id, Tenant.slug, Tenant.name)
+            .join(Membership, Membership.tenant_id == Tenant.id)
+            .where(Membership.user_id == user_id, Membership.status == "active",
+                   Tenant.status == "active")
+            .order_by(Tenant.name)
+        )
+        tenants = [TenantChoice(r.id, r.slug, r.name) for r in rows]
+    if not tenants:
+        raise Unauthenticated("this user belongs to no active tenant")
+    if tenant_slug:
+        chosen = next((t for t in tenants if t.slug == tenant_slug), None)
+        if chosen is None:
+            raise ValidationFailed.single("tenant", "you are not a member of this tenant")
+    elif len(tenants) == 1:
+        chosen = tenants[0]
+    else:
+        return LoginResult(user_id, tenants, None, None)
+
+    async with db.scoped(chosen.id) as session:
+        role = await session.scalar(
+            select(Role.key).join(Membership, (Membership.tenant_id == Role.tenant_id)
+                                  & (Membership.role_id == Role.id))
+            .where(Membership.tenant_id == chosen.id, Membership.user_id == user_id))
+        actor = Actor("user", user_id, chosen.id, role or "", frozenset(), email.strip().lower())
+        ctx = CallContext(actor, request_id=request_id, client_ip=client_ip)
+        web_session = WebSession(tenant_id=chosen.id, id=new_id(), user_id=user_id,
+                                 expires_at=datetime.now(UTC) + timedelta(seconds=cookies.max_age),
+                                 client_ip=client_ip, user_agent=(user_agent or "")[:400] or None)
+        session.add(web_session)
+        await session.execute(
+            text("select set_config('app.auth_user_id', :u, true)"), {"u": str(user_id)})
+        await session.execute(update(User).where(User.id == user_id)
+                              .values(last_login_at=func.now()))
+        await session.flush()
+        await record_change(session, ctx, entity_type="session", entity_id=web_session.id,
+                            action="created", before=None,
+                            after={"user_id": str(user_id), "client_ip": client_ip})
+    return LoginResult(user_id, tenants, chosen, cookies.dump(chosen.id, web_session.id))
+
+
+async def logout(session: AsyncSession, ctx: CallContext, session_id: uuid.UUID) -> None:
+    result = await session.execute(
+        update(WebSession)
+        .where(WebSession.tenant_id == ctx.tenant_id, WebSession.id == session_id,
+               WebSession.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+    )
+    if result.rowcount:  # type: ignore[attr-defined]
+        await record_change(session, ctx, entity_type="session", entity_id=session_id,
+                            action="revoked", before=None, after=None)

@@ -1,0 +1,51 @@
+"""Who is calling, on behalf of which tenant: what every service receives as `ctx`."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Literal
+
+from infra.errors import Forbidden
+from tenancy.permissions import Permission
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    kind: Literal["user", "api_key", "system"]
+    id: uuid.UUID | None  # the user's or the API key's id
+    tenant_id: uuid.UUID
+    role: str
+    permissions: frozenset[str]
+    label: str  # an email, an API key's name, "system"
+
+    @property
+    def user_id(self) -> uuid.UUID | None:
+        return self.id if self.kind == "user" else None
+
+
+@dataclass(slots=True)
+class CallContext:
+    actor: Actor
+    request_id: str = ""
+    client_ip: str | None = None
+    region: str = "CN"  # the tenant's default phone region
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def tenant_id(self) -> uuid.UUID:
+        return self.actor.tenant_id
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.actor.permissions
+
+    def require(self, permission: Permission) -> None:
+        if permission not in self.actor.permissions:
+            raise Forbidden(f"the {self.actor.role} role lacks the {permission} permission",
+                            permission=str(permission))
+
+
+def system_context(tenant_id: uuid.UUID, *, request_id: str = "system") -> CallContext:
+    """For platform commands and jobs acting with full rights within one tenant."""
+    actor = Actor("system", None, tenant_id, "system", frozenset(Permission), "system")
+    return CallContext(actor, request_id=request_id)

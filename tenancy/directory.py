@@ -1,0 +1,74 @@
+"""Read side of tenancy: the members of the current tenant, the caller, and the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from modules.pagination import Page, SortKey, apply_keyset, build_page
+from tenancy.audit import AuditEntry, OutboxEvent
+from tenancy.context import CallContext
+from tenancy.models import Membership, Role, Tenant, User
+from tenancy.permissions import Permission
+
+
+async def users_by_ids(session: AsyncSession, ctx: CallContext, ids: Sequence[uuid.UUID]
+                       ) -> list[User | None]:
+    """Members of the caller's tenant only, in the order asked."""
+    rows = await session.scalars(
+        select(User).join(Membership, Membership.user_id == User.id)
+        .where(Membership.tenant_id == ctx.tenant_id, User.id.in_(ids)))
+    found = {u.id: u for u in rows}
+    return [found.get(i) for i in ids]
+
+
+async def current_tenant(session: AsyncSession, ctx: CallContext) -> Tenant:
+    tenant = await session.get(Tenant, ctx.tenant_id)
+    assert tenant is not None, "an authenticated caller's tenant exists"
+    return tenant
+
+
+async def members(session: AsyncSession, ctx: CallContext) -> list[tuple[User, str, str]]:
+    rows = await session.execute(
+        select(User, Role.key, Membership.status)
+        .join(Membership, Membership.user_id == User.id)
+        .join(Role, (Role.tenant_id == Membership.tenant_id) & (Role.id == Membership.role_id))
+        .where(Membership.tenant_id == ctx.tenant_id)
+        .order_by(User.name))
+    return [(u, r, s) for u, r, s in rows.tuples()]
+
+
+AUDIT_SORT = SortKey("OCCURRED_AT_DESC", (AuditEntry.occurred_at, AuditEntry.id),
+                     (datetime, uuid.UUID), True)
+OUTBOX_SORT = SortKey("ID_DESC", (OutboxEvent.id,), (uuid.UUID,), True)
+
+
+async def audit_log(session: AsyncSession, ctx: CallContext, *, filters: dict[str, Any],
+                    first: int, after: str | None) -> Page[AuditEntry]:
+    ctx.require(Permission.AUDIT_READ)
+    stmt = select(AuditEntry).where(AuditEntry.tenant_id == ctx.tenant_id)
+    for key in ("entity_type", "entity_id", "action", "actor_id", "request_id"):
+        if filters.get(key) is not None:
+            stmt = stmt.where(getattr(AuditEntry, key) == filters[key])
+    if filters.get("since") is not None:
+        stmt = stmt.where(AuditEntry.occurred_at >= filters["since"])
+    if filters.get("until") is not None:
+        stmt = stmt.where(AuditEntry.occurred_at < filters["until"])
+    rows = list((await session.scalars(apply_keyset(stmt, AUDIT_SORT, after, first))).all())
+    return build_page(rows, lambda r: (r.occurred_at, r.id), first, after)
+
+
+async def events(session: AsyncSession, ctx: CallContext, *, event_type: str | None,
+                 first: int, after: str | None) -> Page[OutboxEvent]:
+    """The tenant's domain events, newest first: what webhooks will deliver."""
+    ctx.require(Permission.AUDIT_READ)
+    stmt = select(OutboxEvent).where(OutboxEvent.tenant_id == ctx.tenant_id)
+    if event_type:
+        stmt = stmt.where(OutboxEvent.event_type == event_type)
+    rows = list((await session.scalars(apply_keyset(stmt, OUTBOX_SORT, after, first))).all())
+    return build_page(rows, lambda r: (r.id,), first, after)

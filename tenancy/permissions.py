@@ -1,0 +1,33 @@
+"""Permissions and the built-in roles made of them.
+
+Roles live in the database per tenant (so tenants can later define their own); the built-in ones
+are created from this table when a tenant is created.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    CUSTOMERS_READ = "customers:read"  # customers the caller owns
+    CUSTOMERS_READ_ALL = "customers:read_all"  # every customer of the tenant
+    CUSTOMERS_WRITE = "customers:write"  # create, and edit what one can see
+    CUSTOMERS_DELETE = "customers:delete"  # soft delete and restore
+    AUDIT_READ = "audit:read"
+    USERS_MANAGE = "users:manage"
+    API_KEYS_MANAGE = "api_keys:manage"
+    TENANT_MANAGE = "tenant:manage"
+    BILLING_MANAGE = "billing:manage"
+
+
+P = Permission
+_READ_WRITE = {P.CUSTOMERS_READ, P.CUSTOMERS_READ_ALL, P.CUSTOMERS_WRITE, P.CUSTOMERS_DELETE}
+
+BUILTIN_ROLES: dict[str, tuple[str, frozenset[Permission]]] = {
+    "owner": ("Owner", frozenset(Permission)),
+    "admin": ("Administrator", frozenset(Permission) - {P.BILLING_MANAGE}),
+    "manager": ("Manager", frozenset(_READ_WRITE | {P.AUDIT_READ})),
+    "sales": ("Sales", frozenset({P.CUSTOMERS_READ, P.CUSTOMERS_WRITE})),
+    "viewer": ("Viewer", frozenset({P.CUSTOMERS_READ, P.CUSTOMERS_READ_ALL})),
+}

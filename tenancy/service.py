@@ -1,0 +1,183 @@
+"""Tenancy rules: creating tenants with their built-in roles, users and memberships, API keys."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from infra.db import new_id, set_scope
+from infra.errors import Conflict, FieldError, NotFound, ValidationFailed
+from modules.validation import normalise_email
+from tenancy import api_keys
+from tenancy.audit import record_change, snapshot
+from tenancy.context import CallContext, system_context
+from tenancy.models import ApiKey, Membership, Role, Tenant, User
+from tenancy.passwords import MIN_PASSWORD_LENGTH, hash_password
+from tenancy.permissions import BUILTIN_ROLES, Permission
+
+SLUG_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:63].strip("-")
+    return slug or f"t-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class NewTenant:
+    tenant: Tenant
+    admin: User
+    ctx: CallContext
+
+
+async def create_tenant(
+    session: AsyncSession,
+    *,
+    name: str,
+    admin_email: str,
+    admin_password: str | None,
+    admin_name: str | None = None,
+    slug: str | None = None,
+    default_region: str = "CN",
+    locale: str = "zh-CN",
+) -> NewTenant:
+    """Platform operation: a tenant, its built-in roles and its first owner.
+
+    Runs on the owner connection; it scopes the transaction to the new tenant first, so it works
+    whether or not that role is subject to row-level security.
+    """
+    errors: list[FieldError] = []
+    name = name.strip()
+    if not 1 <= len(name) <= 200:
+        errors.append(FieldError("name", "must be 1 to 200 characters"))
+    slug = slug or slugify(name)
+    if not SLUG_RE.match(slug):
+        errors.append(FieldError("slug", "lowercase letters, digits and dashes, at most 63"))
+    try:
+        email = normalise_email(admin_email)
+    except ValueError as exc:
+        errors.append(FieldError("adminEmail", str(exc)))
+    if admin_password is not None and len(admin_password) < MIN_PASSWORD_LENGTH:
+        errors.append(FieldError("password", f"at least {MIN_PASSWORD_LENGTH} characters"))
+    if errors:
+        raise ValidationFailed(errors)
+    if await session.scalar(select(func.count()).select_from(Tenant).where(Tenant.slug == slug)):
+        raise Conflict(f"a tenant with slug {slug!r} exists", field="slug")
+
+    tenant_id = new_id()
+    await set_scope(session, tenant_id)
+    ctx = system_context(tenant_id)
+    tenant = Tenant(id=tenant_id, name=name, slug=slug, status="active",
+                    default_region=default_region, locale=locale)
+    session.add(tenant)
+    await session.flush()  # no ORM relationships: the tenant row must exist before its roles
+    roles = {}
+    for key, (role_name, perms) in BUILTIN_ROLES.items():
+        roles[key] = Role(tenant_id=tenant_id, id=new_id(), key=key, name=role_name,
+                          permissions=sorted(perms), is_builtin=True)
+        session.add(roles[key])
+    await session.flush()
+    await record_change(session, ctx, entity_type="tenant", entity_id=tenant_id,
+                        action="created", before=None, after=snapshot(tenant))
+    admin = await add_member(session, ctx, email=email, name=admin_name or email.split("@")[0],
+                             password=admin_password, role_key="owner")
+    return NewTenant(tenant, admin, ctx)
+
+
+async def add_member(
+    session: AsyncSession,
+    ctx: CallContext,
+    *,
+    email: str,
+    name: str,
+    password: str | None,
+    role_key: str,
+) -> User:
+    """Add a user (new, or existing by email: one login, many tenants) to the current tenant."""
+    ctx.require(Permission.USERS_MANAGE)
+    email = normalise_email(email)
+    role = await session.scalar(select(Role).where(Role.tenant_id == ctx.tenant_id,
+                                                   Role.key == role_key))
+    if role is None:
+        raise NotFound(f"no role {role_key!r}", field="role")
+    user = await session.scalar(select(User).where(func.lower(User.email) == email))
+    if user is None:
+        user = User(id=new_id(), email=email, name=name.strip() or email,
+                    password_hash=hash_password(password) if password else None)
+        session.add(user)
+        await session.flush()
+        await record_change(session, ctx, entity_type="user", entity_id=user.id, action="created",
+                            before=None, after=snapshot(user, exclude=frozenset({"password_hash"})))
+    membership = Membership(tenant_id=ctx.tenant_id, user_id=user.id, role_id=role.id,
+                            status="active")
+    session.add(membership)
+    await session.flush()
+    await record_change(session, ctx, entity_type="membership", entity_id=user.id,
+                        action="created", before=None,
+                        after={"user_id": str(user.id), "email": user.email, "role": role.key})
+    return user
+
+
+@dataclass
+class IssuedKey:
+    api_key: ApiKey
+    role_key: str
+    secret: str  # shown once, never stored
+
+
+async def create_api_key(
+    session: AsyncSession, ctx: CallContext, *, name: str, role_key: str
+) -> IssuedKey:
+    ctx.require(Permission.API_KEYS_MANAGE)
+    name = name.strip()
+    if not 1 <= len(name) <= 100:
+        raise ValidationFailed.single("name", "must be 1 to 100 characters")
+    role = await session.scalar(select(Role).where(Role.tenant_id == ctx.tenant_id,
+                                                   Role.key == role_key))
+    if role is None:
+        raise NotFound(f"no role {role_key!r}", field="role")
+    secret, key_hash, prefix = api_keys.generate_key(ctx.tenant_id)
+    key = ApiKey(tenant_id=ctx.tenant_id, id=new_id(), name=name, key_hash=key_hash,
+                 display_prefix=prefix, role_id=role.id, created_by=ctx.actor.user_id)
+    session.add(key)
+    await session.flush()
+    await session.refresh(key)
+    await record_change(session, ctx, entity_type="api_key", entity_id=key.id, action="created",
+                        before=None, after=snapshot(key, exclude=frozenset({"key_hash"})))
+    return IssuedKey(key, role.key, secret)
+
+
+async def revoke_api_key(session: AsyncSession, ctx: CallContext, key_id: uuid.UUID) -> ApiKey:
+    ctx.require(Permission.API_KEYS_MANAGE)
+    key = await session.scalar(select(ApiKey).where(ApiKey.tenant_id == ctx.tenant_id,
+                                                    ApiKey.id == key_id))
+    if key is None:
+        raise NotFound("no such API key", field="id")
+    before = snapshot(key, exclude=frozenset({"key_hash"}))
+    if key.revoked_at is None:
+        key.revoked_at = datetime.now(UTC)
+        await session.flush()
+        await record_change(session, ctx, entity_type="api_key", entity_id=key.id,
+                            action="revoked", before=before,
+                            after=snapshot(key, exclude=frozenset({"key_hash"})))
+    return key
+
+
+async def list_api_keys(session: AsyncSession, ctx: CallContext) -> list[tuple[ApiKey, str]]:
+    ctx.require(Permission.API_KEYS_MANAGE)
+    rows = await session.execute(
+        select(ApiKey, Role.key)
+        .join(Role, (Role.tenant_id == ApiKey.tenant_id) & (Role.id == ApiKey.role_id))
+        .where(ApiKey.tenant_id == ctx.tenant_id)
+        .order_by(ApiKey.created_at.desc())
+    )
+    return [(k, r) for k, r in rows.tuples()]
+
+
+async def get_tenant_by_slug(session: AsyncSession, slug: str) -> Tenant | None:
+    return await session.scalar(select(Tenant).where(Tenant.slug == slug))
