@@ -35,7 +35,7 @@ def format_error(error: GraphQLError, *, request_id: str) -> dict[str, Any]:
     if isinstance(original, AppError):
         out["message"] = original.message
         out["extensions"] = original.extensions()
-    elif original is None:
+    elif original is None or isinstance(original, GraphQLError):
         message = error.message
         if any(marker in message for marker in _LIMIT_MARKERS):
             code = "QUERY_TOO_COMPLEX"

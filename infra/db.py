@@ -45,6 +45,10 @@ class TenantOwned:
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
 
 class Timestamps:
+    # Fetch server-set values (now(), onupdate) with RETURNING in the same statement, so a row
+    # is complete after flush without a second round trip.
+    __mapper_args__ = {"eager_defaults": True}
+
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

@@ -40,7 +40,7 @@ async def members(session: AsyncSession, ctx: CallContext) -> list[tuple[User, s
         .join(Role, (Role.tenant_id == Membership.tenant_id) & (Role.id == Membership.role_id))
         .where(Membership.tenant_id == ctx.tenant_id)
         .order_by(User.name))
-    return [(u, r, s) for u, r, s in rows.tuples()]
+    return [(u, r, s) for u, r, s in rows.all()]
 
 
 AUDIT_SORT = SortKey("OCCURRED_AT_DESC", (AuditEntry.occurred_at, AuditEntry.id),

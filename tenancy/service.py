@@ -176,7 +176,7 @@ async def list_api_keys(session: AsyncSession, ctx: CallContext) -> list[tuple[A
         .where(ApiKey.tenant_id == ctx.tenant_id)
         .order_by(ApiKey.created_at.desc())
     )
-    return [(k, r) for k, r in rows.tuples()]
+    return [(k, r) for k, r in rows.all()]
 
 
 async def get_tenant_by_slug(session: AsyncSession, slug: str) -> Tenant | None:

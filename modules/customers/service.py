@@ -101,7 +101,6 @@ async def create(session: AsyncSession, ctx: CallContext, model: type[Customer],
     row = model(tenant_id=ctx.tenant_id, id=new_id(), **values)
     session.add(row)
     await session.flush()
-    await session.refresh(row)
     await record_change(session, ctx, entity_type=ENTITY[model], entity_id=row.id,
                         action=events.CREATED, before=None, after=snapshot(row))
     return row
@@ -127,7 +126,6 @@ async def update(session: AsyncSession, ctx: CallContext, model: type[Customer],
     for key, value in values.items():
         setattr(row, key, value)
     await session.flush()
-    await session.refresh(row)
     after = snapshot(row)
     if before != after:
         await record_change(session, ctx, entity_type=ENTITY[model], entity_id=row.id,
@@ -157,7 +155,6 @@ async def restore(session: AsyncSession, ctx: CallContext, model: type[Customer]
     before = snapshot(row)
     row.deleted_at = None
     await session.flush()
-    await session.refresh(row)
     await record_change(session, ctx, entity_type=ENTITY[model], entity_id=row.id,
                         action=events.RESTORED, before=before, after=snapshot(row))
     return row

@@ -1,0 +1,86 @@
+"""Roles over GraphQL: viewers read only, sales see and edit only their own, managers see all."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import GraphQLClient, LiveServer
+from tests.factories import TenantData, TenantFactory
+
+CREATE = "mutation($input: ContactInput!) { createContact(input: $input) { id owner { email } } }"
+UPDATE = "mutation($id: ID!, $name: String) { updateContact(id: $id, input: {name: $name}) { id } }"
+LIST = "{ contacts(first: 100) { nodes { name } } }"
+LOGIN = """mutation($email: String!, $password: String!, $tenant: String) {
+  login(email: $email, password: $password, tenant: $tenant) { tenant { slug } tenants { slug } }
+}"""
+
+
+def login(live_server: LiveServer, gql: GraphQLClient, email: str, password: str,
+          tenant: str | None = None) -> httpx.Client:
+    client = httpx.Client(base_url=live_server.url, timeout=30)
+    gql.data(LOGIN, {"email": email, "password": password, "tenant": tenant}, client=client)
+    return client
+
+
+@pytest.fixture
+def team(tenants: TenantFactory) -> TenantData:
+    return tenants.make(members={"alice": "sales", "bob": "sales", "mia": "manager",
+                                 "vic": "viewer"})
+
+
+def test_viewer_cannot_write(gql: GraphQLClient, team: TenantData) -> None:
+    error = gql.error(CREATE, {"input": {"name": "x"}}, key=team.keys["viewer"])
+    assert error["extensions"] == {"code": "FORBIDDEN", "permission": "customers:write"}
+    assert error["path"] == ["createContact"]
+    assert gql.data(LIST, key=team.keys["owner"])["contacts"]["nodes"] == []
+
+
+def test_sales_see_and_edit_only_their_own_and_managers_see_all(
+    gql: GraphQLClient, live_server: LiveServer, team: TenantData
+) -> None:
+    alice = login(live_server, gql, team.members["alice"].email, team.members["alice"].password)
+    bob = login(live_server, gql, team.members["bob"].email, team.members["bob"].password)
+    mia = login(live_server, gql, team.members["mia"].email, team.members["mia"].password)
+
+    mine = gql.data(CREATE, {"input": {"name": "Alice 的客户"}}, client=alice)["createContact"]
+    assert mine["owner"]["email"] == team.members["alice"].email
+    gql.data(CREATE, {"input": {"name": "Bob 的客户"}}, client=bob)
+
+    assert gql.data(LIST, client=alice)["contacts"]["nodes"] == [{"name": "Alice 的客户"}]
+    assert gql.data(LIST, client=bob)["contacts"]["nodes"] == [{"name": "Bob 的客户"}]
+    assert {n["name"] for n in gql.data(LIST, client=mia)["contacts"]["nodes"]} == {
+        "Alice 的客户", "Bob 的客户"}
+
+    # Bob can neither see nor change Alice's contact, even by ID.
+    assert gql.error(UPDATE, {"id": mine["id"], "name": "stolen"},
+                     client=bob)["extensions"]["code"] == "NOT_FOUND"
+    # Sales cannot hand customers to someone else; managers can.
+    bob_id = gql.data("{ me { user { id } } }", client=bob)["me"]["user"]["id"]
+    error = gql.error(CREATE, {"input": {"name": "x", "ownerId": bob_id}}, client=alice)
+    assert error["extensions"]["code"] == "FORBIDDEN"
+    given = gql.data(CREATE, {"input": {"name": "给 Bob", "ownerId": bob_id}}, client=mia)
+    assert given["createContact"]["owner"]["email"] == team.members["bob"].email
+    assert len(gql.data(LIST, client=bob)["contacts"]["nodes"]) == 2
+
+    # A sales role can't delete, nor read the audit log.
+    error = gql.error("mutation($id: ID!) { deleteContact(id: $id) { id } }", {"id": mine["id"]},
+                      client=alice)
+    assert error["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_anonymous_callers_are_unauthenticated(gql: GraphQLClient) -> None:
+    error = gql.error(LIST)
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize("header", [
+    "Bearer crm_0123456789abcdef0123456789abcdef_notarealkeynotarealkeynotarealkey",
+    "Bearer garbage",
+    "Basic dXNlcjpwYXNz",
+])
+def test_bad_credentials_get_401_with_a_code(live_server: LiveServer, header: str) -> None:
+    response = httpx.post(f"{live_server.url}/graphql", json={"query": "{ me { role } }"},
+                          headers={"Authorization": header})
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

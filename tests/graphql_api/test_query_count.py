@@ -1,0 +1,60 @@
+"""No N+1: the statements a list request runs do not grow with the page or with nesting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from tests.conftest import GraphQLClient, LiveServer
+from tests.factories import TenantFactory
+
+
+@contextmanager
+def count_statements(live_server: LiveServer) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = live_server.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+FLAT = "query($n: Int) { contacts(first: $n) { nodes { id name email phone createdAt } } }"
+NESTED = """query($n: Int) { contacts(first: $n) { nodes {
+  id name company { name owner { name } } owner { name email } } } }"""
+
+
+def test_statements_per_request_do_not_grow_with_page_size_or_nesting(
+    gql: GraphQLClient, live_server: LiveServer, tenants: TenantFactory
+) -> None:
+    tenant = tenants.make(members={"s1": "sales", "s2": "sales"})
+    key = tenant.keys["owner"]
+    owners = [m.user_id for m in tenant.members.values()]
+    company_ids = [gql.data("mutation($i: CompanyInput!) { createCompany(input: $i) { id } }",
+                            {"i": {"name": f"公司{i}"}}, key=key)["createCompany"]["id"]
+                   for i in range(5)]
+    users = gql.data("{ members { id } }", key=key)["members"]
+    for i in range(60):
+        gql.data("mutation($i: ContactInput!) { createContact(input: $i) { id } }",
+                 {"i": {"name": f"联系人{i}", "companyId": company_ids[i % 5],
+                        "ownerId": users[i % len(users)]["id"]}}, key=key)
+    assert len(owners) == 3
+
+    counts = {}
+    for name, query in (("flat", FLAT), ("nested", NESTED)):
+        for n in (10, 50):
+            with count_statements(live_server) as statements:
+                data = gql.data(query, {"n": n}, key=key)
+            assert len(data["contacts"]["nodes"]) == n
+            counts[(name, n)] = len(statements)
+    # set tenant + authenticate + page; nesting adds one batch per loader (companies, users).
+    assert counts[("flat", 10)] == counts[("flat", 50)] == 3
+    assert counts[("nested", 10)] == counts[("nested", 50)] == 5

@@ -1,0 +1,120 @@
+"""Row-level security in the database itself, checked as the application role with raw SQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.conftest import GraphQLClient
+from tests.factories import TenantFactory
+
+CREATE = "mutation($input: ContactInput!) { createContact(input: $input) { id } }"
+
+
+def tenant_owned_tables(conn: psycopg.Connection[Any]) -> list[str]:
+    rows = conn.execute("""
+        select c.table_name from information_schema.columns c
+        join information_schema.tables t using (table_schema, table_name)
+        where c.table_schema = 'public' and c.column_name = 'tenant_id'
+          and t.table_type = 'BASE TABLE' order by 1""").fetchall()
+    return [r[0] for r in rows]
+
+
+@pytest.fixture
+def two_tenants_with_data(tenants: TenantFactory, gql: GraphQLClient) -> tuple[Any, Any]:
+    a, b = tenants.make(), tenants.make()
+    gql.data(CREATE, {"input": {"name": "甲方联系人"}}, key=a.keys["admin"])
+    gql.data(CREATE, {"input": {"name": "乙方联系人"}}, key=b.keys["admin"])
+    return a, b
+
+
+def test_every_tenant_owned_table_forces_rls_and_leads_keys_with_tenant_id(
+    owner_conn: psycopg.Connection[Any],
+) -> None:
+    tables = tenant_owned_tables(owner_conn)
+    assert {"contacts", "companies", "audit_log", "outbox", "api_keys", "roles"} <= set(tables)
+    for table in tables:
+        enabled, forced = owner_conn.execute(
+            "select relrowsecurity, relforcerowsecurity from pg_class where oid = %s::regclass",
+            (table,)).fetchone()  # type: ignore[misc]
+        assert enabled and forced, table
+        policies = owner_conn.execute(
+            "select qual, with_check from pg_policies where tablename = %s", (table,)).fetchall()
+        assert policies, table
+        assert all("app_tenant_id()" in q and "app_tenant_id()" in c for q, c in policies), table
+        index_defs = owner_conn.execute(
+            "select indexdef from pg_indexes where tablename = %s", (table,)).fetchall()
+        for (indexdef,) in index_defs:
+            if "memberships_user_idx" in indexdef:  # the documented login lookup
+                continue
+            assert "(tenant_id" in indexdef, indexdef
+
+
+def test_app_role_owns_nothing_and_cannot_bypass_rls(
+    app_conn: psycopg.Connection[Any], servers: Any
+) -> None:
+    role = servers.settings.app_db_role
+    superuser, bypass = app_conn.execute(
+        "select rolsuper, rolbypassrls from pg_roles where rolname = current_user").fetchone()  # type: ignore[misc]
+    assert not superuser and not bypass
+    owned = app_conn.execute(
+        "select count(*) from pg_class where relowner = %s::regrole", (role,)).fetchone()
+    assert owned == (0,)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        app_conn.execute("set row_security = off; select * from contacts")
+
+
+@pytest.mark.usefixtures("two_tenants_with_data")
+def test_without_a_tenant_raw_sql_sees_no_rows(app_conn: psycopg.Connection[Any],
+                                               owner_conn: psycopg.Connection[Any]) -> None:
+    assert owner_conn.execute("select count(*) from contacts").fetchone()[0] >= 2  # type: ignore[index]
+    for table in tenant_owned_tables(owner_conn) + ["tenants", "users"]:
+        count = app_conn.execute(f"select count(*) from {table}").fetchone()
+        assert count == (0,), table
+
+
+def test_without_a_tenant_inserts_fail(app_conn: psycopg.Connection[Any],
+                                       two_tenants_with_data: tuple[Any, Any]) -> None:
+    a, _ = two_tenants_with_data
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+        app_conn.execute("insert into contacts (tenant_id, id, name) "
+                         "values (%s, gen_random_uuid(), 'x')", (a.id,))
+
+
+def test_a_query_without_tenant_filter_returns_only_the_current_tenant(
+    app_conn: psycopg.Connection[Any], two_tenants_with_data: tuple[Any, Any]
+) -> None:
+    a, b = two_tenants_with_data
+    with app_conn.transaction():
+        app_conn.execute("select set_config('app.tenant_id', %s, true)", (str(a.id),))
+        rows = app_conn.execute("select tenant_id, name from contacts").fetchall()
+        assert rows and {r[0] for r in rows} == {a.id}
+        # Writing into another tenant is refused by WITH CHECK, and B's rows cannot be touched.
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            with app_conn.transaction():
+                app_conn.execute("insert into contacts (tenant_id, id, name) "
+                                 "values (%s, gen_random_uuid(), 'x')", (b.id,))
+        updated = app_conn.execute("update contacts set name = 'hijacked' where tenant_id = %s",
+                                   (b.id,))
+        assert updated.rowcount == 0
+        deleted = app_conn.execute("delete from contacts where tenant_id = %s", (b.id,))
+        assert deleted.rowcount == 0
+    # The transaction-local tenant is gone after commit.
+    assert app_conn.execute("select count(*) from contacts").fetchone() == (0,)
+
+
+def test_audit_rows_cannot_be_changed_or_deleted_by_the_app_role(
+    app_conn: psycopg.Connection[Any], two_tenants_with_data: tuple[Any, Any]
+) -> None:
+    a, _ = two_tenants_with_data
+    with app_conn.transaction():
+        app_conn.execute("select set_config('app.tenant_id', %s, true)", (str(a.id),))
+        assert app_conn.execute("select count(*) from audit_log").fetchone()[0] > 0  # type: ignore[index]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            with app_conn.transaction():
+                app_conn.execute("update audit_log set action = 'forged'")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            with app_conn.transaction():
+                app_conn.execute("delete from audit_log")

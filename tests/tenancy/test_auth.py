@@ -1,0 +1,96 @@
+"""Logging in and out, tenants to choose from, API keys: created once, hashed, revocable."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import httpx
+import psycopg
+
+from tests.conftest import GraphQLClient, LiveServer
+from tests.factories import PASSWORD, TenantFactory
+
+LOGIN = """mutation($email: String!, $password: String!, $tenant: String) {
+  login(email: $email, password: $password, tenant: $tenant) { tenant { slug } tenants { slug } }
+}"""
+ME = "{ me { kind role label tenant { slug } user { email } } }"
+CREATE_KEY = """mutation($name: String!, $role: String!) {
+  createApiKey(name: $name, role: $role) { secret apiKey { id name role revokedAt } }
+}"""
+REVOKE_KEY = "mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }"
+
+
+def test_login_sets_a_session_cookie_and_logout_ends_it(
+    gql: GraphQLClient, live_server: LiveServer, tenants: TenantFactory
+) -> None:
+    tenant = tenants.make()
+    owner = tenant.members["owner"]
+    client = httpx.Client(base_url=live_server.url)
+    response = gql.post(LOGIN, {"email": owner.email.upper(), "password": PASSWORD},
+                        client=client)
+    assert response.json()["data"]["login"]["tenant"] == {"slug": tenant.slug}
+    cookie = response.headers["set-cookie"]
+    assert "crm_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    me = gql.data(ME, client=client)["me"]
+    assert me == {"kind": "user", "role": "owner", "label": owner.email,
+                  "tenant": {"slug": tenant.slug}, "user": {"email": owner.email}}
+    assert gql.data("mutation { logout }", client=client) == {"logout": True}
+    assert gql.error(ME, client=client)["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_a_user_in_two_tenants_must_choose_one(
+    gql: GraphQLClient, live_server: LiveServer, tenants: TenantFactory
+) -> None:
+    first = tenants.make()
+    second = tenants.make()
+    shared = first.members["owner"]
+    tenants.add_member(second, email=shared.email, name="shared", role="viewer")
+    client = httpx.Client(base_url=live_server.url)
+    answer = gql.data(LOGIN, {"email": shared.email, "password": PASSWORD}, client=client)
+    assert answer["login"]["tenant"] is None
+    assert {t["slug"] for t in answer["login"]["tenants"]} == {first.slug, second.slug}
+    assert "crm_session" not in client.cookies
+    gql.data(LOGIN, {"email": shared.email, "password": PASSWORD, "tenant": second.slug},
+             client=client)
+    assert gql.data(ME, client=client)["me"]["role"] == "viewer"
+    assert gql.data(ME, client=client)["me"]["tenant"]["slug"] == second.slug
+
+
+def test_wrong_password_and_unknown_email_look_the_same(
+    gql: GraphQLClient, tenants: TenantFactory
+) -> None:
+    owner = tenants.make().members["owner"]
+    wrong = gql.error(LOGIN, {"email": owner.email, "password": "nope nope nope"})
+    unknown = gql.error(LOGIN, {"email": "nobody@example.com", "password": "nope nope nope"})
+    assert wrong["extensions"] == unknown["extensions"] == {"code": "UNAUTHENTICATED"}
+    assert wrong["message"] == unknown["message"]
+
+
+def test_api_key_is_shown_once_stored_hashed_and_revocable(
+    gql: GraphQLClient, tenants: TenantFactory, owner_conn: psycopg.Connection[Any]
+) -> None:
+    tenant = tenants.make()
+    created = gql.data(CREATE_KEY, {"name": "ERP sync", "role": "viewer"},
+                       key=tenant.keys["admin"])["createApiKey"]
+    secret = created["secret"]
+    assert secret.startswith(f"crm_{tenant.id.hex}_")
+    assert created["apiKey"]["role"] == "viewer"
+    stored = owner_conn.execute("select key_hash from api_keys where name = 'ERP sync' "
+                                "and tenant_id = %s", (tenant.id,)).fetchone()
+    assert stored == (hashlib.sha256(secret.encode()).digest(),)
+    listed = gql.data("{ apiKeys { name role } }", key=tenant.keys["admin"])["apiKeys"]
+    assert {"name": "ERP sync", "role": "viewer"} in listed
+    assert "secret" not in str(listed)
+
+    assert gql.data(ME, key=secret)["me"]["role"] == "viewer"
+    revoked = gql.data(REVOKE_KEY, {"id": created["apiKey"]["id"]}, key=tenant.keys["admin"])
+    assert revoked["revokeApiKey"]["revokedAt"] is not None
+    assert gql.post(ME, key=secret).status_code == 401
+    # Only roles with api_keys:manage may issue keys.
+    error = gql.error(CREATE_KEY, {"name": "x", "role": "owner"}, key=tenant.keys["manager"])
+    assert error["extensions"]["code"] == "FORBIDDEN"
+    audit = gql.data('{ auditLog(first: 50, filter: {entityType: "api_key"}) { nodes { action '
+                     'after } } }', key=tenant.keys["admin"])["auditLog"]["nodes"]
+    assert [a["action"] for a in audit][:2] == ["revoked", "created"]
+    assert all("key_hash" not in (a["after"] or {}) for a in audit)
