@@ -22,5 +22,6 @@ def create() -> ASGIApp:
     owner = normalise_db_url(settings.database_url)
     app_url = (normalise_db_url(settings.app_database_url) if settings.app_database_url
                else derive_app_url(owner, settings))
+    access_log = settings.log_level.upper() == "DEBUG" or not settings.is_production
     return create_app(settings, app_database_url=app_url, redis_url=settings.redis_url,
-                      access_log=settings.log_level.upper() == "DEBUG" or not settings.is_production)
+                      access_log=access_log)

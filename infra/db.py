@@ -16,7 +16,12 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import uuid_utils.compat as uuid_utils
 from sqlalchemy import DateTime, MetaData, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql import func
 
@@ -57,7 +62,8 @@ class Timestamps:
     )
 
 SET_SCOPE = text(
-    "select set_config('app.tenant_id', :tenant_id, true), set_config('app.user_id', :user_id, true)"
+    "select set_config('app.tenant_id', :tenant_id, true),"
+    " set_config('app.user_id', :user_id, true)"
 )
 
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 5) -> AsyncEngine:
@@ -97,7 +103,8 @@ async def set_scope(
 ) -> None:
     await session.execute(
         SET_SCOPE,
-        {"tenant_id": str(tenant_id) if tenant_id else "", "user_id": str(user_id) if user_id else ""},
+        {"tenant_id": str(tenant_id) if tenant_id else "",
+         "user_id": str(user_id) if user_id else ""},
     )
 
 class UnitOfWork:

@@ -38,7 +38,8 @@ def start_embedded_postgres(data_dir: Path, *, database: str = "crm") -> str:
     socket_dir = str(server.get_postmaster_info().socket_dir)
     admin = f"host={socket_dir} user=postgres dbname=postgres"
     with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("select 1 from pg_database where datname = %s", (database,)).fetchone()
+        exists = conn.execute("select 1 from pg_database where datname = %s",
+                              (database,)).fetchone()
         if not exists:
             conn.execute(f'create database "{database}"')
     return f"postgresql+psycopg://postgres@/{database}?host={socket_dir}"

@@ -14,7 +14,8 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info if json else structlog.processors.StackInfoRenderer(),
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False),
+        (structlog.processors.JSONRenderer() if json
+         else structlog.dev.ConsoleRenderer(colors=False)),
     ]
     structlog.configure(
         processors=processors,

@@ -42,13 +42,13 @@ def ensure_app_role(owner_url: str, settings: Settings) -> None:
         if not exists:
             conn.execute(
                 sql.SQL("create role {} login password {} nosuperuser nobypassrls nocreatedb "
-                        "nocreaterole noinherit").format(sql.Identifier(role), sql.Literal(password))
+                        "nocreaterole noinherit")
+                .format(sql.Identifier(role), sql.Literal(password))
             )
-        flags = conn.execute(
-            "select rolsuper, rolbypassrls from pg_roles where rolname = %s", (role,)
-        ).fetchone()
+        flags = conn.execute("select rolsuper, rolbypassrls from pg_roles where rolname = %s",
+                             (role,)).fetchone()
         if flags and (flags[0] or flags[1]):
-            raise RuntimeError(f"role {role} is a superuser or has BYPASSRLS: refusing to use it")
+            raise RuntimeError(f"role {role} is a superuser or bypasses RLS: refusing it")
         dbname = conn.info.dbname
         conn.execute(sql.SQL("grant connect on database {} to {}").format(
             sql.Identifier(dbname), sql.Identifier(role)))

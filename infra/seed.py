@@ -64,13 +64,13 @@ async def seed_demo(owner_db: Database, *, contacts: int = 200) -> DemoInfo:
             session, name="演示公司 Demo Trading", slug=DEMO_SLUG, admin_email=DEMO_EMAIL,
             admin_password=DEMO_PASSWORD, admin_name="管理员 Admin")
         team = [new.admin.id]
-        for email, name, role in [
+        for member_email, member_name, role in [
             ("manager@demo.example.com", "陈经理", "manager"),
             ("sales1@demo.example.com", "李销售", "sales"),
             ("sales2@demo.example.com", "Emma Sales", "sales"),
             ("viewer@demo.example.com", "王观察", "viewer"),
         ]:
-            user = await tenancy.add_member(session, new.ctx, email=email, name=name,
+            user = await tenancy.add_member(session, new.ctx, email=member_email, name=member_name,
                                             password=DEMO_PASSWORD, role_key=role)
             team.append(user.id)
         ctx = CallContext(Actor("system", None, new.tenant.id, "system",
@@ -89,6 +89,7 @@ async def seed_demo(owner_db: Database, *, contacts: int = 200) -> DemoInfo:
                 "owner_id": rng.choice(team),
             }))
         for _ in range(contacts):
+            email: str | None
             company = rng.choice(companies)
             chinese = rng.random() < 0.75
             if chinese:

@@ -28,7 +28,7 @@ class SortKey:
     """Columns (ending with the primary key) and the direction they share."""
 
     name: str
-    columns: tuple[ColumnElement[Any], ...]
+    columns: tuple[Any, ...]  # column expressions
     kinds: tuple[type, ...]  # how cursor values decode: datetime, str, uuid.UUID
     descending: bool
 

@@ -54,8 +54,8 @@ class CustomerQueries:
 
     @strawberry.field(extensions=READ)
     async def contact(self, info: Info, id: strawberry.ID) -> ContactType:
-        row = await info.context.read(service.get, Contact, decode_id(id, "Contact"))
-        return row  # type: ignore[return-value]
+        return await info.context.read(  # type: ignore[return-value]
+            service.get, Contact, decode_id(id, "Contact"))
 
     @strawberry.field(extensions=READ, description="Companies, newest first unless sorted.")
     async def companies(self, info: Info, first: int | None = None, after: str | None = None,
@@ -66,5 +66,5 @@ class CustomerQueries:
 
     @strawberry.field(extensions=READ)
     async def company(self, info: Info, id: strawberry.ID) -> CompanyType:
-        row = await info.context.read(service.get, Company, decode_id(id, "Company"))
-        return row  # type: ignore[return-value]
+        return await info.context.read(  # type: ignore[return-value]
+            service.get, Company, decode_id(id, "Company"))

@@ -61,8 +61,8 @@ class CompanyType(Node):
     updated_at: datetime
     deleted_at: datetime | None
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
+    @strawberry.field  # type: ignore[misc]
+    def id(self) -> strawberry.ID:  # type: ignore[override]
         return strawberry.ID(to_global_id("Company", self.id))  # type: ignore[arg-type]
 
     @strawberry.field
@@ -93,8 +93,8 @@ class ContactType(Node):
     updated_at: datetime
     deleted_at: datetime | None
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
+    @strawberry.field  # type: ignore[misc]
+    def id(self) -> strawberry.ID:  # type: ignore[override]
         return strawberry.ID(to_global_id("Contact", self.id))  # type: ignore[arg-type]
 
     @strawberry.field

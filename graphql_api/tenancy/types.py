@@ -19,8 +19,8 @@ class UserType(Node):
     name: str
     email: str
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
+    @strawberry.field  # type: ignore[misc]
+    def id(self) -> strawberry.ID:  # type: ignore[override]
         return strawberry.ID(to_global_id("User", self.id))  # type: ignore[arg-type]
 
     @classmethod

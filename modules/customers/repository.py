@@ -37,7 +37,9 @@ def sort_keys(model: type[Company] | type[Contact]) -> dict[str, SortKey]:
     }
 
 
-SORTS: dict[type[Any], dict[str, SortKey]] = {Company: sort_keys(Company), Contact: sort_keys(Contact)}
+SORTS: dict[type[Any], dict[str, SortKey]] = {
+    Company: sort_keys(Company), Contact: sort_keys(Contact),
+}
 
 
 def sort_values(sort: SortKey, row: Company | Contact) -> tuple[Any, ...]:
@@ -49,7 +51,7 @@ def sort_values(sort: SortKey, row: Company | Contact) -> tuple[Any, ...]:
 
 
 def visible(model: type[Customer], ctx: CallContext, *, include_deleted: bool = False
-            ) -> Select[tuple[Customer]]:
+            ) -> Select[Any]:
     """The rows this caller may see: their tenant's, and only their own unless they read all."""
     stmt = select(model).where(model.tenant_id == ctx.tenant_id)
     if not ctx.can(Permission.CUSTOMERS_READ_ALL):
@@ -60,7 +62,7 @@ def visible(model: type[Customer], ctx: CallContext, *, include_deleted: bool = 
 
 
 def apply_filters(stmt: Select[tuple[Customer]], model: type[Customer], f: dict[str, Any]
-                  ) -> Select[tuple[Customer]]:
+                  ) -> Select[Any]:
     if q := f.get("search"):
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(or_(model.name.ilike(pattern), model.email.ilike(pattern),

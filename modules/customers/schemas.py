@@ -6,7 +6,7 @@ it alone; one that sends null clears it).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from infra.errors import ValidationFailed
@@ -47,7 +47,8 @@ def validate_contact(data: dict[str, Any], region: str, *, partial: bool) -> dic
         out["gender"] = gender
     if "birthday" in data:
         birthday = data["birthday"]
-        if birthday is not None and not date(1900, 1, 1) <= birthday <= date.today():
+        today = datetime.now(UTC).date()
+        if birthday is not None and not date(1900, 1, 1) <= birthday <= today:
             v.fail("birthday", "must be between 1900-01-01 and today", "out_of_range")
         out["birthday"] = birthday
     if v.errors:

@@ -32,7 +32,8 @@ def test_depth_alias_and_token_limits(gql: GraphQLClient, tenant: TenantData) ->
     too_deep = "{ contacts { edges { node { company { owner { id } } } } } }"
     assert gql.error(too_deep, key=key)["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     # Fragments do not hide depth.
-    hidden = "{ contacts { edges { node { ...C } } } } fragment C on Contact { company { owner { id } } }"
+    hidden = ("{ contacts { edges { node { ...C } } } } "
+              "fragment C on Contact { company { owner { id } } }")
     assert gql.error(hidden, key=key)["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     aliases = "{ " + " ".join(f"a{i}: __typename" for i in range(40)) + " }"
     assert gql.error(aliases, key=key)["extensions"]["code"] == "QUERY_TOO_COMPLEX"

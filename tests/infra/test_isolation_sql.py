@@ -92,10 +92,9 @@ def test_a_query_without_tenant_filter_returns_only_the_current_tenant(
         rows = app_conn.execute("select tenant_id, name from contacts").fetchall()
         assert rows and {r[0] for r in rows} == {a.id}
         # Writing into another tenant is refused by WITH CHECK, and B's rows cannot be touched.
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            with app_conn.transaction():
-                app_conn.execute("insert into contacts (tenant_id, id, name) "
-                                 "values (%s, gen_random_uuid(), 'x')", (b.id,))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), app_conn.transaction():
+            app_conn.execute("insert into contacts (tenant_id, id, name) "
+                             "values (%s, gen_random_uuid(), 'x')", (b.id,))
         updated = app_conn.execute("update contacts set name = 'hijacked' where tenant_id = %s",
                                    (b.id,))
         assert updated.rowcount == 0
@@ -112,9 +111,7 @@ def test_audit_rows_cannot_be_changed_or_deleted_by_the_app_role(
     with app_conn.transaction():
         app_conn.execute("select set_config('app.tenant_id', %s, true)", (str(a.id),))
         assert app_conn.execute("select count(*) from audit_log").fetchone()[0] > 0  # type: ignore[index]
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            with app_conn.transaction():
-                app_conn.execute("update audit_log set action = 'forged'")
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            with app_conn.transaction():
-                app_conn.execute("delete from audit_log")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), app_conn.transaction():
+            app_conn.execute("update audit_log set action = 'forged'")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), app_conn.transaction():
+            app_conn.execute("delete from audit_log")

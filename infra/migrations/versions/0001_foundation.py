@@ -220,7 +220,8 @@ def upgrade(app_role: str = "crm_app") -> None:
     alter table tenants force row level security;
     create policy tenant_isolation on tenants
         using (id = app_tenant_id()
-               or id in (select m.tenant_id from memberships m where m.user_id = app_auth_user_id()))
+               or id in (select m.tenant_id from memberships m
+                         where m.user_id = app_auth_user_id()))
         with check (id = app_tenant_id());
 
     -- Users are global identities (one login, many tenants). Visible: yourself while

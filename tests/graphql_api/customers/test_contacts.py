@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from tests.conftest import GraphQLClient
-from tests.factories import TenantFactory, TenantData
+from tests.factories import TenantData, TenantFactory
 
 CREATE_CONTACT = """
 mutation($input: ContactInput!) {
