@@ -1,0 +1,1 @@
+"""Plans, usage metering and Stripe billing for platform operators (to come)."""
