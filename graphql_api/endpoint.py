@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
+from graphql_api.compiled import PlanCache
 from graphql_api.context import GraphQLContext
 from graphql_api.errors import error_payload, format_error
 from infra.db import Database, UnitOfWork
@@ -43,6 +44,7 @@ class GraphQLEndpoint:
         self.db = db
         self.settings = settings
         self.cookies = SessionCookies(settings.secret_key, settings.session_max_age_seconds)
+        self.plans = PlanCache(schema) if settings.graphql_compiled_plans else None
 
     async def handle(self, request: Request) -> Response:
         request_id: str = request.state.request_id
@@ -65,22 +67,40 @@ class GraphQLEndpoint:
             except AppError as exc:
                 await uow.rollback()
                 return json_response({"errors": [error_payload(exc.message, exc.code)]}, 401)
-            result = await self.schema.execute(
-                body["query"], variable_values=body.get("variables"), context_value=context,
-                operation_name=body.get("operationName"))
+            payload = await self._execute(body, context)
             await uow.commit()
         finally:
             await uow.rollback()  # no-op after a commit; frees the connection on any failure
-
-        payload: dict[str, Any] = {}
-        if result.errors:
-            payload["errors"] = [format_error(e, request_id=request_id) for e in result.errors]
-        if result.data is not None or not result.errors:
-            payload["data"] = result.data
         response = json_response(payload)
         if context.set_cookie is not None:
             self._set_cookie(response, context.set_cookie)
         return response
+
+    async def _execute(self, body: dict[str, Any], context: GraphQLContext) -> dict[str, Any]:
+        query, operation_name = body["query"], body.get("operationName")
+        plan = self.plans.get(query, operation_name) if self.plans else None
+        if plan is not None:
+            try:
+                data = await plan.execute(context, body.get("variables"))
+            except Exception:  # noqa: BLE001 - Abandon, a domain error, anything: see below
+                # The normal path answers instead, with errors in the usual shape. Plans only
+                # read, so running the operation again is safe.
+                self.plans.abandoned += 1  # type: ignore[union-attr]
+            else:
+                self.plans.hits += 1  # type: ignore[union-attr]
+                return {"data": data}
+        result = await self.schema.execute(query, variable_values=body.get("variables"),
+                                           context_value=context, operation_name=operation_name)
+        payload: dict[str, Any] = {}
+        if result.errors:
+            payload["errors"] = [format_error(e, request_id=context.request_id)
+                                 for e in result.errors]
+        if result.data is not None or not result.errors:
+            payload["data"] = result.data
+        if self.plans and result.data is not None and not self.plans.known(query,
+                                                                           operation_name):
+            self.plans.learn(query, operation_name)  # it parsed and validated: compile it
+        return payload
 
     async def _body(self, request: Request) -> dict[str, Any]:
         # JSON only: a cross-site form post cannot send it without a CORS preflight we never

@@ -104,5 +104,6 @@ def create_app(settings: Settings, *, app_database_url: str, redis_url: str,
         lifespan=lifespan,
     )
     app.state.db = db
+    app.state.graphql = graphql
     app.state.settings = settings
     return RequestIdMiddleware(app, access_log=access_log)

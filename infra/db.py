@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+import psycopg
 import uuid_utils.compat as uuid_utils
+from psycopg.rows import namedtuple_row
 from sqlalchemy import DateTime, MetaData, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -61,10 +63,9 @@ class Timestamps:
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
 
-SET_SCOPE = text(
-    "select set_config('app.tenant_id', :tenant_id, true),"
-    " set_config('app.user_id', :user_id, true)"
-)
+SET_SCOPE_SQL = "select set_config('app.tenant_id', %(tenant_id)s, true)"
+SET_SCOPE = text("select set_config('app.tenant_id', :tenant_id, true)")
+
 
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 5) -> AsyncEngine:
     return create_async_engine(
@@ -73,8 +74,10 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 5) -> As
         max_overflow=max_overflow,
         pool_pre_ping=False,
         pool_recycle=1800,
-        connect_args={"prepare_threshold": 3},
+        # Server-side prepared statements after the second use: the hot queries are few.
+        connect_args={"prepare_threshold": 2},
     )
+
 
 class Database:
     """The application's engine (RLS-bound role) and its session factory."""
@@ -87,25 +90,68 @@ class Database:
         await self.engine.dispose()
 
     @asynccontextmanager
-    async def scoped(
-        self, tenant_id: uuid.UUID | None, user_id: uuid.UUID | None = None
-    ) -> AsyncIterator[AsyncSession]:
+    async def scoped(self, tenant_id: uuid.UUID | None) -> AsyncIterator[AsyncSession]:
         """One transaction scoped to a tenant: commits on success, rolls back on error.
 
         For jobs, CLI commands and tests; requests use `UnitOfWork`.
         """
         async with self.sessions() as session, session.begin():
-            await set_scope(session, tenant_id, user_id)
+            await set_scope(session, tenant_id)
             yield session
 
-async def set_scope(
-    session: AsyncSession, tenant_id: uuid.UUID | None, user_id: uuid.UUID | None = None
-) -> None:
-    await session.execute(
-        SET_SCOPE,
-        {"tenant_id": str(tenant_id) if tenant_id else "",
-         "user_id": str(user_id) if user_id else ""},
-    )
+
+async def set_scope(session: AsyncSession, tenant_id: uuid.UUID | None) -> None:
+    await session.execute(SET_SCOPE, {"tenant_id": str(tenant_id) if tenant_id else ""})
+
+
+# Observers of the statements `fetch` sends (ORM statements go through SQLAlchemy's
+# `before_cursor_execute` event instead); used to count statements per request.
+statement_listeners: list[Callable[[str], None]] = []
+
+
+async def driver_connection(session: AsyncSession) -> psycopg.AsyncConnection[Any]:
+    """The psycopg connection under the session, in the session's transaction."""
+    driver = session.info.get("driver")
+    if driver is None:
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        driver = session.info["driver"] = raw.driver_connection
+    return driver  # type: ignore[no-any-return,return-value]
+
+
+async def _apply_pending_scope(session: AsyncSession) -> None:
+    pending = session.info.pop("pending_scope", None)
+    if pending is not None:
+        driver = await driver_connection(session)
+        for listener in statement_listeners:
+            listener(SET_SCOPE_SQL)
+        await driver.execute(SET_SCOPE_SQL, pending)
+
+
+async def fetch(session: AsyncSession, sql: str, params: Mapping[str, Any] | None = None,
+                row_factory: Any = namedtuple_row) -> list[Any]:
+    """Run one SQL statement straight on the driver, in the session's transaction.
+
+    The read path's queries go this way: no ORM identity map, no per-row instance state, and
+    statements are prepared server-side. A transaction whose tenant is still to be set sends
+    `set_config` and this statement together in one round trip (pipeline mode).
+    """
+    driver = await driver_connection(session)
+    cursor = driver.cursor(row_factory=row_factory)
+    pending = session.info.pop("pending_scope", None)
+    for listener in statement_listeners:
+        if pending is not None:
+            listener(SET_SCOPE_SQL)
+        listener(sql)
+    if pending is None:
+        await cursor.execute(sql, params)
+        return await cursor.fetchall() if cursor.description else []
+    async with driver.pipeline() as pipeline:
+        await driver.execute(SET_SCOPE_SQL, pending)
+        await cursor.execute(sql, params)
+        await pipeline.sync()
+    return await cursor.fetchall() if cursor.description else []
+
 
 class UnitOfWork:
     """One request's transaction, begun lazily on first use, with its tenant already set.
@@ -120,20 +166,19 @@ class UnitOfWork:
         self._session: AsyncSession | None = None
         self._lock = asyncio.Lock()
         self.tenant_id: uuid.UUID | None = None
-        self.user_id: uuid.UUID | None = None
         self.after_commit: list[Callable[[], Awaitable[None]]] = []
 
-    def scope(self, tenant_id: uuid.UUID | None, user_id: uuid.UUID | None = None) -> None:
-        if self._session is not None and (tenant_id, user_id) != (self.tenant_id, self.user_id):
+    def scope(self, tenant_id: uuid.UUID | None) -> None:
+        if self._session is not None and tenant_id != self.tenant_id:
             raise RuntimeError("the tenant of an open transaction cannot change")
-        self.tenant_id, self.user_id = tenant_id, user_id
+        self.tenant_id = tenant_id
 
-    async def _ensure(self) -> AsyncSession:
+    def _ensure(self) -> AsyncSession:
         if self._session is None:
-            session = self._db.sessions()
-            await session.begin()
-            self._session = session
-            await set_scope(session, self.tenant_id, self.user_id)
+            self._session = self._db.sessions()
+            # Sent with the transaction's first statement (see `fetch`), before anything else.
+            self._session.info["pending_scope"] = {
+                "tenant_id": str(self.tenant_id) if self.tenant_id else ""}
         return self._session
 
     async def run(
@@ -143,7 +188,9 @@ class UnitOfWork:
         **kwargs: P.kwargs,
     ) -> T:
         async with self._lock:
-            session = await self._ensure()
+            session = self._ensure()
+            if "pending_scope" in session.info and not getattr(fn, "sends_scope", False):
+                await _apply_pending_scope(session)
             return await fn(session, *args, **kwargs)
 
     async def run_atomic(
@@ -154,7 +201,8 @@ class UnitOfWork:
     ) -> T:
         """Like `run`, inside a savepoint: a failing write leaves nothing half-written behind."""
         async with self._lock:
-            session = await self._ensure()
+            session = self._ensure()
+            await _apply_pending_scope(session)
             async with session.begin_nested():
                 return await fn(session, *args, **kwargs)
 
@@ -178,4 +226,9 @@ class UnitOfWork:
         finally:
             await session.close()
 
-AnyFn = Callable[..., Any]
+
+def sends_scope(fn: Callable[P, T]) -> Callable[P, T]:
+    """Marks a function whose first statement goes through `fetch`, which sends a pending
+    `set_config` in the same round trip; `UnitOfWork.run` then need not send it first."""
+    fn.sends_scope = True  # type: ignore[attr-defined]
+    return fn

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     graphql_max_depth: int = 12
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 4000
+    graphql_compiled_plans: bool = True  # see graphql_api/compiled.py
 
     @property
     def is_production(self) -> bool:

@@ -15,12 +15,12 @@ from itsdangerous import BadSignature, TimestampSigner
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from infra.db import Database, new_id
+from infra.db import Database, fetch, new_id, sends_scope
 from infra.errors import Unauthenticated, ValidationFailed
 from tenancy.api_keys import ParsedKey
 from tenancy.audit import record_change
 from tenancy.context import Actor, CallContext
-from tenancy.models import ApiKey, Membership, Role, Tenant, User, WebSession
+from tenancy.models import Membership, Role, Tenant, User, WebSession
 from tenancy.passwords import verify_password
 
 SESSION_COOKIE = "crm_session"
@@ -33,24 +33,33 @@ class Authenticated:
     region: str
 
 
+API_KEY_SQL = """
+select k.id, k.name, k.expires_at, k.revoked_at, k.last_used_at, r.key as role, r.permissions,
+       t.status, t.default_region
+from api_keys k
+join roles r on r.tenant_id = k.tenant_id and r.id = k.role_id
+join tenants t on t.id = k.tenant_id
+where k.tenant_id = %(tenant_id)s and k.key_hash = %(key_hash)s
+"""
+TOUCH_API_KEY_SQL = """
+update api_keys set last_used_at = now() where tenant_id = %(tenant_id)s and id = %(id)s
+"""
+
+
+@sends_scope
 async def authenticate_api_key(session: AsyncSession, key: ParsedKey) -> Authenticated | None:
-    row = (await session.execute(
-        select(ApiKey.id, ApiKey.name, ApiKey.expires_at, ApiKey.revoked_at, ApiKey.last_used_at,
-               Role.key, Role.permissions, Tenant.status, Tenant.default_region)
-        .join(Role, (Role.tenant_id == ApiKey.tenant_id) & (Role.id == ApiKey.role_id))
-        .join(Tenant, Tenant.id == ApiKey.tenant_id)
-        .where(ApiKey.tenant_id == key.tenant_id, ApiKey.key_hash == key.key_hash)
-    )).first()
+    rows = await fetch(session, API_KEY_SQL, {"tenant_id": key.tenant_id,
+                                              "key_hash": key.key_hash})
     now = datetime.now(UTC)
+    row = rows[0] if rows else None
     if row is None or row.revoked_at is not None or row.status != "active":
         return None
     if row.expires_at is not None and row.expires_at <= now:
         return None
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_GRANULARITY:
         # Coarse on purpose: a write per request would turn every read into a write.
-        await session.execute(update(ApiKey).where(ApiKey.tenant_id == key.tenant_id,
-                                                   ApiKey.id == row.id).values(last_used_at=now))
-    actor = Actor("api_key", row.id, key.tenant_id, row.key, frozenset(row.permissions),
+        await fetch(session, TOUCH_API_KEY_SQL, {"tenant_id": key.tenant_id, "id": row.id})
+    actor = Actor("api_key", row.id, key.tenant_id, row.role, frozenset(row.permissions),
                   f"api key {row.name}")
     return Authenticated(actor, row.default_region)
 
@@ -74,23 +83,27 @@ class SessionCookies:
             return None
 
 
+SESSION_SQL = """
+select s.user_id, s.expires_at, s.revoked_at, u.email, m.status as membership_status,
+       r.key as role, r.permissions, t.status, t.default_region
+from web_sessions s
+join memberships m on m.tenant_id = s.tenant_id and m.user_id = s.user_id
+join roles r on r.tenant_id = m.tenant_id and r.id = m.role_id
+join users u on u.id = s.user_id
+join tenants t on t.id = s.tenant_id
+where s.tenant_id = %(tenant_id)s and s.id = %(session_id)s
+"""
+
+
+@sends_scope
 async def authenticate_session(session: AsyncSession, tenant_id: uuid.UUID,
                                session_id: uuid.UUID) -> Authenticated | None:
-    row = (await session.execute(
-        select(WebSession.user_id, WebSession.expires_at, WebSession.revoked_at, User.email,
-               Membership.status.label("membership_status"), Role.key, Role.permissions,
-               Tenant.status, Tenant.default_region)
-        .join(Membership, (Membership.tenant_id == WebSession.tenant_id)
-              & (Membership.user_id == WebSession.user_id))
-        .join(Role, (Role.tenant_id == Membership.tenant_id) & (Role.id == Membership.role_id))
-        .join(User, User.id == WebSession.user_id)
-        .join(Tenant, Tenant.id == WebSession.tenant_id)
-        .where(WebSession.tenant_id == tenant_id, WebSession.id == session_id)
-    )).first()
+    rows = await fetch(session, SESSION_SQL, {"tenant_id": tenant_id, "session_id": session_id})
+    row = rows[0] if rows else None
     if (row is None or row.revoked_at is not None or row.expires_at <= datetime.now(UTC)
             or row.membership_status != "active" or row.status != "active"):
         return None
-    actor = Actor("user", row.user_id, tenant_id, row.key, frozenset(row.permissions), row.email)
+    actor = Actor("user", row.user_id, tenant_id, row.role, frozenset(row.permissions), row.email)
     return Authenticated(actor, row.default_region)
 
 

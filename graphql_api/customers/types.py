@@ -12,6 +12,7 @@ from strawberry.types import Info
 from graphql_api.relay import Node, to_global_id
 from graphql_api.tenancy.types import UserType
 from modules.customers.models import Company, Contact
+from modules.customers.repository import ROW_TYPES
 
 
 @strawberry.enum
@@ -78,7 +79,7 @@ class CompanyType(Node):
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
-        return isinstance(obj, Company)
+        return isinstance(obj, Company | ROW_TYPES[Company])
 
 
 @strawberry.type(name="Contact")
@@ -122,7 +123,7 @@ class ContactType(Node):
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
-        return isinstance(obj, Contact)
+        return isinstance(obj, Contact | ROW_TYPES[Contact])
 
 
 @strawberry.input

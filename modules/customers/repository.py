@@ -8,15 +8,21 @@ base statement so no query can forget it.
 from __future__ import annotations
 
 import uuid
+from collections import namedtuple
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, or_, select
+from psycopg.rows import args_row, scalar_row
+from sqlalchemy import Integer, Select, String, bindparam, func, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from infra.db import fetch
 from modules.customers.models import Company, Contact
-from modules.pagination import Page, SortKey, apply_keyset, build_page
+from modules.pagination import Page, SortKey, build_page, decode_cursor
 from tenancy.context import CallContext
 from tenancy.permissions import Permission
 
@@ -61,42 +67,114 @@ def visible(model: type[Customer], ctx: CallContext, *, include_deleted: bool = 
     return stmt
 
 
-def apply_filters(stmt: Select[tuple[Customer]], model: type[Customer], f: dict[str, Any]
-                  ) -> Select[Any]:
-    if q := f.get("search"):
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+# -- lists: compiled once per shape, run on the driver --------------------------------------
+# A list query's SQL depends only on its shape (which filters are present, the sort, whether the
+# caller reads all or only their own); the values travel as parameters. So each shape is built and
+# compiled once, and every request after that sends a prepared statement with its parameters.
+
+_DIALECT = postgresql_psycopg.dialect()
+ROW_TYPES: dict[type[Any], Any] = {
+    model: namedtuple(f"{model.__name__}Row", [c.key for c in model.__table__.columns])
+    for model in (Company, Contact)
+}
+FILTER_KEYS = ("search", "owner_id", "email", "created_after", "created_before", "company_id")
+
+
+@dataclass(frozen=True)
+class ListShape:
+    model: type[Any]
+    read_all: bool
+    include_deleted: bool
+    deleted_only: bool
+    filters: frozenset[str]
+
+
+def _shape(ctx: CallContext, model: type[Any], filters: dict[str, Any]) -> ListShape:
+    present = frozenset(k for k in FILTER_KEYS if filters.get(k) is not None
+                        and (k != "company_id" or model is Contact))
+    deleted_only = bool(filters.get("deleted_only"))
+    return ListShape(model, ctx.can(Permission.CUSTOMERS_READ_ALL),
+                     bool(filters.get("include_deleted")) or deleted_only, deleted_only, present)
+
+
+def _filtered(shape: ListShape) -> Select[Any]:
+    model = shape.model
+    stmt = select(*model.__table__.columns).where(model.tenant_id == bindparam("tenant_id"))
+    if not shape.read_all:
+        stmt = stmt.where(model.owner_id == bindparam("actor_user_id"))
+    if not shape.include_deleted:
+        stmt = stmt.where(model.deleted_at.is_(None))
+    if shape.deleted_only:
+        stmt = stmt.where(model.deleted_at.is_not(None))
+    keys = shape.filters
+    if "search" in keys:
+        pattern = bindparam("pattern", type_=String)
         stmt = stmt.where(or_(model.name.ilike(pattern), model.email.ilike(pattern),
                               model.phone.like(pattern)))
-    if (owner_id := f.get("owner_id")) is not None:
-        stmt = stmt.where(model.owner_id == owner_id)
-    if email := f.get("email"):
-        stmt = stmt.where(func.lower(model.email) == email.lower())
-    if (after := f.get("created_after")) is not None:
-        stmt = stmt.where(model.created_at >= after)
-    if (before := f.get("created_before")) is not None:
-        stmt = stmt.where(model.created_at < before)
-    if f.get("deleted_only"):
-        stmt = stmt.where(model.deleted_at.is_not(None))
-    if model is Contact and (company_id := f.get("company_id")) is not None:
-        stmt = stmt.where(Contact.company_id == company_id)
+    if "owner_id" in keys:
+        stmt = stmt.where(model.owner_id == bindparam("owner_id"))
+    if "email" in keys:
+        stmt = stmt.where(func.lower(model.email) == bindparam("email", type_=String))
+    if "created_after" in keys:
+        stmt = stmt.where(model.created_at >= bindparam("created_after"))
+    if "created_before" in keys:
+        stmt = stmt.where(model.created_at < bindparam("created_before"))
+    if "company_id" in keys:
+        stmt = stmt.where(Contact.company_id == bindparam("company_id"))
     return stmt
+
+
+@lru_cache(maxsize=512)
+def _page_sql(shape: ListShape, sort: SortKey, seek: bool) -> str:
+    stmt = _filtered(shape)
+    if seek:
+        marks = [bindparam(f"k{i}", type_=c.type) for i, c in enumerate(sort.columns)]
+        key = tuple_(*sort.columns)
+        stmt = stmt.where(key < tuple_(*marks) if sort.descending else key > tuple_(*marks))
+    stmt = stmt.order_by(*sort.order_by()).limit(bindparam("limit", type_=Integer))
+    return str(stmt.compile(dialect=_DIALECT))
+
+
+@lru_cache(maxsize=512)
+def _count_sql(shape: ListShape) -> str:
+    stmt = select(func.count()).select_from(_filtered(shape).subquery())
+    return str(stmt.compile(dialect=_DIALECT))
+
+
+def _params(ctx: CallContext, filters: dict[str, Any]) -> dict[str, Any]:
+    params: dict[str, Any] = {"tenant_id": ctx.tenant_id, "actor_user_id": ctx.actor.user_id}
+    for key in FILTER_KEYS:
+        if filters.get(key) is not None:
+            params[key] = filters[key]
+    if "search" in params:
+        q = params.pop("search")
+        params["pattern"] = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace(
+            "_", "\\_") + "%"
+    if "email" in params:
+        params["email"] = params["email"].lower()
+    return params
 
 
 async def page(session: AsyncSession, ctx: CallContext, model: type[Customer], *,
                filters: dict[str, Any], sort: str, first: int, after: str | None
-               ) -> Page[Customer]:
+               ) -> Page[Any]:
+    """A page of rows (named tuples with the model's columns), newest first by default."""
     key = SORTS[model][sort]
-    include_deleted = bool(filters.get("include_deleted") or filters.get("deleted_only"))
-    stmt = apply_filters(visible(model, ctx, include_deleted=include_deleted), model, filters)
-    rows = list((await session.scalars(apply_keyset(stmt, key, after, first))).all())
+    params = _params(ctx, filters)
+    params["limit"] = first + 1
+    if after:
+        for i, value in enumerate(decode_cursor(after, key)):
+            params[f"k{i}"] = value
+    sql = _page_sql(_shape(ctx, model, filters), key, bool(after))
+    rows = await fetch(session, sql, params, args_row(ROW_TYPES[model]))
     return build_page(rows, lambda r: sort_values(key, r), first, after)
 
 
 async def count(session: AsyncSession, ctx: CallContext, model: type[Customer], *,
                 filters: dict[str, Any]) -> int:
-    include_deleted = bool(filters.get("include_deleted") or filters.get("deleted_only"))
-    stmt = apply_filters(visible(model, ctx, include_deleted=include_deleted), model, filters)
-    return int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    rows = await fetch(session, _count_sql(_shape(ctx, model, filters)), _params(ctx, filters),
+                       scalar_row)
+    return int(rows[0])
 
 
 async def by_ids(session: AsyncSession, ctx: CallContext, model: type[Customer],

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 
+from infra import db
 from tests.conftest import GraphQLClient, LiveServer
 from tests.factories import TenantFactory
 
@@ -21,10 +22,12 @@ def count_statements(live_server: LiveServer) -> Iterator[list[str]]:
 
     engine = live_server.engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
+    db.statement_listeners.append(statements.append)
     try:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+        db.statement_listeners.remove(statements.append)
 
 
 FLAT = "query($n: Int) { contacts(first: $n) { nodes { id name email phone createdAt } } }"
@@ -55,6 +58,7 @@ def test_statements_per_request_do_not_grow_with_page_size_or_nesting(
                 data = gql.data(query, {"n": n}, key=key)
             assert len(data["contacts"]["nodes"]) == n
             counts[(name, n)] = len(statements)
-    # set tenant + authenticate + page; nesting adds one batch per loader (companies, users).
+    # set tenant + authenticate (one round trip) + page; nesting adds one batch per loader
+    # (companies, users).
     assert counts[("flat", 10)] == counts[("flat", 50)] == 3
     assert counts[("nested", 10)] == counts[("nested", 50)] == 5
