@@ -62,6 +62,16 @@ class FieldPlan:
     permissions: list[Any]
     is_async: bool
     output: Callable[[Any, Execution], Any]  # completes the resolved value
+    direct: Callable[[Any], Any] | None = None  # a plain `def f(self)` resolver, called as is
+
+    def compute(self) -> Callable[[Any, Execution], Any]:
+        """Resolve and complete in one call, for fields that never await."""
+        output, attr, direct = self.output, self.attr, self.direct
+        if attr is not None:
+            return lambda source, run: output(getattr(source, attr), run)
+        if direct is not None:
+            return lambda source, run: output(direct(source), run)
+        return lambda source, run: output(_resolve(self, source, run), run)
 
 
 @dataclass(eq=False)
@@ -69,6 +79,7 @@ class ObjectPlan:
     type_name: str
     fields: list[FieldPlan]
     is_async: bool  # any field in this subtree awaits
+    computes: list[tuple[str, Callable[[Any, Execution], Any]]] = field(default_factory=list)
 
 
 class NotCompilable(Exception):  # noqa: N818
@@ -137,10 +148,7 @@ def _resolve(fp: FieldPlan, source: Any, run: Execution) -> Any:
 
 
 def _complete_object(plan: ObjectPlan, source: Any, run: Execution) -> dict[str, Any]:
-    out = {}
-    for fp in plan.fields:
-        out[fp.key] = fp.output(_resolve(fp, source, run), run)
-    return out
+    return {key: compute(source, run) for key, compute in plan.computes}
 
 
 async def _complete_object_async(plan: ObjectPlan, source: Any, run: Execution
@@ -160,10 +168,33 @@ async def _complete_object_async(plan: ObjectPlan, source: Any, run: Execution
     return out
 
 
+# Built-in scalars whose serialiser returns a value of this Python type unchanged.
+_PASSTHROUGH = {"String": str, "ID": str, "Boolean": bool}
+
+
+def _leaf(gql_type: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:
+    """The schema's own serialiser, skipped only where it would return its input as is."""
+    serialize = gql_type.serialize
+    python_type = _PASSTHROUGH.get(gql_type.name) if isinstance(gql_type,
+                                                                GraphQLScalarType) else None
+    if python_type is None:
+        return serialize
+    return lambda value: value if type(value) is python_type else serialize(value)
+
+
 def _output_for(gql_type: GraphQLOutputType, node: FieldNode, compiler: Compiler
                 ) -> tuple[Callable[[Any, Execution], Any], bool]:
     """A completer for values of this type, and whether it awaits."""
     if isinstance(gql_type, GraphQLNonNull):
+        if isinstance(gql_type.of_type, GraphQLScalarType | GraphQLEnumType):
+            leaf = _leaf(gql_type.of_type)
+
+            def non_null_leaf(value: Any, run: Execution) -> Any:
+                if value is None:
+                    raise Abandon
+                return leaf(value)
+
+            return non_null_leaf, False
         inner, is_async = _output_for(gql_type.of_type, node, compiler)
 
         def non_null(value: Any, run: Execution) -> Any:
@@ -201,8 +232,8 @@ def _output_for(gql_type: GraphQLOutputType, node: FieldNode, compiler: Compiler
         return list_async, True
 
     if isinstance(gql_type, GraphQLScalarType | GraphQLEnumType):
-        serialize = gql_type.serialize
-        return (lambda value, run: None if value is None else serialize(value)), False
+        leaf = _leaf(gql_type)
+        return (lambda value, run: None if value is None else leaf(value)), False
 
     if isinstance(gql_type, GraphQLObjectType):
         plan = compiler.object_plan(gql_type, node.selection_set)
@@ -256,9 +287,18 @@ class Compiler:
             resolver = sf.base_resolver
             attr = sf.python_name if resolver is None and not permissions else None
             is_async = output_async or bool(resolver and resolver.is_async)
+            direct = None
+            if (resolver is not None and not resolver.is_async and resolver.self_parameter
+                    and not (resolver.info_parameter or resolver.root_parameter
+                             or resolver.parent_parameter or resolver.arguments
+                             or sf.extensions)):
+                direct = resolver.wrapped_func
             fields.append(FieldPlan(key, selection, gql_field, gql_type, sf, attr,
-                                    bool(selection.arguments), permissions, is_async, output))
-        return ObjectPlan(gql_type.name, fields, any(f.is_async for f in fields))
+                                    bool(selection.arguments), permissions, is_async, output,
+                                    direct))
+        plan = ObjectPlan(gql_type.name, fields, any(f.is_async for f in fields))
+        plan.computes = [(f.key, f.compute()) for f in fields]
+        return plan
 
     def compile(self, query: str, operation_name: str | None) -> Plan:
         document = parse(query)

@@ -26,6 +26,7 @@ from tenancy.auth import (
     SESSION_COOKIE,
     Authenticated,
     SessionCookies,
+    api_key_cache,
     authenticate_api_key,
     authenticate_session,
 )
@@ -45,6 +46,7 @@ class GraphQLEndpoint:
         self.settings = settings
         self.cookies = SessionCookies(settings.secret_key, settings.session_max_age_seconds)
         self.plans = PlanCache(schema) if settings.graphql_compiled_plans else None
+        api_key_cache.ttl = settings.api_key_cache_seconds
 
     async def handle(self, request: Request) -> Response:
         request_id: str = request.state.request_id
@@ -128,9 +130,12 @@ class GraphQLEndpoint:
             if parsed is None:
                 raise Unauthenticated("malformed Authorization header: use `Bearer <api key>`")
             context.uow.scope(parsed.tenant_id)
-            found = await context.uow.run(authenticate_api_key, parsed)
+            found = api_key_cache.get(parsed.key_hash)
             if found is None:
-                raise Unauthenticated("invalid, expired or revoked API key")
+                found = await context.uow.run(authenticate_api_key, parsed)
+                if found is None:
+                    raise Unauthenticated("invalid, expired or revoked API key")
+                api_key_cache.put(parsed.key_hash, found)
         elif cookie := request.cookies.get(SESSION_COOKIE):
             loaded = self.cookies.load(cookie)
             if loaded is None:

@@ -16,7 +16,8 @@ T = TypeVar("T")
 
 
 def to_global_id(type_name: str, id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(f"{type_name}:{id}".encode()).decode().rstrip("=")
+    # The UUID's 32 hex digits (no dashes): shorter IDs, and `.hex` is cheaper than str().
+    return base64.urlsafe_b64encode(f"{type_name}:{id.hex}".encode()).decode().rstrip("=")
 
 
 def from_global_id(global_id: str) -> tuple[str, uuid.UUID]:

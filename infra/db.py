@@ -19,6 +19,7 @@ import uuid_utils.compat as uuid_utils
 from psycopg.rows import namedtuple_row
 from sqlalchemy import DateTime, MetaData, text
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -137,7 +138,7 @@ async def fetch(session: AsyncSession, sql: str, params: Mapping[str, Any] | Non
     `set_config` and this statement together in one round trip (pipeline mode).
     """
     driver = await driver_connection(session)
-    cursor = driver.cursor(row_factory=row_factory)
+    cursor = driver.cursor(row_factory=row_factory, binary=True)
     pending = session.info.pop("pending_scope", None)
     for listener in statement_listeners:
         if pending is not None:
@@ -156,13 +157,16 @@ async def fetch(session: AsyncSession, sql: str, params: Mapping[str, Any] | Non
 class UnitOfWork:
     """One request's transaction, begun lazily on first use, with its tenant already set.
 
-    Strawberry resolves sibling fields concurrently and one session cannot run two statements at
-    once, so every use goes through `run`, which serialises them on a lock. Services only flush;
-    the edge (the GraphQL endpoint, a job runner) commits or rolls back.
+    It holds one pooled connection for the request; the ORM session that services receive is
+    bound to it, and `fetch` runs statements on its psycopg connection directly, all in the same
+    transaction. Strawberry resolves sibling fields concurrently and one connection cannot run
+    two statements at once, so every use goes through `run`, which serialises them on a lock.
+    Services only flush; the edge (the GraphQL endpoint, a job runner) commits or rolls back.
     """
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._connection: AsyncConnection | None = None
         self._session: AsyncSession | None = None
         self._lock = asyncio.Lock()
         self.tenant_id: uuid.UUID | None = None
@@ -173,12 +177,22 @@ class UnitOfWork:
             raise RuntimeError("the tenant of an open transaction cannot change")
         self.tenant_id = tenant_id
 
-    def _ensure(self) -> AsyncSession:
+    async def _ensure(self) -> AsyncSession:
         if self._session is None:
-            self._session = self._db.sessions()
+            connection = await self._db.engine.connect()
+            try:
+                await connection.begin()
+                raw = await connection.get_raw_connection()
+            except BaseException:
+                await connection.close()
+                raise
+            self._connection = connection
+            session = AsyncSession(bind=connection, expire_on_commit=False, autoflush=False)
+            session.info["driver"] = raw.driver_connection
             # Sent with the transaction's first statement (see `fetch`), before anything else.
-            self._session.info["pending_scope"] = {
+            session.info["pending_scope"] = {
                 "tenant_id": str(self.tenant_id) if self.tenant_id else ""}
+            self._session = session
         return self._session
 
     async def run(
@@ -188,7 +202,7 @@ class UnitOfWork:
         **kwargs: P.kwargs,
     ) -> T:
         async with self._lock:
-            session = self._ensure()
+            session = await self._ensure()
             if "pending_scope" in session.info and not getattr(fn, "sends_scope", False):
                 await _apply_pending_scope(session)
             return await fn(session, *args, **kwargs)
@@ -201,30 +215,32 @@ class UnitOfWork:
     ) -> T:
         """Like `run`, inside a savepoint: a failing write leaves nothing half-written behind."""
         async with self._lock:
-            session = self._ensure()
+            session = await self._ensure()
             await _apply_pending_scope(session)
             async with session.begin_nested():
                 return await fn(session, *args, **kwargs)
 
-    async def commit(self) -> None:
-        if self._session is None:
+    async def _finish(self, commit: bool) -> None:
+        session, connection = self._session, self._connection
+        self._session = self._connection = None
+        if session is None or connection is None:
             return
-        session, self._session = self._session, None
         try:
-            await session.commit()
+            await session.close()  # the ORM's state only: the transaction is the connection's
+            if commit:
+                await connection.commit()
+            else:
+                await connection.rollback()
         finally:
-            await session.close()
+            await connection.close()
+
+    async def commit(self) -> None:
+        await self._finish(commit=True)
         for callback in self.after_commit:
             await callback()
 
     async def rollback(self) -> None:
-        if self._session is None:
-            return
-        session, self._session = self._session, None
-        try:
-            await session.rollback()
-        finally:
-            await session.close()
+        await self._finish(commit=False)
 
 
 def sends_scope(fn: Callable[P, T]) -> Callable[P, T]:

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 4000
     graphql_compiled_plans: bool = True  # see graphql_api/compiled.py
+    api_key_cache_seconds: float = 5.0  # see tenancy.auth.ApiKeyCache; 0 turns it off
 
     @property
     def is_production(self) -> bool:

@@ -7,6 +7,7 @@ and only then is the credential looked up and checked.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -62,6 +63,44 @@ async def authenticate_api_key(session: AsyncSession, key: ParsedKey) -> Authent
     actor = Actor("api_key", row.id, key.tenant_id, row.role, frozenset(row.permissions),
                   f"api key {row.name}")
     return Authenticated(actor, row.default_region)
+
+
+class ApiKeyCache:
+    """Verified API keys for a few seconds, so that a busy integration's requests skip the lookup.
+
+    Keyed by the key's SHA-256, which names its tenant: an entry can only ever answer for the key
+    it was made from. Revoking a key drops it here at once; other server processes notice within
+    `ttl` seconds (API_KEY_CACHE_SECONDS, 0 turns the cache off), as they do a role change.
+    """
+
+    def __init__(self, ttl: float, maxsize: int = 10_000) -> None:
+        self.ttl = ttl
+        self.maxsize = maxsize
+        self._entries: dict[bytes, tuple[float, Authenticated]] = {}
+
+    def get(self, key_hash: bytes) -> Authenticated | None:
+        entry = self._entries.get(key_hash)
+        if entry is None:
+            return None
+        if entry[0] < time.monotonic():
+            self._entries.pop(key_hash, None)
+            return None
+        return entry[1]
+
+    def put(self, key_hash: bytes, found: Authenticated) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._entries) >= self.maxsize:
+            self._entries.clear()
+        self._entries[key_hash] = (time.monotonic() + self.ttl, found)
+
+    def forget(self, key_id: uuid.UUID) -> None:
+        for key_hash, (_, found) in list(self._entries.items()):
+            if found.actor.id == key_id:
+                self._entries.pop(key_hash, None)
+
+
+api_key_cache = ApiKeyCache(ttl=5.0)
 
 
 class SessionCookies:

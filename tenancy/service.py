@@ -15,6 +15,7 @@ from infra.errors import Conflict, FieldError, NotFound, ValidationFailed
 from modules.validation import normalise_email
 from tenancy import api_keys
 from tenancy.audit import record_change, snapshot
+from tenancy.auth import api_key_cache
 from tenancy.context import CallContext, system_context
 from tenancy.models import ApiKey, Membership, Role, Tenant, User
 from tenancy.passwords import MIN_PASSWORD_LENGTH, hash_password
@@ -159,6 +160,7 @@ async def revoke_api_key(session: AsyncSession, ctx: CallContext, key_id: uuid.U
     if key is None:
         raise NotFound("no such API key", field="id")
     before = snapshot(key, exclude=frozenset({"key_hash"}))
+    api_key_cache.forget(key.id)
     if key.revoked_at is None:
         key.revoked_at = datetime.now(UTC)
         await session.flush()

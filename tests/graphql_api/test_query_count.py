@@ -58,7 +58,7 @@ def test_statements_per_request_do_not_grow_with_page_size_or_nesting(
                 data = gql.data(query, {"n": n}, key=key)
             assert len(data["contacts"]["nodes"]) == n
             counts[(name, n)] = len(statements)
-    # set tenant + authenticate (one round trip) + page; nesting adds one batch per loader
-    # (companies, users).
-    assert counts[("flat", 10)] == counts[("flat", 50)] == 3
-    assert counts[("nested", 10)] == counts[("nested", 50)] == 5
+    # set_config + the page (one round trip; the API key was verified moments ago and is cached);
+    # nesting adds one batch per loader (companies, users).
+    assert counts[("flat", 10)] == counts[("flat", 50)] == 2
+    assert counts[("nested", 10)] == counts[("nested", 50)] == 4
