@@ -1,12 +1,16 @@
-"""Read-path benchmark: `contacts(first: N)` over HTTP against the real server (not a test).
+"""Read-path benchmark: our GraphQL server beside the PostGraphile anchor (not a test).
 
-    .venv/bin/python bench/run.py [--tenants 100] [--contacts 1000] [--workers 1]
-                                  [--duration 20] [--rounds 3] [--fresh]
+    .venv/bin/python bench/run.py                 # ours alone, embedded or DATABASE_URL server
+    .venv/bin/python bench/run.py --anchor        # ours and PostGraphile on the anchor's PG
+    .venv/bin/python bench/run.py --anchor --workers 2 --duration 20 --rounds 3 --rls --soak 100000
 
-Uses DATABASE_URL (an owner URL) if set, else an embedded PostgreSQL in .crm/bench. Seeds
-tenants x contacts once (shape of ../shared/anchor/seed.sql), starts `crm serve`, loads it with
-`wrk -t2 -c16` (as the PostGraphile anchor is loaded) for 50- and 10-row pages, and counts SQL
-statements per request in-process for flat and nested queries. Prints a markdown table.
+Seeds (once) tenants x contacts in a `crm_bench` database, the anchor's data shape, with each
+contact in one of 20 companies and owned by its tenant's admin. Starts `crm serve`, loads it with
+`wrk -t2 -c16` (the anchor's load) for 50- and 10-row pages of six fields and for the nested query
+(company and owner), counts SQL statements per request in-process, and with --anchor runs
+PostGraphile (../shared/anchor, after its setup.sh) on the same PostgreSQL under the same load and
+prints the ratios. --rls measures our 50-row page again with row-level security disabled on
+contacts (re-enabled afterwards); --soak N sends N requests and reports the server's memory.
 """
 
 from __future__ import annotations
@@ -42,14 +46,19 @@ from tenancy.service import create_api_key, create_tenant  # noqa: E402
 
 DATA = ROOT / ".crm" / "bench"
 PORT = 8800
-FLAT = "{ contacts(first: %d) { nodes { id name email phone createdAt } } }"
-NESTED = "{ contacts(first: %d) { nodes { id name company { name } owner { name } } } }"
+FLAT = "{ contacts(first: %d) { nodes { id name email phone title createdAt } } }"
+NESTED = ("{ contacts(first: %d) { nodes { id name email phone title createdAt "
+          "company { name } owner { name } } } }")
+ANCHOR = Path(__file__).resolve().parents[2] / "shared" / "anchor"
+ANCHOR_PG = "postgresql://postgres@127.0.0.1:55432/postgres"
 
 SEED_CONTACTS = """
-insert into contacts (tenant_id, id, name, email, phone, created_at, updated_at)
+insert into contacts (tenant_id, id, name, email, phone, title, company_id, owner_id,
+                      created_at, updated_at)
 select %(tenant)s, gen_random_uuid(), f || ' ' || l,
-       lower(f || '.' || l || '@' || d), p, c, c
-from (
+       lower(f || '.' || l || '@' || d), p, t, co.ids[1 + floor(random() * 20)::int],
+       %(owner)s, c, c
+from (select array_agg(id) as ids from companies where tenant_id = %(tenant)s) co, (
   select (array['James','Mary','Robert','Patricia','John','Jennifer','Michael','Linda','David',
                 'Elizabeth','Wei','Chen','Aiko','Priya','Sofia','Lukas','Emma','Noah','Fatima',
                 'Omar','伟','芳','娜','敏'])[1 + floor(random() * 24)::int] as f,
@@ -60,15 +69,28 @@ from (
          '+1 ' || (200 + floor(random() * 800)::int) || '-' ||
              lpad(floor(random() * 1000)::int::text, 3, '0') || '-' ||
              lpad(floor(random() * 10000)::int::text, 4, '0') as p,
-         now() - random() * interval '730 days' as c
+         now() - random() * interval '730 days' as c,
+         (array['Buyer','Purchasing Manager','CTO','总经理','采购经理','Head of Operations',
+                'Sales Director','Founder'])[1 + floor(random() * 8)::int] as t
   from generate_series(1, %(n)s)
 ) s
 """
+SEED_COMPANIES = """
+insert into companies (tenant_id, id, name, owner_id)
+select %(tenant)s, gen_random_uuid(),
+       (array['Northwind Traders','Contoso','Fabrikam','Tailspin Toys','Wide World Importers',
+              'Adventure Works','Litware','Proseware','Fourth Coffee','Coho Winery',
+              '上海华联贸易','北京星辰科技','深圳云帆物流','杭州绿源茶业','广州南方医疗',
+              'Woodgrove Bank','Trey Research','VanArsdel','Relecloud','Lucerne Publishing'])[i],
+       %(owner)s
+from generate_series(1, 20) as i
+"""
 
 
-def owner_url() -> str:
-    if os.environ.get("DATABASE_URL"):
-        admin = normalise_db_url(os.environ["DATABASE_URL"])
+def owner_url(anchor: bool) -> str:
+    base = ANCHOR_PG if anchor else os.environ.get("DATABASE_URL")
+    if base:
+        admin = normalise_db_url(base)
         with psycopg.connect(libpq_dsn(admin), autocommit=True) as conn:
             if not conn.execute("select 1 from pg_database where datname = 'crm_bench'").fetchone():
                 conn.execute("create database crm_bench")
@@ -84,7 +106,8 @@ async def seed(url: str, tenants: int, contacts: int) -> str:
         async with db.scoped(None) as session:
             have = (await session.execute(
                 text("select count(*) from tenants"))).scalar()
-        if have != tenants or not keyfile.exists():
+        if have != tenants or not keyfile.exists() or json.loads(
+                keyfile.read_text()).get("url") != url:
             async with db.scoped(None) as session:
                 await session.execute(text(
                     "truncate tenants, users, roles, memberships, api_keys, web_sessions, "
@@ -95,8 +118,12 @@ async def seed(url: str, tenants: int, contacts: int) -> str:
                     new = await create_tenant(session, name=f"Bench tenant {n}", slug=f"bench-{n}",
                                               admin_email=f"admin@bench-{n}.example.com",
                                               admin_password="bench-password")
-                    await session.execute(text(SEED_CONTACTS.replace(
-                        "%(tenant)s", f"'{new.tenant.id}'").replace("%(n)s", str(contacts))))
+                    values = {"tenant": new.tenant.id, "owner": new.admin.id, "n": contacts}
+                    await session.execute(text(SEED_COMPANIES.replace("%(tenant)s", ":tenant")
+                                               .replace("%(owner)s", ":owner")), values)
+                    await session.execute(text(SEED_CONTACTS.replace("%(tenant)s", ":tenant")
+                                               .replace("%(owner)s", ":owner")
+                                               .replace("%(n)s", ":n")), values)
                 if n == 1:
                     async with db.scoped(new.tenant.id) as session:
                         issued = await create_api_key(session, system_context(new.tenant.id),
@@ -105,7 +132,7 @@ async def seed(url: str, tenants: int, contacts: int) -> str:
             async with db.scoped(None) as session:
                 await session.execute(text("analyze"))
             DATA.mkdir(parents=True, exist_ok=True)
-            keyfile.write_text(json.dumps({"key": first_key}))
+            keyfile.write_text(json.dumps({"key": first_key, "url": url}))
         return str(json.loads(keyfile.read_text())["key"])
     finally:
         await db.dispose()
@@ -130,13 +157,37 @@ def start_server(url: str, workers: int) -> subprocess.Popen[bytes]:
     raise SystemExit("server did not become healthy")
 
 
-def wrk(key: str, query: str, duration: int) -> dict[str, Any]:
-    env = dict(os.environ, KEY=key, QUERY=query.replace('"', '\\"'))
-    out = subprocess.run(["wrk", "-t2", "-c16", f"-d{duration}s", "--latency", "-s",
-                          str(ROOT / "bench" / "post.lua"), f"http://127.0.0.1:{PORT}/graphql"],
-                         env=env, capture_output=True, text=True, check=True).stdout
+def run_wrk(script: Path, url: str, duration: int, env: dict[str, str]) -> dict[str, Any]:
+    out = subprocess.run(["wrk", "-t2", "-c16", f"-d{duration}s", "--latency", "-s", str(script),
+                          url], env=dict(os.environ, **env), capture_output=True, text=True,
+                         check=True).stdout
     line = next(x for x in out.splitlines() if x.startswith("JSON "))
-    return json.loads(line[5:])  # type: ignore[no-any-return]
+    result: dict[str, Any] = json.loads(line[5:])
+    result.setdefault("errors", sum(result.get(k, 0) for k in (
+        "err_connect", "err_read", "err_write", "err_status", "err_timeout")))
+    return result
+
+
+def ours(key: str, query: str, duration: int) -> dict[str, Any]:
+    return run_wrk(ROOT / "bench" / "post.lua", f"http://127.0.0.1:{PORT}/graphql", duration,
+                   {"KEY": key, "QUERY": query.replace('"', '\\"')})
+
+
+def theirs(page: int, duration: int) -> dict[str, Any]:
+    return run_wrk(ANCHOR / "bench" / "post.lua", "http://127.0.0.1:5678/graphql", duration,
+                   {"PAGE": str(page)})
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and its children (uvicorn's workers), in MiB."""
+    pids = [pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
+                                                   text=True).stdout.split()]
+    total = 0
+    for p in pids:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total / 1024
 
 
 async def statements_per_request(app_url: str, key: str) -> dict[str, int]:
@@ -173,6 +224,32 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {mem} GiB, Python {platform.python_version()}"
 
 
+Row = tuple[str, str, int, dict[str, Any]]  # server, query, page, median result
+
+
+def measure(label: str, run: Any, pages: list[int], rounds: int, duration: int,
+            rows: list[Row], query_name: str = "flat") -> None:
+    for page in pages:
+        run(page, 5)  # warm-up: caches, plans, prepared statements, pools
+        results = [run(page, duration) for _ in range(rounds)]
+        median = {k: statistics.median(r[k] for r in results) for k in ("rps", "p50_ms", "p99_ms")}
+        median["errors"] = sum(r["errors"] for r in results)
+        rows.append((label, query_name, page, median))
+        print(f"{label:<28} {query_name:<7} first {page:>2}: {median['rps']:8.0f} req/s  "
+              f"p50 {median['p50_ms']:6.2f} ms  p99 {median['p99_ms']:6.2f} ms  "
+              f"errors {median['errors']}", flush=True)
+
+
+def set_rls(url: str, enabled: bool) -> None:
+    with psycopg.connect(libpq_dsn(url), autocommit=True) as conn:
+        if enabled:
+            conn.execute("alter table contacts enable row level security")
+            conn.execute("alter table contacts force row level security")
+        else:
+            conn.execute("alter table contacts no force row level security")
+            conn.execute("alter table contacts disable row level security")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tenants", type=int, default=100)
@@ -180,42 +257,100 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--duration", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--anchor", action="store_true", help="PostGraphile side by side")
+    ap.add_argument("--rls", action="store_true", help="also measure with RLS disabled")
+    ap.add_argument("--soak", type=int, default=0, help="requests for the memory check")
     a = ap.parse_args()
+    if a.anchor and not Path("/tmp/anchor-venv/bin/python").exists():
+        raise SystemExit("set up the anchor first: (cd ../shared/anchor && ./setup.sh)")
+    if a.anchor:
+        subprocess.run(["/tmp/anchor-venv/bin/python", str(ANCHOR / "setup_pg.py"), "start"],
+                       check=True, capture_output=True)
 
-    url = owner_url()
+    url = owner_url(a.anchor)
     upgrade(url, Settings())
     key = asyncio.run(seed(url, a.tenants, a.contacts))
     with psycopg.connect(libpq_dsn(url)) as conn:
         pg_version = conn.execute("show server_version").fetchone()[0]  # type: ignore[index]
     counts = asyncio.run(statements_per_request(derive_app_url(url, Settings()), key))
+    rows: list[Row] = []
+    memory: dict[str, float] = {}
+
+    if a.anchor:
+        env = dict(os.environ, WORKERS=str(a.workers))
+        subprocess.run([str(ANCHOR / "bench" / "start_server.sh")], env=env, check=True,
+                       capture_output=True)
+        try:
+            measure(f"PostGraphile x{a.workers}", lambda p, d: theirs(p, d), [50, 10], a.rounds,
+                    a.duration, rows)
+        finally:
+            pid = int(Path("/tmp/anchor-pgl.pid").read_text())
+            os.kill(pid, signal.SIGTERM)
+            time.sleep(2)
 
     proc = start_server(url, a.workers)
-    results: dict[int, list[dict[str, Any]]] = {}
+    label = f"ours x{a.workers}"
     try:
-        for page in (50, 10):
-            wrk(key, FLAT % page, 5)  # warm-up: caches, prepared statements, pool
-            results[page] = [wrk(key, FLAT % page, a.duration) for _ in range(a.rounds)]
+        measure(label, lambda p, d: ours(key, FLAT % p, d), [50, 10], a.rounds, a.duration, rows)
+        measure(label, lambda p, d: ours(key, NESTED % p, d), [50], a.rounds, a.duration, rows,
+                "nested")
+        if a.soak:
+            memory["before"] = rss_mib(proc.pid)
+            rps = rows[0][3]["rps"]
+            ours(key, FLAT % 50, max(5, int(a.soak / rps)))
+            memory["after"] = rss_mib(proc.pid)
+            memory["requests"] = a.soak
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
+    if a.rls:
+        set_rls(url, False)
+        proc = start_server(url, a.workers)
+        try:
+            measure(f"ours x{a.workers}, RLS off", lambda p, d: ours(key, FLAT % p, d), [50],
+                    a.rounds, a.duration, rows)
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+            set_rls(url, True)
 
-    print(f"\nMachine: {machine()}, PostgreSQL {pg_version}")
-    print(f"Data: {a.tenants} tenants x {a.contacts} contacts; server: crm serve --workers "
-          f"{a.workers}; load: wrk -t2 -c16 -d{a.duration}s, median of {a.rounds} rounds\n")
-    print("| query | req/s | p50 | p99 | errors |")
-    print("|---|---|---|---|---|")
-    for page, runs in results.items():
-        rps, p50, p99 = (statistics.median(r[k] for r in runs) for k in ("rps", "p50_ms", "p99_ms"))
-        print(f"| contacts(first: {page}), 5 fields | {rps:,.0f} | {p50:.1f} ms | {p99:.1f} ms "
-              f"| {sum(r['errors'] for r in runs)} |")
-    print("\nSQL statements per request (BEGIN/COMMIT not counted; set_config and the API key "
-          "lookup share one round trip): " +
+    report(a, rows, counts, memory, pg_version)
+
+
+def report(a: argparse.Namespace, rows: list[Row], counts: dict[str, int],
+           memory: dict[str, float], pg_version: str) -> None:
+    print(f"\nMachine: {machine()}; PostgreSQL {pg_version}")
+    print(f"Data: {a.tenants} tenants x {a.contacts} contacts; load: wrk -t2 -c16 -d{a.duration}s,"
+          f" median of {a.rounds} rounds; {a.workers} server process(es) each\n")
+    anchor = {(page): r for label, q, page, r in rows if label.startswith("PostGraphile")}
+    print("| server | query | req/s | p50 | p99 | vs PostGraphile req/s | p99 |")
+    print("|---|---|---|---|---|---|---|")
+    for label, query, page, r in rows:
+        ref = anchor.get(page) if not label.startswith("PostGraphile") else None
+        ratio = (f"{r['rps'] / ref['rps']:.2f}x | {r['p99_ms'] / ref['p99_ms']:.2f}x"
+                 if ref and query == "flat" and "RLS" not in label else " | ")
+        print(f"| {label} | {query} {page} rows | {r['rps']:,.0f} | {r['p50_ms']:.1f} ms | "
+              f"{r['p99_ms']:.1f} ms | {ratio} |")
+    flat50 = next((r for label, q, p, r in rows if q == "flat" and p == 50
+                   and label.startswith("ours") and "RLS" not in label), None)
+    nested = next((r for label, q, p, r in rows if q == "nested"), None)
+    rls_off = next((r for label, q, p, r in rows if "RLS off" in label), None)
+    if flat50 and nested:
+        print(f"\nNested (company and owner) vs flat, 50 rows: "
+              f"{flat50['rps'] / nested['rps']:.2f}x the time per request")
+    if flat50 and rls_off:
+        print(f"RLS cost, 50 rows: {(rls_off['rps'] / flat50['rps'] - 1) * 100:+.1f}% throughput "
+              f"with RLS off")
+    if memory:
+        print(f"Server memory: {memory['before']:.0f} MiB -> {memory['after']:.0f} MiB over "
+              f"{memory['requests']:,.0f} more requests")
+    print("SQL statements per request (set_config counted; BEGIN/COMMIT not): " +
           ", ".join(f"{k} rows: {v}" for k, v in counts.items()))
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / f"run-{int(time.time())}.json").write_text(json.dumps(
-        {"machine": machine(), "pg": pg_version, "args": vars(a), "wrk": results,
-         "statements": counts}, indent=1))
+        {"machine": machine(), "pg": pg_version, "args": vars(a), "rows": rows,
+         "statements": counts, "memory": memory}, indent=1, default=str))
 
 
 if __name__ == "__main__":

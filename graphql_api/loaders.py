@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
 
 from modules.customers import service as customers
 from modules.customers.models import Company, Contact
 from tenancy import directory
-from tenancy.models import User
 
 if TYPE_CHECKING:
     from graphql_api.context import GraphQLContext
@@ -23,15 +22,15 @@ if TYPE_CHECKING:
 class Loaders:
     def __init__(self, context: GraphQLContext) -> None:
         self._context = context
-        self.company = DataLoader[uuid.UUID, Company | None](load_fn=self._companies)
-        self.contact = DataLoader[uuid.UUID, Contact | None](load_fn=self._contacts)
-        self.user = DataLoader[uuid.UUID, User | None](load_fn=self._users)
+        self.company = DataLoader[uuid.UUID, Any](load_fn=self._companies)
+        self.contact = DataLoader[uuid.UUID, Any](load_fn=self._contacts)
+        self.user = DataLoader[uuid.UUID, Any](load_fn=self._users)
 
-    async def _companies(self, ids: Sequence[uuid.UUID]) -> list[Company | None]:
+    async def _companies(self, ids: Sequence[uuid.UUID]) -> list[Any]:
         return await self._context.read(customers.load_many, Company, ids)
 
-    async def _contacts(self, ids: Sequence[uuid.UUID]) -> list[Contact | None]:
+    async def _contacts(self, ids: Sequence[uuid.UUID]) -> list[Any]:
         return await self._context.read(customers.load_many, Contact, ids)
 
-    async def _users(self, ids: Sequence[uuid.UUID]) -> list[User | None]:
+    async def _users(self, ids: Sequence[uuid.UUID]) -> list[Any]:
         return await self._context.read(directory.users_by_ids, ids)

@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 import uuid
+from collections import namedtuple
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from psycopg.rows import args_row
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from infra.db import fetch
 from modules.pagination import Page, SortKey, apply_keyset, build_page
 from tenancy.audit import AuditEntry, OutboxEvent
 from tenancy.context import CallContext
 from tenancy.models import Membership, Role, Tenant, User
 from tenancy.permissions import Permission
 
+UserRow = namedtuple("UserRow", ["id", "name", "email"])
+USERS_SQL = """
+select u.id, u.name, u.email from users u
+join memberships m on m.user_id = u.id and m.tenant_id = %(tenant_id)s
+where u.id = any(%(ids)s)
+"""
+
 
 async def users_by_ids(session: AsyncSession, ctx: CallContext, ids: Sequence[uuid.UUID]
-                       ) -> list[User | None]:
-    """Members of the caller's tenant only, in the order asked."""
-    rows = await session.scalars(
-        select(User).join(Membership, Membership.user_id == User.id)
-        .where(Membership.tenant_id == ctx.tenant_id, User.id.in_(ids)))
+                       ) -> list[UserRow | None]:
+    """Members of the caller's tenant only, in the order asked (for data loaders)."""
+    rows = await fetch(session, USERS_SQL, {"tenant_id": ctx.tenant_id, "ids": list(ids)},
+                       args_row(UserRow))
     found = {u.id: u for u in rows}
     return [found.get(i) for i in ids]
 

@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from graphql_api.relay import Node, to_global_id
 from tenancy.audit import AuditEntry, OutboxEvent
+from tenancy.directory import UserRow
 from tenancy.models import User
 
 
@@ -25,7 +26,7 @@ class UserType(Node):
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
-        return isinstance(obj, User)
+        return isinstance(obj, User | UserRow)
 
 
 @strawberry.type(name="Tenant")
