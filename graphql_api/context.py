@@ -58,7 +58,12 @@ class GraphQLContext:
     ) -> T:
         """Call a service with the request's session and the caller."""
         ctx = self.ctx
-        return await self.uow.run(lambda s: fn(s, ctx, *args, **kwargs))
+
+        def call(session: AsyncSession) -> Awaitable[T]:
+            return fn(session, ctx, *args, **kwargs)
+
+        call.sends_scope = getattr(fn, "sends_scope", False)  # type: ignore[attr-defined]
+        return await self.uow.run(call)
 
     async def write(
         self,

@@ -245,6 +245,9 @@ class UnitOfWork:
 
 def sends_scope(fn: Callable[P, T]) -> Callable[P, T]:
     """Marks a function whose first statement goes through `fetch`, which sends a pending
-    `set_config` in the same round trip; `UnitOfWork.run` then need not send it first."""
+    `set_config` in the same round trip; `UnitOfWork.run` then need not send it first.
+
+    Should such a function ever run an ORM statement first, that statement would run with no
+    tenant set and see nothing: the mistake fails closed."""
     fn.sends_scope = True  # type: ignore[attr-defined]
     return fn

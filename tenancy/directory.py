@@ -12,7 +12,7 @@ from psycopg.rows import args_row
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from infra.db import fetch
+from infra.db import fetch, sends_scope
 from modules.pagination import Page, SortKey, apply_keyset, build_page
 from tenancy.audit import AuditEntry, OutboxEvent
 from tenancy.context import CallContext
@@ -27,6 +27,7 @@ where u.id = any(%(ids)s)
 """
 
 
+@sends_scope
 async def users_by_ids(session: AsyncSession, ctx: CallContext, ids: Sequence[uuid.UUID]
                        ) -> list[UserRow | None]:
     """Members of the caller's tenant only, in the order asked (for data loaders)."""

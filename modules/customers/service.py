@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from infra.db import new_id
+from infra.db import new_id, sends_scope
 from infra.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from modules.customers import events, repository
 from modules.customers.models import Company, Contact
@@ -38,6 +38,7 @@ def _can_see_deleted(ctx: CallContext, filters: dict[str, Any]) -> None:
                         permission=str(Permission.CUSTOMERS_DELETE))
 
 
+@sends_scope
 async def list_page(session: AsyncSession, ctx: CallContext, model: type[Customer], *,
                     filters: dict[str, Any], sort: str, first: int, after: str | None
                     ) -> Page[Customer]:
@@ -47,6 +48,7 @@ async def list_page(session: AsyncSession, ctx: CallContext, model: type[Custome
                                  after=after)
 
 
+@sends_scope
 async def count(session: AsyncSession, ctx: CallContext, model: type[Customer], *,
                 filters: dict[str, Any]) -> int:
     ctx.require(Permission.CUSTOMERS_READ)
@@ -54,6 +56,7 @@ async def count(session: AsyncSession, ctx: CallContext, model: type[Customer], 
     return await repository.count(session, ctx, model, filters=filters)
 
 
+@sends_scope
 async def load_many(session: AsyncSession, ctx: CallContext, model: type[Customer],
                     ids: Sequence[uuid.UUID]) -> list[Any]:
     """For data loaders: results in the order of `ids`, None where not visible."""
