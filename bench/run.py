@@ -197,7 +197,7 @@ async def statements_per_request(app_url: str, key: str) -> dict[str, int]:
     app = create_app(settings, app_database_url=app_url,
                      redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
                      access_log=False)
-    engine = app.app.state.db.engine.sync_engine  # type: ignore[attr-defined]
+    engine = app.state.db.engine.sync_engine  # type: ignore[attr-defined]
     seen: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
     db.statement_listeners.append(seen.append)  # statements sent on the driver directly
@@ -211,7 +211,7 @@ async def statements_per_request(app_url: str, key: str) -> dict[str, int]:
                                       headers={"Authorization": f"Bearer {key}"})
                 assert r.status_code == 200 and "errors" not in r.json(), r.text
                 counts[f"{name} {n}"] = len(seen)
-    await app.app.state.db.dispose()  # type: ignore[attr-defined]
+    await app.state.db.dispose()  # type: ignore[attr-defined]
     return counts
 
 

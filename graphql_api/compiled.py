@@ -80,6 +80,7 @@ class ObjectPlan:
     fields: list[FieldPlan]
     is_async: bool  # any field in this subtree awaits
     computes: list[tuple[str, Callable[[Any, Execution], Any]]] = field(default_factory=list)
+    complete: Callable[[Any, Execution], dict[str, Any]] = field(init=False)
 
 
 class NotCompilable(Exception):  # noqa: N818
@@ -148,7 +149,48 @@ def _resolve(fp: FieldPlan, source: Any, run: Execution) -> Any:
 
 
 def _complete_object(plan: ObjectPlan, source: Any, run: Execution) -> dict[str, Any]:
-    return {key: compute(source, run) for key, compute in plan.computes}
+    return plan.complete(source, run)
+
+
+def _generate_completer(plan: ObjectPlan) -> Callable[[Any, Execution], dict[str, Any]]:
+    """One function per object plan that builds the response dict in a single expression.
+
+    Plain attributes of String, ID and Boolean type are inlined (their serialisers return such
+    values unchanged); every other field calls its compute closure. Only GraphQL names (aliases,
+    validated by the parser) and Python attribute names of our own types reach the source.
+    """
+    namespace: dict[str, Any] = {"Abandon": Abandon}
+    entries = []
+    for i, fp in enumerate(plan.fields):
+        if not fp.key.isidentifier() or (fp.attr is not None and not fp.attr.isidentifier()):
+            return lambda source, run: {k: c(source, run) for k, c in plan.computes}
+        leaf = _inlinable(fp)
+        if leaf is None:
+            namespace[f"c{i}"] = plan.computes[i][1]
+            entries.append(f"{fp.key!r}: c{i}(s, run)")
+            continue
+        python_type, non_null = leaf
+        namespace[f"t{i}"] = python_type
+        namespace[f"o{i}"] = fp.output  # the general path, for a value of another type
+        # The condition runs first and binds _v; o{i} raises Abandon for a null in a non-null.
+        read = f"(_v := s.{fp.attr})"
+        ok = (f"{read}.__class__ is t{i}" if non_null
+              else f"{read} is None or _v.__class__ is t{i}")
+        entries.append(f"{fp.key!r}: _v if ({ok}) else o{i}(_v, run)")
+    source = "def complete(s, run):\n    return {" + ", ".join(entries) + "}\n"
+    exec(compile(source, f"<plan {plan.type_name}>", "exec"), namespace)  # noqa: S102
+    return namespace["complete"]  # type: ignore[no-any-return]
+
+
+def _inlinable(fp: FieldPlan) -> tuple[type, bool] | None:
+    if fp.attr is None:
+        return None
+    gql_type, non_null = fp.gql_field.type, False
+    if isinstance(gql_type, GraphQLNonNull):
+        gql_type, non_null = gql_type.of_type, True
+    if not isinstance(gql_type, GraphQLScalarType) or gql_type.name not in _PASSTHROUGH:
+        return None
+    return _PASSTHROUGH[gql_type.name], non_null
 
 
 async def _complete_object_async(plan: ObjectPlan, source: Any, run: Execution
@@ -298,6 +340,7 @@ class Compiler:
                                     direct))
         plan = ObjectPlan(gql_type.name, fields, any(f.is_async for f in fields))
         plan.computes = [(f.key, f.compute()) for f in fields]
+        plan.complete = _generate_completer(plan)
         return plan
 
     def compile(self, query: str, operation_name: str | None) -> Plan:

@@ -13,6 +13,7 @@ import strawberry
 import structlog
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
 from strawberry.http.ides import get_graphql_ide_html
 
 from graphql_api.compiled import PlanCache
@@ -48,8 +49,16 @@ class GraphQLEndpoint:
         self.plans = PlanCache(schema) if settings.graphql_compiled_plans else None
         api_key_cache.ttl = settings.api_key_cache_seconds
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """As a bare ASGI app: the hot route skips the router and Starlette's middleware."""
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
+
     async def handle(self, request: Request) -> Response:
         request_id: str = request.state.request_id
+        if request.method not in ("GET", "POST"):
+            return json_response({"errors": [error_payload(
+                "use POST with a JSON body", "BAD_REQUEST")]}, 405)
         if request.method == "GET":
             if self.settings.is_production:
                 return json_response({"errors": [error_payload(

@@ -29,6 +29,8 @@ class RequestIdMiddleware:
     """Gives every request an id (or keeps a sane incoming `X-Request-ID`), binds it to the logs
     and returns it in the response headers."""
 
+    state: Any
+
     def __init__(self, app: ASGIApp, *, access_log: bool = True) -> None:
         self.app = app
         self.access_log = access_log
@@ -63,7 +65,7 @@ class RequestIdMiddleware:
 
 
 def create_app(settings: Settings, *, app_database_url: str, redis_url: str,
-               access_log: bool = True) -> ASGIApp:
+               access_log: bool = True) -> RequestIdMiddleware:
     db = Database(app_database_url, pool_size=settings.db_pool_size,
                   max_overflow=settings.db_pool_overflow)
     redis = aioredis.Redis.from_url(redis_url)
@@ -97,7 +99,6 @@ def create_app(settings: Settings, *, app_database_url: str, redis_url: str,
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql.handle, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/", index),
         ],
@@ -106,4 +107,13 @@ def create_app(settings: Settings, *, app_database_url: str, redis_url: str,
     app.state.db = db
     app.state.graphql = graphql
     app.state.settings = settings
-    return RequestIdMiddleware(app, access_log=access_log)
+
+    async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/graphql":
+            await graphql(scope, receive, send)  # the hot path, straight to the endpoint
+        else:
+            await app(scope, receive, send)
+
+    outer = RequestIdMiddleware(dispatch, access_log=access_log)
+    outer.state = app.state  # the app's state (db, graphql, settings) for tests and tools
+    return outer

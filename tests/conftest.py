@@ -99,7 +99,7 @@ class LiveServer:
 
     @property
     def engine(self) -> Any:
-        return self.app.app.state.db.engine  # type: ignore[attr-defined]
+        return self.app.state.db.engine  # type: ignore[attr-defined]
 
     def start(self) -> None:
         self.thread.start()

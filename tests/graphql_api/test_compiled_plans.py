@@ -46,7 +46,7 @@ def tenant(tenants: TenantFactory, gql: GraphQLClient) -> TenantData:
 
 
 def plans(live_server: LiveServer) -> Any:
-    return live_server.app.app.state.graphql.plans  # type: ignore[attr-defined]
+    return live_server.app.state.graphql.plans  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(("query", "variables"), SAME_ANSWER)
