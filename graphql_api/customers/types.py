@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from graphql_api.loaders import loaded_by
 from graphql_api.relay import Node, to_global_id
 from graphql_api.tenancy.types import UserType
 from modules.customers.models import Company, Contact
@@ -71,6 +72,7 @@ class CompanyType(Node):
         return Address.from_json(self.address)  # type: ignore[arg-type]
 
     @strawberry.field
+    @loaded_by("user", "owner_id")
     async def owner(self, info: Info) -> UserType | None:
         owner_id = self.owner_id  # type: ignore[attr-defined]
         if owner_id is None:
@@ -108,6 +110,7 @@ class ContactType(Node):
         return Address.from_json(self.address)  # type: ignore[arg-type]
 
     @strawberry.field
+    @loaded_by("company", "company_id")
     async def company(self, info: Info) -> CompanyType | None:
         company_id = self.company_id  # type: ignore[attr-defined]
         if company_id is None:
@@ -115,6 +118,7 @@ class ContactType(Node):
         return await info.context.loaders.company.load(company_id)  # type: ignore[no-any-return]
 
     @strawberry.field
+    @loaded_by("user", "owner_id")
     async def owner(self, info: Info) -> UserType | None:
         owner_id = self.owner_id  # type: ignore[attr-defined]
         if owner_id is None:
