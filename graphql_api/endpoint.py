@@ -79,7 +79,10 @@ class GraphQLEndpoint:
                 await uow.rollback()
                 return json_response({"errors": [error_payload(exc.message, exc.code)]}, 401)
             payload = await self._execute(body, context)
-            await uow.commit()
+            if payload.get("data") is not None:
+                await uow.commit()
+            # else: an error reached the root (every mutation returns a non-null type), so the
+            # caller cannot tell which writes happened: none did; the finally rolls back.
         finally:
             await uow.rollback()  # no-op after a commit; frees the connection on any failure
         response = json_response(payload)
@@ -106,7 +109,9 @@ class GraphQLEndpoint:
         if result.errors:
             payload["errors"] = [format_error(e, request_id=context.request_id)
                                  for e in result.errors]
-        if result.data is not None or not result.errors:
+        # `data` is absent only when execution never started (a document the schema rejects);
+        # an error during execution that reached the root leaves `"data": null`.
+        if result.data is not None or not result.errors or any(e.path for e in result.errors):
             payload["data"] = result.data
         if self.plans and result.data is not None and not self.plans.known(query,
                                                                            operation_name):

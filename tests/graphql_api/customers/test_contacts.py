@@ -230,3 +230,23 @@ def test_contacts_filter_by_company(gql: GraphQLClient, tenant: TenantData) -> N
     gql.data(CREATE_CONTACT, {"input": {"name": "Elsewhere"}}, key=key)
     rows = gql.data(LIST, {"filter": {"companyId": acme}}, key=key)["contacts"]["edges"]
     assert [e["node"]["name"] for e in rows] == ["In Acme"]
+
+
+def test_a_request_whose_mutation_fails_changes_nothing(
+    gql: GraphQLClient, tenant: TenantData
+) -> None:
+    key = tenant.keys["admin"]
+    body = gql("""mutation {
+      first: createContact(input: {name: "本应留下"}) { id name }
+      bad: createContact(input: {name: "x", email: "nope"}) { id }
+    }""", key=key)
+    # A failing non-null mutation nulls the whole response: the caller cannot see that `first`
+    # succeeded, so it must not have.
+    assert body["data"] is None
+    assert [e["path"] for e in body["errors"]] == [["bad"]]
+    assert body["errors"][0]["extensions"]["code"] == "VALIDATION"
+    assert gql.data(LIST, {}, key=key)["contacts"]["totalCount"] == 0
+    created = gql.data(AUDIT, {"filter": {"entityType": "contact"}}, key=key)["auditLog"]["nodes"]
+    assert created == []
+    events = gql.data(EVENTS, {"type": "contact.created"}, key=key)["events"]["nodes"]
+    assert events == []
