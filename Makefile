@@ -22,4 +22,6 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)
-	$(VENV)/bin/python bench/run.py
+	$(VENV)/bin/pip install --quiet -e '.[dev,bench]'
+	$(VENV)/bin/python bench/run.py --anchor --workers 1 --rls --soak 100000 --profile
+	$(VENV)/bin/python bench/run.py --anchor --workers 2

@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -240,6 +241,43 @@ def measure(label: str, run: Any, pages: list[int], rounds: int, duration: int,
               f"errors {median['errors']}", flush=True)
 
 
+def profile(pid: int, key: str, duration: int) -> None:
+    """Sample our server with py-spy during a 50-row load; write where its CPU time goes."""
+    raw = ROOT / "bench" / "results" / f"py-spy-{int(time.time())}.txt"
+    raw.parent.mkdir(exist_ok=True)
+    workers = [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
+                                              text=True).stdout.split()] or [pid]
+    load = subprocess.Popen(["wrk", "-t2", "-c16", f"-d{duration + 4}s", "-s",
+                             str(ROOT / "bench" / "post.lua"), f"http://127.0.0.1:{PORT}/graphql"],
+                            env=dict(os.environ, KEY=key,
+                                     QUERY=(FLAT % 50).replace('"', '\\"')),
+                            stdout=subprocess.DEVNULL)
+    time.sleep(2)
+    subprocess.run([str(Path(sys.executable).with_name("py-spy")), "record", "-p",
+                    str(workers[-1]), "-d", str(duration), "-r", "250", "-f", "raw", "-o",
+                    str(raw)], check=True, capture_output=True)
+    load.wait()
+    self_time: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        total += int(count)
+        self_time[frames[-1]] += int(count)
+        for frame in set(frames):
+            inclusive[frame] += int(count)
+    lines = [f"py-spy, {total} samples of one server process under wrk -t2 -c16, "
+             "contacts(first: 50)", "", "self time:"]
+    lines += [f"{n / total:6.1%}  {f}" for f, n in self_time.most_common(30)]
+    lines += ["", "inclusive time:"]
+    lines += [f"{n / total:6.1%}  {f}" for f, n in inclusive.most_common(80)]
+    out = ROOT / "bench" / "profiles" / "contacts-first-50.txt"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    print(f"profile written to {out.relative_to(ROOT)}")
+
+
 def set_rls(url: str, enabled: bool) -> None:
     with psycopg.connect(libpq_dsn(url), autocommit=True) as conn:
         if enabled:
@@ -260,9 +298,12 @@ def main() -> None:
     ap.add_argument("--anchor", action="store_true", help="PostGraphile side by side")
     ap.add_argument("--rls", action="store_true", help="also measure with RLS disabled")
     ap.add_argument("--soak", type=int, default=0, help="requests for the memory check")
+    ap.add_argument("--profile", action="store_true",
+                    help="py-spy profile of our server under the 50-row load")
     a = ap.parse_args()
     if a.anchor and not Path("/tmp/anchor-venv/bin/python").exists():
-        raise SystemExit("set up the anchor first: (cd ../shared/anchor && ./setup.sh)")
+        print("setting up the anchor (../shared/anchor/setup.sh: node, PostGraphile, data)...")
+        subprocess.run([str(ANCHOR / "setup.sh")], check=True)
     if a.anchor:
         subprocess.run(["/tmp/anchor-venv/bin/python", str(ANCHOR / "setup_pg.py"), "start"],
                        check=True, capture_output=True)
@@ -294,6 +335,8 @@ def main() -> None:
         measure(label, lambda p, d: ours(key, FLAT % p, d), [50, 10], a.rounds, a.duration, rows)
         measure(label, lambda p, d: ours(key, NESTED % p, d), [50], a.rounds, a.duration, rows,
                 "nested")
+        if a.profile:
+            profile(proc.pid, key, a.duration)
         if a.soak:
             memory["before"] = rss_mib(proc.pid)
             rps = rows[0][3]["rps"]
