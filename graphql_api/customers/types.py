@@ -51,21 +51,15 @@ class Address:
                        street=value.get("street"), postal_code=value.get("postalCode"))
 
 
-@strawberry.type(name="Company")
-class CompanyType(Node):
+@strawberry.interface(description="What companies and contacts have in common.")
+class Customer(Node):
     name: str
-    domain: str | None
-    industry: str | None
-    phone: str | None
     email: str | None
+    phone: str | None
     notes: str | None
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
-
-    @strawberry.field  # type: ignore[misc]
-    def id(self) -> strawberry.ID:  # type: ignore[override]
-        return strawberry.ID(to_global_id("Company", self.id))  # type: ignore[arg-type]
 
     @strawberry.field
     def address(self) -> Address | None:
@@ -79,22 +73,25 @@ class CompanyType(Node):
             return None
         return await info.context.loaders.user.load(owner_id)  # type: ignore[no-any-return]
 
+
+@strawberry.type(name="Company")
+class CompanyType(Customer):
+    domain: str | None
+    industry: str | None
+
+    @strawberry.field  # type: ignore[misc]
+    def id(self) -> strawberry.ID:  # type: ignore[override]
+        return strawberry.ID(to_global_id("Company", self.id))  # type: ignore[arg-type]
+
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
         return isinstance(obj, Company | ROW_TYPES[Company])
 
 
 @strawberry.type(name="Contact")
-class ContactType(Node):
-    name: str
-    email: str | None
-    phone: str | None
+class ContactType(Customer):
     title: str | None
     birthday: date | None
-    notes: str | None
-    created_at: datetime
-    updated_at: datetime
-    deleted_at: datetime | None
 
     @strawberry.field  # type: ignore[misc]
     def id(self) -> strawberry.ID:  # type: ignore[override]
@@ -106,24 +103,12 @@ class ContactType(Node):
         return Gender(value) if value else None
 
     @strawberry.field
-    def address(self) -> Address | None:
-        return Address.from_json(self.address)  # type: ignore[arg-type]
-
-    @strawberry.field
     @loaded_by("company", "company_id")
     async def company(self, info: Info) -> CompanyType | None:
         company_id = self.company_id  # type: ignore[attr-defined]
         if company_id is None:
             return None
         return await info.context.loaders.company.load(company_id)  # type: ignore[no-any-return]
-
-    @strawberry.field
-    @loaded_by("user", "owner_id")
-    async def owner(self, info: Info) -> UserType | None:
-        owner_id = self.owner_id  # type: ignore[attr-defined]
-        if owner_id is None:
-            return None
-        return await info.context.loaders.user.load(owner_id)  # type: ignore[no-any-return]
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
