@@ -21,6 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from infra.errors import BadRequest
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,11 @@ class Page(Generic[T]):
     def cursor(self, item: T) -> str:
         """Computed on demand: most clients read only the end cursor, if any."""
         return encode_cursor(self.key_of(item))
+
+    def map(self, fn: Callable[[T], U], key_of: Callable[[U], tuple[Any, ...]]) -> Page[U]:
+        """The same page with its items converted (for the API's own types)."""
+        return Page([fn(item) for item in self.items], self.has_next_page,
+                    self.has_previous_page, key_of)
 
     @property
     def end_cursor(self) -> str | None:

@@ -6,10 +6,10 @@ import uuid
 from collections import namedtuple
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from psycopg.rows import args_row
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.db import fetch, sends_scope
@@ -43,14 +43,26 @@ async def current_tenant(session: AsyncSession, ctx: CallContext) -> Tenant:
     return tenant
 
 
-async def members(session: AsyncSession, ctx: CallContext) -> list[tuple[User, str, str]]:
-    rows = await session.execute(
-        select(User, Role.key, Membership.status)
-        .join(Membership, Membership.user_id == User.id)
-        .join(Role, (Role.tenant_id == Membership.tenant_id) & (Role.id == Membership.role_id))
-        .where(Membership.tenant_id == ctx.tenant_id)
-        .order_by(User.name))
-    return [(u, r, s) for u, r, s in rows.all()]
+class MemberRow(NamedTuple):
+    user: User
+    role: str
+    status: str
+
+
+MEMBER_SORT = SortKey("NAME_ASC", (func.lower(User.name), User.id), (str, uuid.UUID), False)
+
+
+async def members(session: AsyncSession, ctx: CallContext, *, first: int, after: str | None
+                  ) -> Page[MemberRow]:
+    """The tenant's members with their roles, by name."""
+    stmt: Any = (select(User, Role.key, Membership.status)
+            .join(Membership, Membership.user_id == User.id)
+            .join(Role, (Role.tenant_id == Membership.tenant_id)
+                  & (Role.id == Membership.role_id))
+            .where(Membership.tenant_id == ctx.tenant_id))
+    rows = (await session.execute(apply_keyset(stmt, MEMBER_SORT, after, first))).all()
+    items = [MemberRow(user, role, status) for user, role, status in rows]
+    return build_page(items, lambda m: (m.user.name.lower(), m.user.id), first, after)
 
 
 AUDIT_SORT = SortKey("OCCURRED_AT_DESC", (AuditEntry.occurred_at, AuditEntry.id),

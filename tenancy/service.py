@@ -6,12 +6,14 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.db import new_id, set_scope
 from infra.errors import Conflict, FieldError, NotFound, ValidationFailed
+from modules.pagination import Page, SortKey, apply_keyset, build_page
 from modules.validation import normalise_email
 from tenancy import api_keys
 from tenancy.audit import record_change, snapshot
@@ -153,7 +155,8 @@ async def create_api_key(
     return IssuedKey(key, role.key, secret)
 
 
-async def revoke_api_key(session: AsyncSession, ctx: CallContext, key_id: uuid.UUID) -> ApiKey:
+async def revoke_api_key(session: AsyncSession, ctx: CallContext, key_id: uuid.UUID
+                         ) -> IssuedKey:
     ctx.require(Permission.API_KEYS_MANAGE)
     key = await session.scalar(select(ApiKey).where(ApiKey.tenant_id == ctx.tenant_id,
                                                     ApiKey.id == key_id))
@@ -167,18 +170,25 @@ async def revoke_api_key(session: AsyncSession, ctx: CallContext, key_id: uuid.U
         await record_change(session, ctx, entity_type="api_key", entity_id=key.id,
                             action="revoked", before=before,
                             after=snapshot(key, exclude=frozenset({"key_hash"})))
-    return key
+    role = await session.scalar(select(Role.key).where(Role.tenant_id == ctx.tenant_id,
+                                                       Role.id == key.role_id))
+    return IssuedKey(key, role or "", secret="")
 
 
-async def list_api_keys(session: AsyncSession, ctx: CallContext) -> list[tuple[ApiKey, str]]:
+API_KEY_SORT = SortKey("CREATED_AT_DESC", (ApiKey.created_at, ApiKey.id),
+                       (datetime, uuid.UUID), True)
+
+
+async def list_api_keys(session: AsyncSession, ctx: CallContext, *, first: int,
+                        after: str | None) -> Page[tuple[ApiKey, str]]:
+    """The tenant's API keys (never their secrets), newest first."""
     ctx.require(Permission.API_KEYS_MANAGE)
-    rows = await session.execute(
-        select(ApiKey, Role.key)
-        .join(Role, (Role.tenant_id == ApiKey.tenant_id) & (Role.id == ApiKey.role_id))
-        .where(ApiKey.tenant_id == ctx.tenant_id)
-        .order_by(ApiKey.created_at.desc())
-    )
-    return [(k, r) for k, r in rows.all()]
+    stmt: Any = (select(ApiKey, Role.key)
+            .join(Role, (Role.tenant_id == ApiKey.tenant_id) & (Role.id == ApiKey.role_id))
+            .where(ApiKey.tenant_id == ctx.tenant_id))
+    rows = (await session.execute(apply_keyset(stmt, API_KEY_SORT, after, first))).all()
+    items: list[tuple[ApiKey, str]] = [(key, role) for key, role in rows]
+    return build_page(items, lambda item: (item[0].created_at, item[0].id), first, after)
 
 
 async def get_tenant_by_slug(session: AsyncSession, slug: str) -> Tenant | None:

@@ -56,7 +56,6 @@ class TenancyMutations:
 
     @strawberry.mutation(extensions=needs(Permission.API_KEYS_MANAGE))
     async def revoke_api_key(self, info: Info, id: strawberry.ID) -> ApiKeyType:
-        key = await info.context.write(tenancy_service.revoke_api_key, decode_id(id, "ApiKey"))
-        rows = await info.context.read(tenancy_service.list_api_keys)
-        role = next(r for k, r in rows if k.id == key.id)
-        return api_key_type(key, role)
+        revoked = await info.context.write(tenancy_service.revoke_api_key,
+                                           decode_id(id, "ApiKey"))
+        return api_key_type(revoked.api_key, revoked.role_key)

@@ -14,8 +14,8 @@ from graphql_api.tenancy.types import (
     AuditEntryType,
     AuditFilter,
     EventType,
+    MemberType,
     TenantType,
-    UserType,
     Viewer,
 )
 from infra.errors import BadRequest, ValidationFailed
@@ -56,15 +56,21 @@ class TenancyQueries:
                       permissions=sorted(actor.permissions), user=user,
                       tenant=tenant)  # type: ignore[arg-type]
 
-    @strawberry.field(extensions=needs(), description="Members of the current tenant.")
-    async def members(self, info: Info) -> list[UserType]:
-        rows = await info.context.read(directory.members)
-        return [user for user, _role, _status in rows]  # type: ignore[misc]
+    @strawberry.field(extensions=needs(), description="Members of the current tenant, by name.")
+    async def members(self, info: Info, first: int | None = None, after: str | None = None
+                      ) -> Connection[MemberType]:
+        page = await info.context.read(directory.members, first=_size(info, first), after=after)
+        return Connection(page=page, counter=_no_count)
 
-    @strawberry.field(extensions=needs(Permission.API_KEYS_MANAGE))
-    async def api_keys(self, info: Info) -> list[ApiKeyType]:
-        rows = await info.context.read(tenancy_service.list_api_keys)
-        return [api_key_type(k, r) for k, r in rows]
+    @strawberry.field(extensions=needs(Permission.API_KEYS_MANAGE),
+                      description="API keys, newest first (never their secrets).")
+    async def api_keys(self, info: Info, first: int | None = None, after: str | None = None
+                       ) -> Connection[ApiKeyType]:
+        page = await info.context.read(tenancy_service.list_api_keys, first=_size(info, first),
+                                       after=after)
+        return Connection(page=page.map(lambda item: api_key_type(*item),
+                                         lambda key: (key.created_at, key.key_id)),
+                          counter=_no_count)
 
     @strawberry.field(extensions=needs(Permission.AUDIT_READ),
                       description="Who changed what, newest first.")
@@ -86,6 +92,11 @@ class TenancyQueries:
                          maximum=context.settings.max_page_size)
         page = await context.read(directory.events, event_type=type, first=size, after=after)
         return Connection(page=page, counter=_no_count)
+
+
+def _size(info: Info, first: int | None) -> int:
+    settings = info.context.settings
+    return page_size(first, default=settings.default_page_size, maximum=settings.max_page_size)
 
 
 async def _no_count() -> int:

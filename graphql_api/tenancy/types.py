@@ -29,6 +29,13 @@ class UserType(Node):
         return isinstance(obj, User | UserRow)
 
 
+@strawberry.type(name="Member", description="A user of the current tenant and their role.")
+class MemberType:
+    user: UserType
+    role: str
+    status: str
+
+
 @strawberry.type(name="Tenant")
 class TenantType:
     name: str

@@ -44,7 +44,8 @@ def test_statements_per_request_do_not_grow_with_page_size_or_nesting(
     company_ids = [gql.data("mutation($i: CompanyInput!) { createCompany(input: $i) { id } }",
                             {"i": {"name": f"公司{i}"}}, key=key)["createCompany"]["id"]
                    for i in range(5)]
-    users = gql.data("{ members { id } }", key=key)["members"]
+    users = [m["user"] for m in
+             gql.data("{ members { nodes { user { id } } } }", key=key)["members"]["nodes"]]
     for i in range(60):
         gql.data("mutation($i: ContactInput!) { createContact(input: $i) { id } }",
                  {"i": {"name": f"联系人{i}", "companyId": company_ids[i % 5],

@@ -79,7 +79,8 @@ def test_api_key_is_shown_once_stored_hashed_and_revocable(
     stored = owner_conn.execute("select key_hash from api_keys where name = 'ERP sync' "
                                 "and tenant_id = %s", (tenant.id,)).fetchone()
     assert stored == (hashlib.sha256(secret.encode()).digest(),)
-    listed = gql.data("{ apiKeys { name role } }", key=tenant.keys["admin"])["apiKeys"]
+    listed = gql.data("{ apiKeys { nodes { name role } } }",
+                      key=tenant.keys["admin"])["apiKeys"]["nodes"]
     assert {"name": "ERP sync", "role": "viewer"} in listed
     assert "secret" not in str(listed)
 
@@ -94,3 +95,42 @@ def test_api_key_is_shown_once_stored_hashed_and_revocable(
                      'after } } }', key=tenant.keys["admin"])["auditLog"]["nodes"]
     assert [a["action"] for a in audit][:2] == ["revoked", "created"]
     assert all("key_hash" not in (a["after"] or {}) for a in audit)
+
+
+def _walk(gql: GraphQLClient, field: str, selection: str, key: str) -> list[Any]:
+    """Every node of a tenancy list, two at a time, following endCursor."""
+    nodes: list[Any] = []
+    after = None
+    while True:
+        conn = gql.data(f"query($after: String) {{ {field}(first: 2, after: $after) {{ "
+                        f"nodes {{ {selection} }} pageInfo {{ hasNextPage endCursor }} }} }}",
+                        {"after": after}, key=key)[field]
+        assert len(conn["nodes"]) <= 2
+        nodes += conn["nodes"]
+        if not conn["pageInfo"]["hasNextPage"]:
+            return nodes
+        after = conn["pageInfo"]["endCursor"]
+
+
+def test_members_and_api_keys_are_paginated_lists(
+    gql: GraphQLClient, tenants: TenantFactory
+) -> None:
+    tenant = tenants.make(members={"赵敏": "sales", "Alice": "manager", "bob": "viewer"})
+    admin = tenant.keys["admin"]
+    members = _walk(gql, "members", "role status user { name email }", admin)
+    names = [m["user"]["name"] for m in members]
+    assert sorted(names, key=str.lower) == names  # by name, case-insensitively
+    assert {(m["user"]["email"], m["role"]) for m in members} == {
+        (m.email.lower(), m.role) for m in tenant.members.values()}  # emails are stored lower-case
+    assert {m["status"] for m in members} == {"active"}
+
+    keys = _walk(gql, "apiKeys", "name role createdAt", admin)
+    assert sorted(k["name"] for k in keys) == sorted(f"{r} key" for r in
+                                                    ("owner", "admin", "manager", "sales",
+                                                     "viewer"))
+    created = [k["createdAt"] for k in keys]
+    assert created == sorted(created, reverse=True)  # newest first
+    # Another tenant's members and keys never show up.
+    other = tenants.make()
+    assert len(_walk(gql, "members", "role", other.keys["admin"])) == 1
+    assert len(_walk(gql, "apiKeys", "name", other.keys["admin"])) == 5
