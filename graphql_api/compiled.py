@@ -144,6 +144,9 @@ class Plan:
         self.schema = schema
         self.operation = operation
         self.root = root
+        # Runs on the read lane (autocommit, `fetch` only) until it meets work that needs a
+        # transaction; the endpoint then clears this.
+        self.read_lane = True
 
     async def execute(self, context: Any, raw_variables: dict[str, Any] | None) -> Any:
         """The response's `data`; raises Abandon when the normal path must answer."""

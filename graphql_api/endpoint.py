@@ -16,10 +16,10 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.http.ides import get_graphql_ide_html
 
-from graphql_api.compiled import PlanCache
+from graphql_api.compiled import Plan, PlanCache
 from graphql_api.context import GraphQLContext
 from graphql_api.errors import error_payload, format_error
-from infra.db import Database, UnitOfWork
+from infra.db import Database, NeedsTransaction, UnitOfWork
 from infra.errors import AppError, BadRequest, Unauthenticated
 from infra.settings import Settings
 from tenancy import api_keys
@@ -69,6 +69,15 @@ class GraphQLEndpoint:
         except AppError as exc:
             return json_response({"errors": [error_payload(exc.message, exc.code)]}, 400)
 
+        plan = self.plans.get(body["query"], body.get("operationName")) if self.plans else None
+        if plan is not None and plan.read_lane:
+            response = await self._read_lane(request, body, plan)
+            if response is not None:
+                return response
+            # Still on the lane: it failed for a reason the normal path will report, so go
+            # straight there. Taken off it: the plan needs a transaction, so run it in one.
+            plan = None if plan.read_lane else plan
+
         uow = UnitOfWork(self.db)
         context = GraphQLContext(request=request, settings=self.settings, db=self.db,
                                  cookies=self.cookies, uow=uow, call=None, request_id=request_id)
@@ -78,7 +87,7 @@ class GraphQLEndpoint:
             except AppError as exc:
                 await uow.rollback()
                 return json_response({"errors": [error_payload(exc.message, exc.code)]}, 401)
-            payload = await self._execute(body, context)
+            payload = await self._execute(body, context, plan)
             if payload.get("data") is not None:
                 await uow.commit()
             # else: an error reached the root (every mutation returns a non-null type), so the
@@ -90,9 +99,40 @@ class GraphQLEndpoint:
             self._set_cookie(response, context.set_cookie)
         return response
 
-    async def _execute(self, body: dict[str, Any], context: GraphQLContext) -> dict[str, Any]:
+    async def _read_lane(self, request: Request, body: dict[str, Any], plan: Plan
+                         ) -> Response | None:
+        """A compiled query on the read lane: no ORM, no BEGIN or COMMIT, one round trip per
+        statement (see `UnitOfWork`). None when the request must be answered the usual way:
+        the plan abandoned (errors are reported by the normal path, which runs it again; plans
+        only read) or met work that needs a transaction (then it never takes this lane again).
+        """
+        uow = UnitOfWork(self.db, read_only=True)
+        context = GraphQLContext(request=request, settings=self.settings, db=self.db,
+                                 cookies=self.cookies, uow=uow, call=None,
+                                 request_id=request.state.request_id)
+        authenticated = False
+        try:
+            await self._authenticate(request, context)
+            authenticated = True
+            data = await plan.execute(context, body.get("variables"))
+        except NeedsTransaction:
+            if authenticated:
+                plan.read_lane = False
+            return None
+        except Exception:  # noqa: BLE001 - Abandon, a domain error, a 401: answered as usual
+            self.plans.abandoned += 1  # type: ignore[union-attr]
+            return None
+        finally:
+            await uow.rollback()  # returns the connection; its statements have committed
+        self.plans.hits += 1  # type: ignore[union-attr]
+        response = json_response({"data": data})
+        if context.set_cookie is not None:
+            self._set_cookie(response, context.set_cookie)
+        return response
+
+    async def _execute(self, body: dict[str, Any], context: GraphQLContext, plan: Plan | None
+                       ) -> dict[str, Any]:
         query, operation_name = body["query"], body.get("operationName")
-        plan = self.plans.get(query, operation_name) if self.plans else None
         if plan is not None:
             try:
                 data = await plan.execute(context, body.get("variables"))

@@ -17,7 +17,8 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import psycopg
 import uuid_utils.compat as uuid_utils
 from psycopg.rows import namedtuple_row
-from sqlalchemy import DateTime, MetaData, text
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import DateTime, MetaData, make_url, text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -81,13 +82,35 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 5) -> As
 
 
 class Database:
-    """The application's engine (RLS-bound role) and its session factory."""
+    """The application's engine (RLS-bound role) and its session factory, and a pool of
+    autocommit connections for the read lane (see `UnitOfWork`)."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 5) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 5,
+                 read_pool_size: int = 10) -> None:
         self.engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self._read_pool = AsyncConnectionPool(
+            make_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
+            min_size=1, max_size=read_pool_size, open=False, name="reads",
+            kwargs={"autocommit": True, "prepare_threshold": 2})
+        self._read_pool_opened = False
+        self._open_lock = asyncio.Lock()
+
+    async def read_connection(self) -> psycopg.AsyncConnection[Any]:
+        if not self._read_pool_opened:
+            async with self._open_lock:
+                if not self._read_pool_opened:
+                    await self._read_pool.open(wait=True)
+                    self._read_pool_opened = True
+        return await self._read_pool.getconn()
+
+    async def release_read_connection(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        await self._read_pool.putconn(conn)
 
     async def dispose(self) -> None:
+        if self._read_pool_opened:
+            await self._read_pool.close()
+            self._read_pool_opened = False
         await self.engine.dispose()
 
     @asynccontextmanager
@@ -129,6 +152,23 @@ async def _apply_pending_scope(session: AsyncSession) -> None:
         await driver.execute(SET_SCOPE_SQL, pending)
 
 
+class NeedsTransaction(Exception):  # noqa: N818 - control flow, not an error
+    """The read lane met work it does not do (an ORM statement, a write): the request must be
+    answered in an ordinary transaction instead."""
+
+
+class ReadOnlySession:
+    """What services receive in the read lane instead of an ORM session: `fetch` works on it,
+    anything else raises `NeedsTransaction` (so nothing can run without its tenant set)."""
+
+    def __init__(self, driver: psycopg.AsyncConnection[Any], tenant_id: uuid.UUID | None) -> None:
+        self.info = {"driver": driver,
+                     "scope_each": {"tenant_id": str(tenant_id) if tenant_id else ""}}
+
+    def __getattr__(self, name: str) -> Any:
+        raise NeedsTransaction(f"the read lane has no `{name}`")
+
+
 async def fetch(session: AsyncSession, sql: str, params: Mapping[str, Any] | None = None,
                 row_factory: Any = namedtuple_row) -> list[Any]:
     """Run one SQL statement straight on the driver, in the session's transaction.
@@ -136,10 +176,17 @@ async def fetch(session: AsyncSession, sql: str, params: Mapping[str, Any] | Non
     The read path's queries go this way: no ORM identity map, no per-row instance state, and
     statements are prepared server-side. A transaction whose tenant is still to be set sends
     `set_config` and this statement together in one round trip (pipeline mode).
+
+    In the read lane (a `ReadOnlySession` on an autocommit connection) every call is its own
+    transaction: `set_config(…, true)`, the statement and one Sync, in one round trip. The
+    extended query protocol runs everything up to a Sync as one implicit transaction, so the
+    tenant is set for exactly that statement and gone after it, with no BEGIN or COMMIT sent.
+    At READ COMMITTED each statement takes its own snapshot anyway, so a request's reads see
+    what they would have seen in one explicit transaction.
     """
     driver = await driver_connection(session)
     cursor = driver.cursor(row_factory=row_factory, binary=True)
-    pending = session.info.pop("pending_scope", None)
+    pending = session.info.get("scope_each") or session.info.pop("pending_scope", None)
     for listener in statement_listeners:
         if pending is not None:
             listener(SET_SCOPE_SQL)
@@ -162,12 +209,19 @@ class UnitOfWork:
     transaction. Strawberry resolves sibling fields concurrently and one connection cannot run
     two statements at once, so every use goes through `run`, which serialises them on a lock.
     Services only flush; the edge (the GraphQL endpoint, a job runner) commits or rolls back.
+
+    `read_only=True` is the read lane, for work known to only read through `fetch` (compiled
+    query plans): an autocommit connection from the read pool, no ORM session, each statement
+    its own one-round-trip transaction with the tenant set (see `fetch`). Anything else raises
+    `NeedsTransaction` before it runs, and the caller answers in an ordinary unit of work.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, read_only: bool = False) -> None:
         self._db = db
         self._connection: AsyncConnection | None = None
         self._session: AsyncSession | None = None
+        self._reader: psycopg.AsyncConnection[Any] | None = None
+        self.read_only = read_only
         self._lock = asyncio.Lock()
         self.tenant_id: uuid.UUID | None = None
         self.after_commit: list[Callable[[], Awaitable[None]]] = []
@@ -178,6 +232,11 @@ class UnitOfWork:
         self.tenant_id = tenant_id
 
     async def _ensure(self) -> AsyncSession:
+        if self.read_only:
+            if self._session is None:
+                self._reader = await self._db.read_connection()
+                self._session = ReadOnlySession(self._reader, self.tenant_id)  # type: ignore[assignment]
+            return self._session  # type: ignore[return-value]
         if self._session is None:
             connection = await self._db.engine.connect()
             try:
@@ -201,9 +260,12 @@ class UnitOfWork:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
+        sends = getattr(fn, "sends_scope", False)
+        if self.read_only and not sends:
+            raise NeedsTransaction(getattr(fn, "__qualname__", "a function"))
         async with self._lock:
             session = await self._ensure()
-            if "pending_scope" in session.info and not getattr(fn, "sends_scope", False):
+            if "pending_scope" in session.info and not sends:
                 await _apply_pending_scope(session)
             return await fn(session, *args, **kwargs)
 
@@ -214,6 +276,8 @@ class UnitOfWork:
         **kwargs: P.kwargs,
     ) -> T:
         """Like `run`, inside a savepoint: a failing write leaves nothing half-written behind."""
+        if self.read_only:
+            raise NeedsTransaction("a write")
         async with self._lock:
             session = await self._ensure()
             await _apply_pending_scope(session)
@@ -221,8 +285,11 @@ class UnitOfWork:
                 return await fn(session, *args, **kwargs)
 
     async def _finish(self, commit: bool) -> None:
-        session, connection = self._session, self._connection
-        self._session = self._connection = None
+        session, connection, reader = self._session, self._connection, self._reader
+        self._session = self._connection = self._reader = None
+        if reader is not None:  # the read lane: every statement has committed already
+            await self._db.release_read_connection(reader)
+            return
         if session is None or connection is None:
             return
         try:

@@ -64,6 +64,9 @@ def test_the_plan_answers_what_strawberry_answers(
     second = gql(query, variables, key=key)
     assert (cache.hits, cache.abandoned) == (hits + 1, abandoned)
     assert second == first
+    # Lists are read on the read lane (autocommit, one round trip a statement); `me` reads
+    # through the ORM, so its plan left the lane for an ordinary transaction.
+    assert cache.get(query, None).read_lane == ("me {" not in query)
 
 
 def test_a_plan_serves_each_tenant_its_own_rows(

@@ -6,8 +6,11 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.rows import scalar_row
+from sqlalchemy import text
 
-from tests.conftest import GraphQLClient
+from infra.db import Database, NeedsTransaction, UnitOfWork, fetch, sends_scope
+from tests.conftest import GraphQLClient, Servers, run
 from tests.factories import TenantFactory
 
 CREATE = "mutation($input: ContactInput!) { createContact(input: $input) { id } }"
@@ -115,3 +118,33 @@ def test_audit_rows_cannot_be_changed_or_deleted_by_the_app_role(
             app_conn.execute("update audit_log set action = 'forged'")
         with pytest.raises(psycopg.errors.InsufficientPrivilege), app_conn.transaction():
             app_conn.execute("delete from audit_log")
+
+
+def test_the_read_lane_sets_the_tenant_per_statement_and_leaves_nothing_behind(
+    servers: Servers, two_tenants_with_data: tuple[Any, Any]
+) -> None:
+    a, b = two_tenants_with_data
+    names = "select name from contacts order by name"
+
+    async def scenario() -> None:
+        database = Database(servers.app_url, pool_size=1, max_overflow=0, read_pool_size=1)
+        try:
+            for tenant, expected in ((a, ["甲方联系人"]), (b, ["乙方联系人"]), (None, [])):
+                uow = UnitOfWork(database, read_only=True)
+                uow.scope(tenant.id if tenant else None)
+                rows = await uow.run(sends_scope(lambda s: fetch(s, names, {}, scalar_row)))
+                assert rows == expected
+                # Each statement was its own transaction: the same connection, asked again
+                # outside any lane, has no tenant left and sees nothing.
+                raw = await uow.run(sends_scope(lambda s: s.info["driver"].execute(names)))
+                assert await raw.fetchall() == []
+                # Anything but `fetch` needs a transaction: refused before it runs.
+                with pytest.raises(NeedsTransaction):
+                    await uow.run(lambda s: s.execute(text(names)))
+                with pytest.raises(NeedsTransaction):
+                    await uow.run_atomic(lambda s: s.execute(text(names)))
+                await uow.rollback()
+        finally:
+            await database.dispose()
+
+    run(scenario())
