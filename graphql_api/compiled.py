@@ -39,9 +39,13 @@ from graphql import (
     parse,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
+from orjson import Fragment
 from strawberry.permission import PermissionExtension
 from strawberry.schema.schema_converter import get_arguments
 from strawberry.types import Info
+
+from graphql_api import rendering
+from graphql_api.relay import Connection
 
 _MISSING = object()
 
@@ -65,10 +69,21 @@ class FieldPlan:
     direct: Callable[[Any], Any] | None = None  # a plain `def f(self)` resolver, called as is
     prefetch: tuple[str, str] | None = None  # (loader, key attribute): see `loaded_by`
     sub_plan: ObjectPlan | None = None  # the loaded object's plan, for prefetched fields
+    render: tuple[Any, str] | None = None  # a list whose nodes the database renders
+    connection_nodes: bool = False  # `Connection.nodes`: rendered pages pass through
 
     def compute(self) -> Callable[[Any, Execution], Any]:
         """Resolve and complete in one call, for fields that never await."""
         output, attr, direct = self.output, self.attr, self.direct
+        if self.connection_nodes:
+
+            def nodes(source: Any, run: Execution) -> Any:
+                page = source.page
+                if page.rendered:  # each node is JSON text already: spliced in as is
+                    return [Fragment(item.json) for item in page.items]
+                return output(page.items, run)
+
+            return nodes
         if self.prefetch is not None:
             key_attr, plan_id = self.prefetch[1], id(self)
 
@@ -224,16 +239,21 @@ def _inlinable(fp: FieldPlan) -> tuple[type, bool] | None:
 async def _complete_object_async(plan: ObjectPlan, source: Any, run: Execution
                                  ) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for fp in plan.fields:
-        value = _resolve(fp, source, run)
-        if fp.is_async:
+    for fp, (_key, compute) in zip(plan.fields, plan.computes, strict=True):
+        if not fp.is_async:
+            out[fp.key] = compute(source, run)
+            continue
+        token = rendering.REQUESTED.set(fp.render) if fp.render is not None else None
+        try:
+            value = _resolve(fp, source, run)
             if isinstance(value, Awaitable):
                 value = await value
-            value = fp.output(value, run)
-            if isinstance(value, Awaitable):
-                value = await value
-        else:
-            value = fp.output(value, run)
+        finally:
+            if token is not None:
+                rendering.REQUESTED.reset(token)
+        value = fp.output(value, run)
+        if isinstance(value, Awaitable):
+            value = await value
         out[fp.key] = value
     return out
 
@@ -351,6 +371,41 @@ def _output_for(gql_type: GraphQLOutputType, node: FieldNode, compiler: Compiler
     raise NotCompilable(f"type {gql_type} (interfaces and unions are not compiled)")
 
 
+_CONNECTION_NODES = Connection.nodes  # the resolver function itself
+
+
+def _connection_rendering(gql_type: Any, selection: FieldNode) -> tuple[Any, str] | None:
+    """For a connection whose `nodes` selection the database can render (and which reads
+    nodes nowhere else, e.g. `edges { node }`): its node model and JSON select expression."""
+    if isinstance(gql_type, GraphQLNonNull):
+        gql_type = gql_type.of_type
+    if not isinstance(gql_type, GraphQLObjectType) or selection.selection_set is None:
+        return None
+    nodes_field = gql_type.fields.get("nodes")
+    sf = nodes_field.extensions.get("strawberry-definition") if nodes_field else None
+    if sf is None or sf.base_resolver is None or \
+            sf.base_resolver.wrapped_func is not _CONNECTION_NODES:
+        return None
+    nodes = []
+    for sel in selection.selection_set.selections:
+        if not isinstance(sel, FieldNode):
+            return None
+        if sel.name.value == "nodes":
+            nodes.append(sel)
+        elif sel.name.value == "edges" and sel.selection_set is not None and any(
+                not isinstance(s, FieldNode) or s.name.value not in ("cursor", "__typename")
+                for s in sel.selection_set.selections):
+            return None
+    if len(nodes) != 1:
+        return None
+    node_type = nodes_field.type  # type: ignore[union-attr]
+    while isinstance(node_type, GraphQLNonNull | GraphQLList):
+        node_type = node_type.of_type
+    if not isinstance(node_type, GraphQLObjectType):
+        return None
+    return rendering.json_select(node_type, nodes[0].selection_set)
+
+
 class Compiler:
     def __init__(self, schema: Any) -> None:
         self.schema = schema
@@ -400,9 +455,12 @@ class Compiler:
                              or resolver.parent_parameter or resolver.arguments
                              or sf.extensions)):
                 direct = resolver.wrapped_func
-            fields.append(FieldPlan(key, selection, gql_field, gql_type, sf, attr,
-                                    bool(selection.arguments), permissions, is_async, output,
-                                    direct))
+            fp = FieldPlan(key, selection, gql_field, gql_type, sf, attr,
+                           bool(selection.arguments), permissions, is_async, output, direct)
+            if resolver is not None and resolver.is_async:
+                fp.render = _connection_rendering(gql_field.type, selection)
+            fp.connection_nodes = bool(resolver and resolver.wrapped_func is _CONNECTION_NODES)
+            fields.append(fp)
         plan = ObjectPlan(gql_type.name, fields, any(f.is_async for f in fields))
         plan.prefetch = [f for f in fields if f.prefetch is not None]
         plan.computes = [(f.key, f.compute()) for f in fields]

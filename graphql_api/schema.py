@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
@@ -19,6 +21,7 @@ from graphql_api.customers.queries import CustomerQueries
 from graphql_api.customers.types import CompanyType, ContactType
 from graphql_api.permissions import needs
 from graphql_api.relay import Node, from_global_id
+from graphql_api.rendering import DATETIME_UTC
 from graphql_api.tenancy.mutations import TenancyMutations
 from graphql_api.tenancy.queries import TenancyQueries
 from graphql_api.tenancy.types import UserType
@@ -61,6 +64,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     return Schema(
         query=Query,
+        # Timestamps in UTC with microseconds, the form PostgreSQL renders too (rendering.py).
+        scalar_overrides={datetime: DATETIME_UTC},
         mutation=Mutation,
         types=[ContactType, CompanyType, UserType],
         # Factories: a fresh extension per request (the caches are module-level LRUs).

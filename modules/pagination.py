@@ -43,6 +43,8 @@ class Page(Generic[T]):
     has_next_page: bool
     has_previous_page: bool
     key_of: Callable[[T], tuple[Any, ...]]
+    # Items are rows whose `json` holds each node already rendered (see graphql_api.rendering).
+    rendered: bool = False
 
     def cursor(self, item: T) -> str:
         """Computed on demand: most clients read only the end cursor, if any."""

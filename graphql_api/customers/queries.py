@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from graphql_api import rendering
 from graphql_api.customers.types import CompanyType, ContactType, CustomerFilter, CustomerSort
 from graphql_api.permissions import needs
 from graphql_api.relay import Connection, decode_id
@@ -38,7 +39,7 @@ async def list_connection(info: Info, model: type[Customer], first: int | None,
     size = page_size(first, default=settings.default_page_size, maximum=settings.max_page_size)
     filters = filter_values(filter)
     page = await context.read(service.list_page, model, filters=filters, sort=sort.value,
-                              first=size, after=after)
+                              first=size, after=after, json_select=rendering.requested(model))
     return Connection(page=page, counter=lambda: context.read(service.count, model,
                                                               filters=filters))
 

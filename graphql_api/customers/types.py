@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from graphql_api.loaders import loaded_by
 from graphql_api.relay import Node, to_global_id
+from graphql_api.rendering import global_id_sql, renders
 from graphql_api.tenancy.types import UserType
 from modules.customers.models import Company, Contact
 from modules.customers.repository import ROW_TYPES
@@ -74,6 +75,7 @@ class Customer(Node):
         return await info.context.loaders.user.load(owner_id)  # type: ignore[no-any-return]
 
 
+@renders(Company, id=global_id_sql("Company"))
 @strawberry.type(name="Company")
 class CompanyType(Customer):
     domain: str | None
@@ -88,6 +90,7 @@ class CompanyType(Customer):
         return isinstance(obj, Company | ROW_TYPES[Company])
 
 
+@renders(Contact, id=global_id_sql("Contact"))
 @strawberry.type(name="Contact")
 class ContactType(Customer):
     title: str | None

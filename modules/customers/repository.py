@@ -16,7 +16,17 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 from psycopg.rows import args_row, scalar_row
-from sqlalchemy import Integer, Select, String, bindparam, func, or_, select, tuple_
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -77,6 +87,8 @@ ROW_TYPES: dict[type[Any], Any] = {
     model: namedtuple(f"{model.__name__}Row", [c.key for c in model.__table__.columns])
     for model in (Company, Contact)
 }
+# A page rendered by the database: the columns cursors are made of, and each node's JSON.
+RenderedRow = namedtuple("RenderedRow", ["id", "name", "created_at", "updated_at", "json"])
 FILTER_KEYS = ("search", "owner_id", "email", "created_after", "created_before", "company_id")
 
 
@@ -97,9 +109,12 @@ def _shape(ctx: CallContext, model: type[Any], filters: dict[str, Any]) -> ListS
                      bool(filters.get("include_deleted")) or deleted_only, deleted_only, present)
 
 
-def _filtered(shape: ListShape) -> Select[Any]:
+def _filtered(shape: ListShape, json_select: str | None = None) -> Select[Any]:
     model = shape.model
-    stmt = select(*model.__table__.columns).where(model.tenant_id == bindparam("tenant_id"))
+    columns = (model.__table__.columns if json_select is None else
+               (model.id, model.name, model.created_at, model.updated_at,
+                literal_column(json_select).label("json")))
+    stmt = select(*columns).where(model.tenant_id == bindparam("tenant_id"))
     if not shape.read_all:
         stmt = stmt.where(model.owner_id == bindparam("actor_user_id"))
     if not shape.include_deleted:
@@ -125,8 +140,8 @@ def _filtered(shape: ListShape) -> Select[Any]:
 
 
 @lru_cache(maxsize=512)
-def _page_sql(shape: ListShape, sort: SortKey, seek: bool) -> str:
-    stmt = _filtered(shape)
+def _page_sql(shape: ListShape, sort: SortKey, seek: bool, json_select: str | None) -> str:
+    stmt = _filtered(shape, json_select)
     if seek:
         marks = [bindparam(f"k{i}", type_=c.type) for i, c in enumerate(sort.columns)]
         key = tuple_(*sort.columns)
@@ -156,18 +171,25 @@ def _params(ctx: CallContext, filters: dict[str, Any]) -> dict[str, Any]:
 
 
 async def page(session: AsyncSession, ctx: CallContext, model: type[Customer], *,
-               filters: dict[str, Any], sort: str, first: int, after: str | None
-               ) -> Page[Any]:
-    """A page of rows (named tuples with the model's columns), newest first by default."""
+               filters: dict[str, Any], sort: str, first: int, after: str | None,
+               json_select: str | None = None) -> Page[Any]:
+    """A page of rows (named tuples with the model's columns), newest first by default.
+
+    With `json_select` (an SQL expression over the model's columns, from code, never from
+    input) the rows are `RenderedRow`s instead: the cursor's columns and that expression's
+    text, each node rendered by the database."""
     key = SORTS[model][sort]
     params = _params(ctx, filters)
     params["limit"] = first + 1
     if after:
         for i, value in enumerate(decode_cursor(after, key)):
             params[f"k{i}"] = value
-    sql = _page_sql(_shape(ctx, model, filters), key, bool(after))
-    rows = await fetch(session, sql, params, args_row(ROW_TYPES[model]))
-    return build_page(rows, lambda r: sort_values(key, r), first, after)
+    sql = _page_sql(_shape(ctx, model, filters), key, bool(after), json_select)
+    row_type = ROW_TYPES[model] if json_select is None else RenderedRow
+    rows = await fetch(session, sql, params, args_row(row_type))
+    result = build_page(rows, lambda r: sort_values(key, r), first, after)
+    result.rendered = json_select is not None
+    return result
 
 
 async def count(session: AsyncSession, ctx: CallContext, model: type[Customer], *,

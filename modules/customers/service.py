@@ -40,12 +40,13 @@ def _can_see_deleted(ctx: CallContext, filters: dict[str, Any]) -> None:
 
 @sends_scope
 async def list_page(session: AsyncSession, ctx: CallContext, model: type[Customer], *,
-                    filters: dict[str, Any], sort: str, first: int, after: str | None
-                    ) -> Page[Customer]:
+                    filters: dict[str, Any], sort: str, first: int, after: str | None,
+                    json_select: str | None = None) -> Page[Customer]:
+    """A page of the customers the caller may see; `json_select`: see `repository.page`."""
     ctx.require(Permission.CUSTOMERS_READ)
     _can_see_deleted(ctx, filters)
     return await repository.page(session, ctx, model, filters=filters, sort=sort, first=first,
-                                 after=after)
+                                 after=after, json_select=json_select)
 
 
 @sends_scope

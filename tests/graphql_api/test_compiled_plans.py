@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 import pytest
 
+from infra import db
 from tests.conftest import GraphQLClient, LiveServer
 from tests.factories import TenantData, TenantFactory
 
@@ -114,3 +116,59 @@ def test_fragments_directives_and_interfaces_stay_on_the_normal_path(
     assert plans(live_server).known(query, None)
     assert plans(live_server).get(query, None) is None
     assert gql(query, variables, key=tenant.keys["owner"]) == first
+
+
+RENDERED = [
+    "{ contacts(first: 50, filter: {includeDeleted: true}) { totalCount edges { cursor } "
+    "pageInfo { endCursor hasNextPage } nodes { __typename id nm: name email phone title "
+    "notes birthday createdAt updatedAt deletedAt } } }",
+    "query($a: String) { contacts(first: 4, after: $a, sort: NAME_ASC) { pageInfo { endCursor } "
+    "nodes { id name } } }",
+    "{ companies(sort: NAME_DESC) { nodes { id name domain industry email createdAt } } }",
+]
+
+
+@pytest.mark.parametrize("query", RENDERED)
+def test_lists_of_plain_fields_are_rendered_by_the_database_as_strawberry_would(
+    gql: GraphQLClient, live_server: LiveServer, tenant: TenantData,
+    owner_conn: psycopg.Connection[Any], query: str
+) -> None:
+    key = tenant.keys["owner"]
+    tricky = 'quote " backslash \\ tab \t newline \n emoji 😀 零宽\u200b </script>'
+    made = gql.data(SEED_CONTACT, {"i": {"name": "渲染测试", "notes": tricky,
+                                         "birthday": "2000-02-29"}}, key=key)["createContact"]
+    tricky += " 控制\u0001"  # refused as input, but rows may come from elsewhere (imports)
+    gql.data("mutation($id: ID!) { deleteContact(id: $id) { id } }", {"id": made["id"]},
+             key=key)
+    # A timestamp on a whole second, which Python's isoformat would print without a fraction.
+    owner_conn.execute("update contacts set created_at = date_trunc('second', created_at), "
+                       "notes = %s where tenant_id = %s and name = '渲染测试'",
+                       (tricky, tenant.id))
+    owner_conn.commit()
+    variables = {"a": None}
+    first = gql(query, variables, key=key)  # Strawberry
+    assert "errors" not in first
+    plan = plans(live_server).get(query, None)
+    assert plan is not None and plan.root.fields[0].render is not None
+    hits = plans(live_server).hits
+    sent: list[str] = []
+    db.statement_listeners.append(sent.append)
+    try:
+        assert gql(query, variables, key=key) == first  # the plan, the database rendering
+    finally:
+        db.statement_listeners.remove(sent.append)
+    assert plans(live_server).hits == hits + 1
+    assert "json_build_object(" in sent[1]
+    if "notes" in query:
+        node = next(n for n in first["data"]["contacts"]["nodes"] if n["nm"] == "渲染测试")
+        assert node["notes"] == tricky and node["birthday"] == "2000-02-29"
+        assert node["createdAt"].endswith(".000000+00:00") and node["deletedAt"] is not None
+    if "$a" in query:  # a rendered page's cursor continues where the normal path's would
+        after = {"a": first["data"]["contacts"]["pageInfo"]["endCursor"]}
+        assert gql(query, after, key=key) == gql(query.replace("first: 4", "first: 4 "),
+                                                 after, key=key)
+    gql.data("mutation($id: ID!) { restoreContact(id: $id) { id } }", {"id": made["id"]},
+             key=key)
+    owner_conn.execute("delete from contacts where tenant_id = %s and name = '渲染测试'",
+                       (tenant.id,))
+    owner_conn.commit()

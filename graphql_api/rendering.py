@@ -1,0 +1,126 @@
+"""Nodes rendered to JSON by PostgreSQL, for lists whose selected fields are plain columns.
+
+A compiled plan for `contacts(first: 50) { nodes { id name email createdAt } }` would otherwise
+decode every column of 51 rows in Python and complete each field of each row; PostGraphile's
+answer is to have the database build the JSON. Here a node type declares how its fields read as
+SQL (`renders`); when every field a list selects on its nodes has such a form, the plan asks the
+list's service for rows carrying `json_build_object(...)` text, and splices that text into the
+response as is (`orjson.Fragment`). The rows still come from the same visibility-filtered,
+tenant-scoped statement, so nothing about who sees what changes; only the select list does.
+
+A field has a SQL form when it is declared (`id`: the global ID) or when it is a plain column
+attribute (no resolver, no permission) of a scalar type whose JSON form PostgreSQL writes exactly
+as our serialisers do: String, ID, Boolean, Int, Date, and DateTime (always UTC with
+microseconds, on both paths: `serialize_datetime`). A non-null field over a nullable column has
+none (the normal path would report the null). Anything else keeps the list on the usual path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from graphql import FieldNode, GraphQLNonNull, GraphQLObjectType, GraphQLScalarType
+from strawberry.permission import PermissionExtension
+from strawberry.schema.types.base_scalars import DateTimeDefinition
+from strawberry.types.scalar import ScalarDefinition
+
+C = TypeVar("C", bound=type)
+
+# (model, JSON select expression) the list being resolved should render its nodes with, if any.
+# Set by a compiled plan around one resolver call; read by that resolver (see `requested`).
+REQUESTED: ContextVar[tuple[Any, str] | None] = ContextVar("rendering_requested", default=None)
+
+
+def requested(model: Any) -> str | None:
+    """The JSON select expression requested for a list of `model` rows, if any."""
+    wanted = REQUESTED.get()
+    return wanted[1] if wanted is not None and wanted[0] is model else None
+
+MAX_FIELDS = 50  # json_build_object takes at most 100 arguments
+
+
+def serialize_datetime(value: datetime) -> str:
+    """Timestamps always in UTC with microseconds: the same text PostgreSQL renders."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+DATETIME_UTC: ScalarDefinition = dataclasses.replace(
+    DateTimeDefinition, serialize=serialize_datetime,
+    description="Date with time, ISO 8601, in UTC with microseconds "
+                "(2026-11-23T07:39:23.123456+00:00)")
+
+SQL_DATETIME = ("to_char({c} at time zone 'UTC', "
+                "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')")
+SQL_BY_SCALAR = {"String": "{c}", "ID": "{c}", "Boolean": "{c}", "Int": "{c}", "Date": "{c}",
+                 "DateTime": SQL_DATETIME}
+
+
+def global_id_sql(type_name: str, column: str = "id") -> str:
+    """`relay.to_global_id` in SQL: URL-safe base64 of "<Type>:<uuid hex>", unpadded."""
+    if not type_name.isidentifier():
+        raise ValueError(type_name)
+    return (f"rtrim(translate(encode(convert_to('{type_name}:' || "
+            f"replace({column}::text, '-', ''), 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')")
+
+
+def renders(model: Any, **declared: str) -> Any:
+    """Class decorator for a node type: it is rendered from rows of `model`; `declared` maps
+    Python field names to SQL expressions for fields that are not plain columns."""
+
+    def mark(cls: C) -> C:
+        cls.__sql_rendering__ = (model, declared)  # type: ignore[attr-defined]
+        return cls
+
+    return mark
+
+
+def json_select(gql_type: GraphQLObjectType, selection_set: Any) -> tuple[Any, str] | None:
+    """The model and `json_build_object(...)::text` expression for this selection, or None."""
+    sf_type = gql_type.extensions.get("strawberry-definition")
+    origin = getattr(sf_type, "origin", None)
+    rendering = getattr(origin, "__sql_rendering__", None)
+    if rendering is None or selection_set is None:
+        return None
+    model, declared = rendering
+    columns = model.__table__.columns
+    pairs: list[str] = []
+    for selection in selection_set.selections:
+        if not isinstance(selection, FieldNode) or selection.directives or selection.arguments:
+            return None
+        key = selection.alias.value if selection.alias else selection.name.value
+        name = selection.name.value
+        if name == "__typename":
+            pairs.append(f"'{key}', '{gql_type.name}'")
+            continue
+        gql_field = gql_type.fields.get(name)
+        sf = gql_field.extensions.get("strawberry-definition") if gql_field else None
+        if sf is None or any(not isinstance(e, PermissionExtension) or e.permissions
+                             for e in sf.extensions):
+            return None
+        expr = _column_sql(gql_field, sf, columns, declared)
+        if expr is None:
+            return None
+        pairs.append(f"'{key}', {expr}")  # keys are GraphQL names: [_A-Za-z][_0-9A-Za-z]*
+    if not pairs or len(pairs) > MAX_FIELDS:
+        return None
+    return model, f"json_build_object({', '.join(pairs)})::text"
+
+
+def _column_sql(gql_field: Any, sf: Any, columns: Any, declared: dict[str, str]) -> str | None:
+    if sf.python_name in declared:
+        return declared[sf.python_name]
+    if sf.base_resolver is not None:
+        return None
+    column = columns.get(sf.python_name)
+    gql_type, non_null = gql_field.type, False
+    if isinstance(gql_type, GraphQLNonNull):
+        gql_type, non_null = gql_type.of_type, True
+    if column is None or not isinstance(gql_type, GraphQLScalarType):
+        return None
+    template = SQL_BY_SCALAR.get(gql_type.name)
+    if template is None or (non_null and column.nullable):
+        return None
+    return template.format(c=f'"{column.name}"')
