@@ -243,6 +243,9 @@ async def _complete_object_async(plan: ObjectPlan, source: Any, run: Execution
         if not fp.is_async:
             out[fp.key] = compute(source, run)
             continue
+        if fp.connection_nodes and source.page.rendered:  # its objects rendered too
+            out[fp.key] = [Fragment(item.json) for item in source.page.items]
+            continue
         token = rendering.REQUESTED.set(fp.render) if fp.render is not None else None
         try:
             value = _resolve(fp, source, run)

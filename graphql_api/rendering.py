@@ -18,7 +18,9 @@ none (the normal path would report the null). Anything else keeps the list on th
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -40,6 +42,7 @@ def requested(model: Any) -> str | None:
     return wanted[1] if wanted is not None and wanted[0] is model else None
 
 MAX_FIELDS = 50  # json_build_object takes at most 100 arguments
+MAX_DEPTH = 3  # references within references
 
 
 def serialize_datetime(value: datetime) -> str:
@@ -66,9 +69,21 @@ def global_id_sql(type_name: str, column: str = "id") -> str:
             f"replace({column}::text, '-', ''), 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')")
 
 
-def renders(model: Any, **declared: str) -> Any:
+@dataclass(frozen=True)
+class Related:
+    """A reference to one row of another table, rendered as a correlated subquery: the row of
+    `model` that `rule(<parent table>.<foreign_key>)` admits, or null. `rule` is the owning
+    module's visibility rule, the same one its data loader applies."""
+
+    model: Any
+    foreign_key: str
+    rule: Callable[[str], str]
+
+
+def renders(model: Any, **declared: str | Related) -> Any:
     """Class decorator for a node type: it is rendered from rows of `model`; `declared` maps
-    Python field names to SQL expressions for fields that are not plain columns."""
+    Python field names to SQL expressions (or `Related` references) for fields that are not
+    plain columns."""
 
     def mark(cls: C) -> C:
         cls.__sql_rendering__ = (model, declared)  # type: ignore[attr-defined]
@@ -79,13 +94,25 @@ def renders(model: Any, **declared: str) -> Any:
 
 def json_select(gql_type: GraphQLObjectType, selection_set: Any) -> tuple[Any, str] | None:
     """The model and `json_build_object(...)::text` expression for this selection, or None."""
-    sf_type = gql_type.extensions.get("strawberry-definition")
-    origin = getattr(sf_type, "origin", None)
-    rendering = getattr(origin, "__sql_rendering__", None)
-    if rendering is None or selection_set is None:
+    found = _json_object(gql_type, selection_set, depth=0)
+    return None if found is None else (found[0], f"{found[1]}::text")
+
+
+def _rendering_of(gql_type: Any) -> tuple[Any, dict[str, Any]] | None:
+    if isinstance(gql_type, GraphQLNonNull):
+        return None  # a missing reference could not be null: the normal path reports it
+    sf_type = getattr(gql_type, "extensions", {}).get("strawberry-definition")
+    return getattr(getattr(sf_type, "origin", None), "__sql_rendering__", None)
+
+
+def _json_object(gql_type: GraphQLObjectType, selection_set: Any, depth: int
+                 ) -> tuple[Any, str] | None:
+    rendering = _rendering_of(gql_type)
+    if rendering is None or selection_set is None or depth > MAX_DEPTH:
         return None
     model, declared = rendering
-    columns = model.__table__.columns
+    table = model.__table__
+    columns = table.columns
     pairs: list[str] = []
     for selection in selection_set.selections:
         if not isinstance(selection, FieldNode) or selection.directives or selection.arguments:
@@ -100,16 +127,35 @@ def json_select(gql_type: GraphQLObjectType, selection_set: Any) -> tuple[Any, s
         if sf is None or any(not isinstance(e, PermissionExtension) or e.permissions
                              for e in sf.extensions):
             return None
-        expr = _column_sql(gql_field, sf, columns, declared)
+        reference = declared.get(sf.python_name)
+        if isinstance(reference, Related):
+            expr = _related_sql(gql_field, selection, reference, table.name, depth)
+        else:
+            expr = _column_sql(gql_field, sf, columns, declared)
         if expr is None:
             return None
         pairs.append(f"'{key}', {expr}")  # keys are GraphQL names: [_A-Za-z][_0-9A-Za-z]*
     if not pairs or len(pairs) > MAX_FIELDS:
         return None
-    return model, f"json_build_object({', '.join(pairs)})::text"
+    return model, f"json_build_object({', '.join(pairs)})"
 
 
-def _column_sql(gql_field: Any, sf: Any, columns: Any, declared: dict[str, str]) -> str | None:
+def _related_sql(gql_field: Any, selection: FieldNode, reference: Related, parent: str,
+                 depth: int) -> str | None:
+    target = gql_field.type
+    if not isinstance(target, GraphQLObjectType):
+        return None  # non-null, or not an object: left to the normal path
+    inner = _json_object(target, selection.selection_set, depth + 1)
+    if inner is None or inner[0] is not reference.model:
+        return None
+    table = reference.model.__table__.name
+    if table == parent:
+        return None  # unqualified columns would be ambiguous
+    where = reference.rule(f'"{parent}"."{reference.foreign_key}"')
+    return f'(select {inner[1]} from "{table}" where {where})'
+
+
+def _column_sql(gql_field: Any, sf: Any, columns: Any, declared: dict[str, Any]) -> str | None:
     if sf.python_name in declared:
         return declared[sf.python_name]
     if sf.base_resolver is not None:

@@ -20,11 +20,16 @@ from tenancy.models import Membership, Role, Tenant, User
 from tenancy.permissions import Permission
 
 UserRow = namedtuple("UserRow", ["id", "name", "email"])
-USERS_SQL = """
-select u.id, u.name, u.email from users u
-join memberships m on m.user_id = u.id and m.tenant_id = %(tenant_id)s
-where u.id = any(%(ids)s)
-"""
+
+
+def member_user_sql(key_sql: str) -> str:
+    """When a referenced user (`users.id = <key_sql>`) is visible: a member of the caller's
+    tenant. The one rule for the user loader and for references the database renders."""
+    return (f"users.id = {key_sql} and exists (select 1 from memberships m "
+            "where m.tenant_id = %(tenant_id)s and m.user_id = users.id)")
+
+
+USERS_SQL = f"select id, name, email from users where {member_user_sql('any(%(ids)s)')}"
 
 
 @sends_scope

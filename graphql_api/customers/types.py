@@ -11,10 +11,13 @@ from strawberry.types import Info
 
 from graphql_api.loaders import loaded_by
 from graphql_api.relay import Node, to_global_id
-from graphql_api.rendering import global_id_sql, renders
+from graphql_api.rendering import Related, global_id_sql, renders
 from graphql_api.tenancy.types import UserType
+from modules.customers import repository
 from modules.customers.models import Company, Contact
 from modules.customers.repository import ROW_TYPES
+from tenancy import directory
+from tenancy.models import User
 
 
 @strawberry.enum
@@ -75,7 +78,8 @@ class Customer(Node):
         return await info.context.loaders.user.load(owner_id)  # type: ignore[no-any-return]
 
 
-@renders(Company, id=global_id_sql("Company"))
+@renders(Company, id=global_id_sql("Company"),
+         owner=Related(User, "owner_id", directory.member_user_sql))
 @strawberry.type(name="Company")
 class CompanyType(Customer):
     domain: str | None
@@ -90,7 +94,9 @@ class CompanyType(Customer):
         return isinstance(obj, Company | ROW_TYPES[Company])
 
 
-@renders(Contact, id=global_id_sql("Contact"))
+@renders(Contact, id=global_id_sql("Contact"),
+         company=Related(Company, "company_id", repository.visible_one_sql),
+         owner=Related(User, "owner_id", directory.member_user_sql))
 @strawberry.type(name="Contact")
 class ContactType(Customer):
     title: str | None

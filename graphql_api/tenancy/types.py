@@ -10,11 +10,13 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from graphql_api.relay import Node, to_global_id
+from graphql_api.rendering import global_id_sql, renders
 from tenancy.audit import AuditEntry, OutboxEvent
 from tenancy.directory import UserRow
 from tenancy.models import User
 
 
+@renders(User, id=global_id_sql("User"))
 @strawberry.type(name="User")
 class UserType(Node):
     name: str

@@ -87,6 +87,7 @@ ROW_TYPES: dict[type[Any], Any] = {
     model: namedtuple(f"{model.__name__}Row", [c.key for c in model.__table__.columns])
     for model in (Company, Contact)
 }
+_JSON_MARK = "__rendered_json__"
 # A page rendered by the database: the columns cursors are made of, and each node's JSON.
 RenderedRow = namedtuple("RenderedRow", ["id", "name", "created_at", "updated_at", "json"])
 FILTER_KEYS = ("search", "owner_id", "email", "created_after", "created_before", "company_id")
@@ -113,7 +114,7 @@ def _filtered(shape: ListShape, json_select: str | None = None) -> Select[Any]:
     model = shape.model
     columns = (model.__table__.columns if json_select is None else
                (model.id, model.name, model.created_at, model.updated_at,
-                literal_column(json_select).label("json")))
+                literal_column(_JSON_MARK).label("json")))
     stmt = select(*columns).where(model.tenant_id == bindparam("tenant_id"))
     if not shape.read_all:
         stmt = stmt.where(model.owner_id == bindparam("actor_user_id"))
@@ -147,7 +148,9 @@ def _page_sql(shape: ListShape, sort: SortKey, seek: bool, json_select: str | No
         key = tuple_(*sort.columns)
         stmt = stmt.where(key < tuple_(*marks) if sort.descending else key > tuple_(*marks))
     stmt = stmt.order_by(*sort.order_by()).limit(bindparam("limit", type_=Integer))
-    return str(stmt.compile(dialect=_DIALECT))
+    sql = str(stmt.compile(dialect=_DIALECT))
+    # Put in after compiling: its %(name)s parameters must reach the driver as they are.
+    return sql if json_select is None else sql.replace(_JSON_MARK, json_select, 1)
 
 
 @lru_cache(maxsize=512)
@@ -157,7 +160,7 @@ def _count_sql(shape: ListShape) -> str:
 
 
 def _params(ctx: CallContext, filters: dict[str, Any]) -> dict[str, Any]:
-    params: dict[str, Any] = {"tenant_id": ctx.tenant_id, "actor_user_id": ctx.actor.user_id}
+    params = _caller(ctx)
     for key in FILTER_KEYS:
         if filters.get(key) is not None:
             params[key] = filters[key]
@@ -199,24 +202,34 @@ async def count(session: AsyncSession, ctx: CallContext, model: type[Customer], 
     return int(rows[0])
 
 
-@lru_cache(maxsize=64)
-def _by_ids_sql(model: type[Any], read_all: bool, include_deleted: bool) -> str:
+def _caller(ctx: CallContext) -> dict[str, Any]:
+    """The parameters `visible_one_sql` reads."""
+    return {"tenant_id": ctx.tenant_id, "actor_user_id": ctx.actor.user_id,
+            "read_all": ctx.can(Permission.CUSTOMERS_READ_ALL),
+            "see_deleted": ctx.can(Permission.CUSTOMERS_DELETE)}
+
+
+def visible_one_sql(key_sql: str) -> str:
+    """When a referenced company or contact (`id = <key_sql>`) is visible to the caller: their
+    tenant's, their own unless they read all, deleted ones only to those who may delete. The one
+    rule for loaders (`by_ids`) and for references the database renders (graphql_api.rendering);
+    parameters from `_caller`."""
+    return (f"tenant_id = %(tenant_id)s and id = {key_sql} "
+            "and (%(read_all)s or owner_id = %(actor_user_id)s) "
+            "and (%(see_deleted)s or deleted_at is null)")
+
+
+@lru_cache(maxsize=8)
+def _by_ids_sql(model: type[Any]) -> str:
     table = model.__table__
-    sql = (f"select {', '.join(c.name for c in table.columns)} from {table.name} "
-           "where tenant_id = %(tenant_id)s and id = any(%(ids)s)")
-    if not read_all:
-        sql += " and owner_id = %(actor_user_id)s"
-    if not include_deleted:
-        sql += " and deleted_at is null"
-    return sql
+    return (f"select {', '.join(c.name for c in table.columns)} from {table.name} "
+            f"where {visible_one_sql('any(%(ids)s)')}")
 
 
 async def by_ids(session: AsyncSession, ctx: CallContext, model: type[Customer],
-                 ids: Sequence[uuid.UUID], *, include_deleted: bool = True) -> list[Any]:
+                 ids: Sequence[uuid.UUID]) -> list[Any]:
     """Rows (as for lists) of the given ids that the caller may see: one query for a batch."""
-    sql = _by_ids_sql(model, ctx.can(Permission.CUSTOMERS_READ_ALL), include_deleted)
-    return await fetch(session, sql, {"tenant_id": ctx.tenant_id, "ids": list(ids),
-                                      "actor_user_id": ctx.actor.user_id},
+    return await fetch(session, _by_ids_sql(model), {**_caller(ctx), "ids": list(ids)},
                        args_row(ROW_TYPES[model]))
 
 

@@ -63,8 +63,7 @@ async def load_many(session: AsyncSession, ctx: CallContext, model: type[Custome
     """For data loaders: results in the order of `ids`, None where not visible."""
     if not ctx.can(Permission.CUSTOMERS_READ):
         return [None] * len(ids)
-    rows = await repository.by_ids(session, ctx, model, ids,
-                                   include_deleted=ctx.can(Permission.CUSTOMERS_DELETE))
+    rows = await repository.by_ids(session, ctx, model, ids)
     found = {r.id: r for r in rows}
     return [found.get(i) for i in ids]
 

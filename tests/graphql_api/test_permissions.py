@@ -84,3 +84,42 @@ def test_bad_credentials_get_401_with_a_code(live_server: LiveServer, header: st
                           headers={"Authorization": header})
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_references_rendered_by_the_database_follow_the_loaders_visibility_rules(
+    gql: GraphQLClient, live_server: LiveServer, team: TenantData
+) -> None:
+    """A sales user's contact may belong to a company they do not own: on every path its
+    `company` is null for them, and deleted companies show only to roles that may delete."""
+    alice = login(live_server, gql, team.members["alice"].email, team.members["alice"].password)
+    mia = login(live_server, gql, team.members["mia"].email, team.members["mia"].password)
+    owner = team.keys["owner"]
+    alice_id = gql.data("{ me { user { id } } }", client=alice)["me"]["user"]["id"]
+    theirs = gql.data("mutation { createCompany(input: {name: \"别人的公司\"}) { id } }",
+                      key=owner)["createCompany"]["id"]
+    hers = gql.data("mutation($o: ID) { createCompany(input: {name: \"她的公司\", ownerId: $o}) "
+                    "{ id } }", {"o": alice_id}, key=owner)["createCompany"]["id"]
+    gone = gql.data("mutation { createCompany(input: {name: \"已删除的公司\"}) { id } }",
+                    key=owner)["createCompany"]["id"]
+    for name, company in (("甲", theirs), ("乙", hers), ("丙", gone)):
+        gql.data(CREATE, {"input": {"name": name, "companyId": company, "ownerId": alice_id}},
+                 key=owner)
+    gql.data("mutation($id: ID!) { deleteCompany(id: $id) { id } }", {"id": gone}, key=owner)
+
+    query = ("{ contacts(sort: NAME_ASC) { nodes { name company { name owner { name } } "
+             "owner { name } } } }")
+    cache = live_server.app.state.graphql.plans  # type: ignore[attr-defined]
+    seen = {}
+    for who, auth in (("alice", {"client": alice}), ("mia", {"client": mia}),
+                      ("owner", {"key": owner})):
+        first = gql.data(query, **auth)  # type: ignore[arg-type]
+        hits = cache.hits
+        second = gql.data(query, **auth)  # type: ignore[arg-type]
+        assert cache.hits == hits + 1 and cache.get(query, None).root.fields[0].render
+        assert second == first, who  # the database's rendering = the loaders' answer
+        seen[who] = {n["name"]: (n["company"] or {}).get("name") for n in second["contacts"][
+            "nodes"]}
+    assert seen["alice"] == {"甲": None, "乙": "她的公司", "丙": None}
+    # Managers read all and may delete, so they see the deleted company too.
+    assert seen["mia"] == seen["owner"] == {
+        "甲": "别人的公司", "乙": "她的公司", "丙": "已删除的公司"}

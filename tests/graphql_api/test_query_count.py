@@ -33,6 +33,9 @@ def count_statements(live_server: LiveServer) -> Iterator[list[str]]:
 FLAT = "query($n: Int) { contacts(first: $n) { nodes { id name email phone createdAt } } }"
 NESTED = """query($n: Int) { contacts(first: $n) { nodes {
   id name company { name owner { name } } owner { name email } } } }"""
+# `gender` (an enum) and `address` (an object) are not rendered by the database: loaders.
+LOADED = """query($n: Int) { contacts(first: $n) { nodes {
+  id name gender company { name address { city } owner { name } } owner { name email } } } }"""
 
 
 def test_statements_per_request_do_not_grow_with_page_size_or_nesting(
@@ -53,12 +56,12 @@ def test_statements_per_request_do_not_grow_with_page_size_or_nesting(
     assert len(owners) == 3
 
     counts = {}
-    for name, query in (("flat", FLAT), ("nested", NESTED)):
+    for name, query in (("flat", FLAT), ("nested", NESTED), ("loaded", LOADED)):
         # The first run of a document goes through Strawberry in one transaction: set_config,
-        # the page, and one batch per loader (companies, users) for the nested query.
+        # the page, and one batch per loader (companies, users) for the nested queries.
         with count_statements(live_server) as statements:
             gql.data(query, {"n": 20}, key=key)
-        assert len(statements) == {"flat": 2, "nested": 4}[name]
+        assert len(statements) == {"flat": 2, "nested": 4, "loaded": 4}[name]
         for n in (10, 50):  # then its compiled plan, on the read lane
             with count_statements(live_server) as statements:
                 data = gql.data(query, {"n": n}, key=key)
@@ -66,7 +69,9 @@ def test_statements_per_request_do_not_grow_with_page_size_or_nesting(
             counts[(name, n)] = len(statements)
             # Every read is its own one-round-trip transaction: set_config, then the query.
             assert statements[::2] == [db.SET_SCOPE_SQL] * (len(statements) // 2)
-    # set_config + the page (the API key was verified moments ago and is cached); nesting adds
-    # one batch per loader, each with its set_config.
+    # set_config + the page (the API key was verified moments ago and is cached); the database
+    # renders company and owner within the page's statement; where it cannot, loaders add one
+    # batch each (companies, users), each with its set_config.
     assert counts[("flat", 10)] == counts[("flat", 50)] == 2
-    assert counts[("nested", 10)] == counts[("nested", 50)] == 6
+    assert counts[("nested", 10)] == counts[("nested", 50)] == 2
+    assert counts[("loaded", 10)] == counts[("loaded", 50)] == 6
