@@ -16,6 +16,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import psycopg
 import uuid_utils.compat as uuid_utils
+from psycopg import AsyncClientCursor
 from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import DateTime, MetaData, make_url, text
@@ -185,12 +186,15 @@ async def fetch(session: AsyncSession, sql: str, params: Mapping[str, Any] | Non
     what they would have seen in one explicit transaction.
     """
     driver = await driver_connection(session)
-    cursor = driver.cursor(row_factory=row_factory, binary=True)
-    pending = session.info.get("scope_each") or session.info.pop("pending_scope", None)
+    scope_each = session.info.get("scope_each")
+    pending = scope_each or session.info.pop("pending_scope", None)
     for listener in statement_listeners:
         if pending is not None:
             listener(SET_SCOPE_SQL)
         listener(sql)
+    if scope_each is not None:
+        return await _fetch_scoped(driver, sql, params, row_factory, scope_each["tenant_id"])
+    cursor = driver.cursor(row_factory=row_factory, binary=True)
     if pending is None:
         await cursor.execute(sql, params)
         return await cursor.fetchall() if cursor.description else []
@@ -198,6 +202,22 @@ async def fetch(session: AsyncSession, sql: str, params: Mapping[str, Any] | Non
         await driver.execute(SET_SCOPE_SQL, pending)
         await cursor.execute(sql, params)
         await pipeline.sync()
+    return await cursor.fetchall() if cursor.description else []
+
+
+SCOPED_SQL = "select set_config('app.tenant_id', %(app_scope_tenant_id)s, true); "
+
+
+async def _fetch_scoped(driver: psycopg.AsyncConnection[Any], sql: str,
+                        params: Mapping[str, Any] | None, row_factory: Any, tenant_id: str
+                        ) -> list[Any]:
+    """The read lane's statement: `set_config` and the statement in one simple-protocol
+    message, which PostgreSQL runs as one implicit transaction (and psycopg in one call, with
+    none of the pipeline's bookkeeping). Parameters are bound client-side by psycopg's own
+    literal adapters."""
+    cursor = AsyncClientCursor(driver, row_factory=row_factory)
+    await cursor.execute(SCOPED_SQL + sql, {**(params or {}), "app_scope_tenant_id": tenant_id})
+    cursor.nextset()
     return await cursor.fetchall() if cursor.description else []
 
 
