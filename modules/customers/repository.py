@@ -88,8 +88,8 @@ ROW_TYPES: dict[type[Any], Any] = {
     for model in (Company, Contact)
 }
 _JSON_MARK = "__rendered_json__"
-# A page rendered by the database: the columns cursors are made of, and each node's JSON.
-RenderedRow = namedtuple("RenderedRow", ["id", "name", "created_at", "updated_at", "json"])
+# A page rendered by the database: each node's JSON and the sort key (the cursor's values).
+RenderedRow = namedtuple("RenderedRow", ["json", "k0", "k1"])
 FILTER_KEYS = ("search", "owner_id", "email", "created_after", "created_before", "company_id")
 
 
@@ -110,11 +110,11 @@ def _shape(ctx: CallContext, model: type[Any], filters: dict[str, Any]) -> ListS
                      bool(filters.get("include_deleted")) or deleted_only, deleted_only, present)
 
 
-def _filtered(shape: ListShape, json_select: str | None = None) -> Select[Any]:
+def _filtered(shape: ListShape, rendered_key: SortKey | None = None) -> Select[Any]:
     model = shape.model
-    columns = (model.__table__.columns if json_select is None else
-               (model.id, model.name, model.created_at, model.updated_at,
-                literal_column(_JSON_MARK).label("json")))
+    columns = (model.__table__.columns if rendered_key is None else
+               (literal_column(_JSON_MARK).label("json"),
+                *(c.label(f"k{i}") for i, c in enumerate(rendered_key.columns))))
     stmt = select(*columns).where(model.tenant_id == bindparam("tenant_id"))
     if not shape.read_all:
         stmt = stmt.where(model.owner_id == bindparam("actor_user_id"))
@@ -142,7 +142,7 @@ def _filtered(shape: ListShape, json_select: str | None = None) -> Select[Any]:
 
 @lru_cache(maxsize=512)
 def _page_sql(shape: ListShape, sort: SortKey, seek: bool, json_select: str | None) -> str:
-    stmt = _filtered(shape, json_select)
+    stmt = _filtered(shape, sort if json_select is not None else None)
     if seek:
         marks = [bindparam(f"k{i}", type_=c.type) for i, c in enumerate(sort.columns)]
         key = tuple_(*sort.columns)
@@ -179,8 +179,8 @@ async def page(session: AsyncSession, ctx: CallContext, model: type[Customer], *
     """A page of rows (named tuples with the model's columns), newest first by default.
 
     With `json_select` (an SQL expression over the model's columns, from code, never from
-    input) the rows are `RenderedRow`s instead: the cursor's columns and that expression's
-    text, each node rendered by the database."""
+    input) the rows are `RenderedRow`s instead: that expression's text (each node rendered
+    by the database) and the sort key, as the database computes it, for cursors."""
     key = SORTS[model][sort]
     params = _params(ctx, filters)
     params["limit"] = first + 1
@@ -188,9 +188,12 @@ async def page(session: AsyncSession, ctx: CallContext, model: type[Customer], *
         for i, value in enumerate(decode_cursor(after, key)):
             params[f"k{i}"] = value
     sql = _page_sql(_shape(ctx, model, filters), key, bool(after), json_select)
-    row_type = ROW_TYPES[model] if json_select is None else RenderedRow
-    rows = await fetch(session, sql, params, args_row(row_type))
-    result = build_page(rows, lambda r: sort_values(key, r), first, after)
+    if json_select is None:
+        rows = await fetch(session, sql, params, args_row(ROW_TYPES[model]))
+        result = build_page(rows, lambda r: sort_values(key, r), first, after)
+    else:
+        rows = await fetch(session, sql, params, args_row(RenderedRow))
+        result = build_page(rows, lambda r: (r.k0, r.k1), first, after)
     result.rendered = json_select is not None
     return result
 
