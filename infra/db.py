@@ -8,11 +8,15 @@ statement that follows, and a transaction without a tenant sees no tenant-owned 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
+from weakref import WeakKeyDictionary
 
 import psycopg
 import uuid_utils.compat as uuid_utils
@@ -93,7 +97,9 @@ class Database:
         self._read_pool = AsyncConnectionPool(
             make_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
             min_size=1, max_size=read_pool_size, open=False, name="reads",
-            kwargs={"autocommit": True, "prepare_threshold": 2})
+            # Statements are prepared by `_fetch_scoped` itself (SQL-level PREPARE).
+            kwargs={"autocommit": True, "prepare_threshold": None,
+                    "options": "-c plan_cache_mode=force_generic_plan"})
         self._read_pool_opened = False
         self._open_lock = asyncio.Lock()
 
@@ -206,6 +212,39 @@ async def fetch(session: AsyncSession, sql: str, params: Mapping[str, Any] | Non
 
 
 SCOPED_SQL = "select set_config('app.tenant_id', %(app_scope_tenant_id)s, true); "
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+MAX_PREPARED = 256  # per connection; past it they are all deallocated and prepared anew
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    name: str
+    prepare: str  # PREPARE <name> AS <the statement with $n parameters>
+    execute: str  # EXECUTE <name>(%(a)s, %(b)s, ...): bound client-side
+
+
+_statements: dict[str, _Prepared] = {}
+# Per read-lane connection: the statements prepared on it (None: unknown, deallocate first).
+_prepared_on: WeakKeyDictionary[Any, set[str] | None] = WeakKeyDictionary()
+
+
+def _prepared(sql: str) -> _Prepared:
+    found = _statements.get(sql)
+    if found is None:
+        order: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            if match.group(1) not in order:
+                order.append(match.group(1))
+            return f"${order.index(match.group(1)) + 1}"
+
+        name = f"crm_{hashlib.sha1(sql.encode()).hexdigest()[:16]}"  # noqa: S324 - a name
+        body = _PLACEHOLDER.sub(number, sql).replace("%%", "%")
+        args = ", ".join(f"%({key})s" for key in order)
+        found = _statements[sql] = _Prepared(name, f"PREPARE {name} AS {body}; ",
+                                             f"EXECUTE {name}({args})" if order else
+                                             f"EXECUTE {name}")
+    return found
 
 
 async def _fetch_scoped(driver: psycopg.AsyncConnection[Any], sql: str,
@@ -213,11 +252,29 @@ async def _fetch_scoped(driver: psycopg.AsyncConnection[Any], sql: str,
                         ) -> list[Any]:
     """The read lane's statement: `set_config` and the statement in one simple-protocol
     message, which PostgreSQL runs as one implicit transaction (and psycopg in one call, with
-    none of the pipeline's bookkeeping). Parameters are bound client-side by psycopg's own
-    literal adapters."""
+    none of the pipeline's bookkeeping).
+
+    The statement itself is a server-side prepared statement (SQL-level PREPARE, sent in the
+    same message the first time it runs on a connection), so PostgreSQL plans it once per
+    connection; its arguments are bound client-side by psycopg's own literal adapters."""
+    statement = _prepared(sql)
+    known = _prepared_on.get(driver, set())
+    prefix = ""
+    if known is None or len(known) >= MAX_PREPARED:
+        prefix, known = "DEALLOCATE ALL; ", set()
+    if statement.name not in known:
+        prefix += statement.prepare
     cursor = AsyncClientCursor(driver, row_factory=row_factory)
-    await cursor.execute(SCOPED_SQL + sql, {**(params or {}), "app_scope_tenant_id": tenant_id})
-    cursor.nextset()
+    try:
+        await cursor.execute(prefix + SCOPED_SQL + statement.execute,
+                             {**(params or {}), "app_scope_tenant_id": tenant_id})
+    except BaseException:
+        _prepared_on[driver] = None  # whether the PREPARE took is unknown now
+        raise
+    known.add(statement.name)
+    _prepared_on[driver] = known
+    while cursor.nextset():  # to the last result: the statement's
+        pass
     return await cursor.fetchall() if cursor.description else []
 
 

@@ -9,6 +9,7 @@ import pytest
 from psycopg.rows import scalar_row
 from sqlalchemy import text
 
+from infra import db
 from infra.db import Database, NeedsTransaction, UnitOfWork, fetch, sends_scope
 from tests.conftest import GraphQLClient, Servers, run
 from tests.factories import TenantFactory
@@ -143,6 +144,15 @@ def test_the_read_lane_sets_the_tenant_per_statement_and_leaves_nothing_behind(
                     await uow.run(lambda s: s.execute(text(names)))
                 with pytest.raises(NeedsTransaction):
                     await uow.run_atomic(lambda s: s.execute(text(names)))
+                # Statements are prepared once per connection; a failure leaves it usable.
+                with pytest.raises(psycopg.errors.DivisionByZero):
+                    await uow.run(sends_scope(lambda s: fetch(
+                        s, "select 1 / %(zero)s", {"zero": 0}, scalar_row)))
+                assert await uow.run(sends_scope(lambda s: fetch(s, names, {}, scalar_row))) \
+                    == expected
+                prepared = await uow.run(sends_scope(lambda s: s.info["driver"].execute(
+                    "select name from pg_prepared_statements")))
+                assert [r[0] for r in await prepared.fetchall()] == [db._prepared(names).name]
                 await uow.rollback()
         finally:
             await database.dispose()
