@@ -46,6 +46,7 @@ from strawberry.types import Info
 
 from graphql_api import rendering
 from graphql_api.relay import Connection
+from modules.pagination import RenderSpec
 
 _MISSING = object()
 
@@ -69,7 +70,7 @@ class FieldPlan:
     direct: Callable[[Any], Any] | None = None  # a plain `def f(self)` resolver, called as is
     prefetch: tuple[str, str] | None = None  # (loader, key attribute): see `loaded_by`
     sub_plan: ObjectPlan | None = None  # the loaded object's plan, for prefetched fields
-    render: tuple[Any, str] | None = None  # a list whose nodes the database renders
+    render: tuple[Any, RenderSpec] | None = None  # a list whose nodes the database renders
     connection_nodes: bool = False  # `Connection.nodes`: rendered pages pass through
 
     def compute(self) -> Callable[[Any, Execution], Any]:
@@ -377,7 +378,7 @@ def _output_for(gql_type: GraphQLOutputType, node: FieldNode, compiler: Compiler
 _CONNECTION_NODES = Connection.nodes  # the resolver function itself
 
 
-def _connection_rendering(gql_type: Any, selection: FieldNode) -> tuple[Any, str] | None:
+def _connection_rendering(gql_type: Any, selection: FieldNode) -> tuple[Any, RenderSpec] | None:
     """For a connection whose `nodes` selection the database can render (and which reads
     nodes nowhere else, e.g. `edges { node }`): its node model and JSON select expression."""
     if isinstance(gql_type, GraphQLNonNull):

@@ -29,15 +29,18 @@ from strawberry.permission import PermissionExtension
 from strawberry.schema.types.base_scalars import DateTimeDefinition
 from strawberry.types.scalar import ScalarDefinition
 
+from modules.pagination import RenderSpec
+
 C = TypeVar("C", bound=type)
 
 # (model, JSON select expression) the list being resolved should render its nodes with, if any.
 # Set by a compiled plan around one resolver call; read by that resolver (see `requested`).
-REQUESTED: ContextVar[tuple[Any, str] | None] = ContextVar("rendering_requested", default=None)
+REQUESTED: ContextVar[tuple[Any, RenderSpec] | None] = ContextVar("rendering_requested",
+                                                                  default=None)
 
 
-def requested(model: Any) -> str | None:
-    """The JSON select expression requested for a list of `model` rows, if any."""
+def requested(model: Any) -> RenderSpec | None:
+    """The rendering requested for a list of `model` rows, if any."""
     wanted = REQUESTED.get()
     return wanted[1] if wanted is not None and wanted[0] is model else None
 
@@ -61,29 +64,32 @@ SQL_BY_SCALAR = {"String": "{c}", "ID": "{c}", "Boolean": "{c}", "Int": "{c}", "
                  "DateTime": SQL_DATETIME}
 
 
-def global_id_sql(type_name: str, column: str = "id") -> str:
-    """`relay.to_global_id` in SQL: URL-safe base64 of "<Type>:<uuid hex>", unpadded."""
+def global_id_sql(type_name: str) -> Callable[[str], str]:
+    """`relay.to_global_id` in SQL: URL-safe base64 of "<Type>:<uuid hex>", unpadded; a
+    function of the row's table alias."""
     if not type_name.isidentifier():
         raise ValueError(type_name)
-    return (f"rtrim(translate(encode(convert_to('{type_name}:' || "
-            f"replace({column}::text, '-', ''), 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')")
+    return lambda alias: (
+        f"rtrim(translate(encode(convert_to('{type_name}:' || "
+        f"replace({alias}.\"id\"::text, '-', ''), 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')")
 
 
 @dataclass(frozen=True)
 class Related:
-    """A reference to one row of another table, rendered as a correlated subquery: the row of
-    `model` that `rule(<parent table>.<foreign_key>)` admits, or null. `rule` is the owning
-    module's visibility rule, the same one its data loader applies."""
+    """A reference to one row of another table, rendered through a LEFT JOIN: the row of
+    `model` that `rule(<its alias>, <parent alias>.<foreign_key>)` admits, or null. `rule` is
+    the owning module's visibility rule, the same one its data loader applies; it must admit
+    at most one row (it matches a key)."""
 
     model: Any
     foreign_key: str
-    rule: Callable[[str], str]
+    rule: Callable[[str, str], str]
 
 
-def renders(model: Any, **declared: str | Related) -> Any:
+def renders(model: Any, **declared: Callable[[str], str] | Related) -> Any:
     """Class decorator for a node type: it is rendered from rows of `model`; `declared` maps
-    Python field names to SQL expressions (or `Related` references) for fields that are not
-    plain columns."""
+    Python field names to SQL expressions (functions of the row's table alias) or `Related`
+    references, for fields that are not plain columns."""
 
     def mark(cls: C) -> C:
         cls.__sql_rendering__ = (model, declared)  # type: ignore[attr-defined]
@@ -92,10 +98,17 @@ def renders(model: Any, **declared: str | Related) -> Any:
     return mark
 
 
-def json_select(gql_type: GraphQLObjectType, selection_set: Any) -> tuple[Any, str] | None:
-    """The model and `json_build_object(...)::text` expression for this selection, or None."""
-    found = _json_object(gql_type, selection_set, depth=0)
-    return None if found is None else (found[0], f"{found[1]}::text")
+def json_select(gql_type: GraphQLObjectType, selection_set: Any
+                ) -> tuple[Any, RenderSpec] | None:
+    """The model, and the JSON select expression with the joins it needs, for this selection
+    of a list of `gql_type`; None when some field cannot be rendered."""
+    rendering = _rendering_of(gql_type)
+    if rendering is None:
+        return None
+    joins: list[str] = []
+    found = _json_object(gql_type, selection_set, f'"{rendering[0].__table__.name}"', 0, joins)
+    return None if found is None else (found[0], RenderSpec(f"{found[1]}::text",
+                                                            " ".join(joins)))
 
 
 def _rendering_of(gql_type: Any) -> tuple[Any, dict[str, Any]] | None:
@@ -105,14 +118,13 @@ def _rendering_of(gql_type: Any) -> tuple[Any, dict[str, Any]] | None:
     return getattr(getattr(sf_type, "origin", None), "__sql_rendering__", None)
 
 
-def _json_object(gql_type: GraphQLObjectType, selection_set: Any, depth: int
-                 ) -> tuple[Any, str] | None:
+def _json_object(gql_type: GraphQLObjectType, selection_set: Any, alias: str, depth: int,
+                 joins: list[str]) -> tuple[Any, str] | None:
     rendering = _rendering_of(gql_type)
     if rendering is None or selection_set is None or depth > MAX_DEPTH:
         return None
     model, declared = rendering
-    table = model.__table__
-    columns = table.columns
+    columns = model.__table__.columns
     pairs: list[str] = []
     for selection in selection_set.selections:
         if not isinstance(selection, FieldNode) or selection.directives or selection.arguments:
@@ -129,9 +141,9 @@ def _json_object(gql_type: GraphQLObjectType, selection_set: Any, depth: int
             return None
         reference = declared.get(sf.python_name)
         if isinstance(reference, Related):
-            expr = _related_sql(gql_field, selection, reference, table.name, depth)
+            expr = _related_sql(gql_field, selection, reference, alias, depth, joins)
         else:
-            expr = _column_sql(gql_field, sf, columns, declared)
+            expr = _column_sql(gql_field, sf, columns, declared, alias)
         if expr is None:
             return None
         pairs.append(f"'{key}', {expr}")  # keys are GraphQL names: [_A-Za-z][_0-9A-Za-z]*
@@ -141,23 +153,24 @@ def _json_object(gql_type: GraphQLObjectType, selection_set: Any, depth: int
 
 
 def _related_sql(gql_field: Any, selection: FieldNode, reference: Related, parent: str,
-                 depth: int) -> str | None:
+                 depth: int, joins: list[str]) -> str | None:
     target = gql_field.type
     if not isinstance(target, GraphQLObjectType):
         return None  # non-null, or not an object: left to the normal path
-    inner = _json_object(target, selection.selection_set, depth + 1)
+    alias = f'"r{len(joins) + 1}"'
+    # Joined before the references inside it, which join on this alias.
+    joins.append(f'left join "{reference.model.__table__.name}" as {alias} on '
+                 f'{reference.rule(alias, f"{parent}.{chr(34)}{reference.foreign_key}{chr(34)}")}')
+    inner = _json_object(target, selection.selection_set, alias, depth + 1, joins)
     if inner is None or inner[0] is not reference.model:
         return None
-    table = reference.model.__table__.name
-    if table == parent:
-        return None  # unqualified columns would be ambiguous
-    where = reference.rule(f'"{parent}"."{reference.foreign_key}"')
-    return f'(select {inner[1]} from "{table}" where {where})'
+    return f'case when {alias}."id" is null then null else {inner[1]} end'
 
 
-def _column_sql(gql_field: Any, sf: Any, columns: Any, declared: dict[str, Any]) -> str | None:
+def _column_sql(gql_field: Any, sf: Any, columns: Any, declared: dict[str, Any], alias: str
+                ) -> str | None:
     if sf.python_name in declared:
-        return declared[sf.python_name]
+        return declared[sf.python_name](alias)  # type: ignore[no-any-return]
     if sf.base_resolver is not None:
         return None
     column = columns.get(sf.python_name)
@@ -169,4 +182,4 @@ def _column_sql(gql_field: Any, sf: Any, columns: Any, declared: dict[str, Any])
     template = SQL_BY_SCALAR.get(gql_type.name)
     if template is None or (non_null and column.nullable):
         return None
-    return template.format(c=f'"{column.name}"')
+    return template.format(c=f'{alias}."{column.name}"')

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import orjson
 from sqlalchemy import Select, tuple_
@@ -35,6 +35,15 @@ class SortKey:
 
     def order_by(self) -> list[ColumnElement[Any]]:
         return [c.desc() if self.descending else c.asc() for c in self.columns]
+
+
+class RenderSpec(NamedTuple):
+    """Nodes of a list rendered to JSON by the database (see graphql_api.rendering): the
+    select expression, over the list's table and the joins' aliases, and those joins.
+    Both come from code, never from input; they may use the list's caller parameters."""
+
+    json: str
+    joins: str
 
 
 @dataclass

@@ -22,14 +22,14 @@ from tenancy.permissions import Permission
 UserRow = namedtuple("UserRow", ["id", "name", "email"])
 
 
-def member_user_sql(key_sql: str) -> str:
+def member_user_sql(alias: str, key_sql: str) -> str:
     """When a referenced user (`users.id = <key_sql>`) is visible: a member of the caller's
     tenant. The one rule for the user loader and for references the database renders."""
-    return (f"users.id = {key_sql} and exists (select 1 from memberships m "
-            "where m.tenant_id = %(tenant_id)s and m.user_id = users.id)")
+    return (f"{alias}.id = {key_sql} and exists (select 1 from memberships m "
+            f"where m.tenant_id = %(tenant_id)s and m.user_id = {alias}.id)")
 
 
-USERS_SQL = f"select id, name, email from users where {member_user_sql('any(%(ids)s)')}"
+USERS_SQL = f"select id, name, email from users where {member_user_sql('users', 'any(%(ids)s)')}"
 
 
 @sends_scope

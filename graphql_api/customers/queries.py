@@ -39,7 +39,7 @@ async def list_connection(info: Info, model: type[Customer], first: int | None,
     size = page_size(first, default=settings.default_page_size, maximum=settings.max_page_size)
     filters = filter_values(filter)
     page = await context.read(service.list_page, model, filters=filters, sort=sort.value,
-                              first=size, after=after, json_select=rendering.requested(model))
+                              first=size, after=after, rendered=rendering.requested(model))
     return Connection(page=page, counter=lambda: context.read(service.count, model,
                                                               filters=filters))
 

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.db import fetch
 from modules.customers.models import Company, Contact
-from modules.pagination import Page, SortKey, build_page, decode_cursor
+from modules.pagination import Page, RenderSpec, SortKey, build_page, decode_cursor
 from tenancy.context import CallContext
 from tenancy.permissions import Permission
 
@@ -141,8 +141,8 @@ def _filtered(shape: ListShape, rendered_key: SortKey | None = None) -> Select[A
 
 
 @lru_cache(maxsize=512)
-def _page_sql(shape: ListShape, sort: SortKey, seek: bool, json_select: str | None) -> str:
-    stmt = _filtered(shape, sort if json_select is not None else None)
+def _page_sql(shape: ListShape, sort: SortKey, seek: bool, rendered: RenderSpec | None) -> str:
+    stmt = _filtered(shape, sort if rendered is not None else None)
     if seek:
         marks = [bindparam(f"k{i}", type_=c.type) for i, c in enumerate(sort.columns)]
         key = tuple_(*sort.columns)
@@ -150,7 +150,14 @@ def _page_sql(shape: ListShape, sort: SortKey, seek: bool, json_select: str | No
     stmt = stmt.order_by(*sort.order_by()).limit(bindparam("limit", type_=Integer))
     sql = str(stmt.compile(dialect=_DIALECT))
     # Put in after compiling: its %(name)s parameters must reach the driver as they are.
-    return sql if json_select is None else sql.replace(_JSON_MARK, json_select, 1)
+    if rendered is None:
+        return sql
+    table = shape.model.__table__.name
+    from_clause = f"\nFROM {table} \nWHERE"
+    if sql.count(from_clause) != 1:
+        raise RuntimeError(f"unexpected statement shape: {sql}")
+    return (sql.replace(_JSON_MARK, rendered.json, 1)
+            .replace(from_clause, f"\nFROM {table} {rendered.joins} \nWHERE", 1))
 
 
 @lru_cache(maxsize=512)
@@ -175,11 +182,11 @@ def _params(ctx: CallContext, filters: dict[str, Any]) -> dict[str, Any]:
 
 async def page(session: AsyncSession, ctx: CallContext, model: type[Customer], *,
                filters: dict[str, Any], sort: str, first: int, after: str | None,
-               json_select: str | None = None) -> Page[Any]:
+               rendered: RenderSpec | None = None) -> Page[Any]:
     """A page of rows (named tuples with the model's columns), newest first by default.
 
-    With `json_select` (an SQL expression over the model's columns, from code, never from
-    input) the rows are `RenderedRow`s instead: that expression's text (each node rendered
+    With `rendered` (SQL over the model's table and joins, from code, never from input)
+    the rows are `RenderedRow`s instead: that expression's text (each node rendered
     by the database) and the sort key, as the database computes it, for cursors."""
     key = SORTS[model][sort]
     params = _params(ctx, filters)
@@ -187,14 +194,14 @@ async def page(session: AsyncSession, ctx: CallContext, model: type[Customer], *
     if after:
         for i, value in enumerate(decode_cursor(after, key)):
             params[f"k{i}"] = value
-    sql = _page_sql(_shape(ctx, model, filters), key, bool(after), json_select)
-    if json_select is None:
+    sql = _page_sql(_shape(ctx, model, filters), key, bool(after), rendered)
+    if rendered is None:
         rows = await fetch(session, sql, params, args_row(ROW_TYPES[model]))
         result = build_page(rows, lambda r: sort_values(key, r), first, after)
     else:
         rows = await fetch(session, sql, params, args_row(RenderedRow))
         result = build_page(rows, lambda r: (r.k0, r.k1), first, after)
-    result.rendered = json_select is not None
+    result.rendered = rendered is not None
     return result
 
 
@@ -212,21 +219,21 @@ def _caller(ctx: CallContext) -> dict[str, Any]:
             "see_deleted": ctx.can(Permission.CUSTOMERS_DELETE)}
 
 
-def visible_one_sql(key_sql: str) -> str:
+def visible_one_sql(alias: str, key_sql: str) -> str:
     """When a referenced company or contact (`id = <key_sql>`) is visible to the caller: their
     tenant's, their own unless they read all, deleted ones only to those who may delete. The one
     rule for loaders (`by_ids`) and for references the database renders (graphql_api.rendering);
     parameters from `_caller`."""
-    return (f"tenant_id = %(tenant_id)s and id = {key_sql} "
-            "and (%(read_all)s or owner_id = %(actor_user_id)s) "
-            "and (%(see_deleted)s or deleted_at is null)")
+    return (f"{alias}.tenant_id = %(tenant_id)s and {alias}.id = {key_sql} "
+            f"and (%(read_all)s or {alias}.owner_id = %(actor_user_id)s) "
+            f"and (%(see_deleted)s or {alias}.deleted_at is null)")
 
 
 @lru_cache(maxsize=8)
 def _by_ids_sql(model: type[Any]) -> str:
     table = model.__table__
     return (f"select {', '.join(c.name for c in table.columns)} from {table.name} "
-            f"where {visible_one_sql('any(%(ids)s)')}")
+            f"where {visible_one_sql(table.name, 'any(%(ids)s)')}")
 
 
 async def by_ids(session: AsyncSession, ctx: CallContext, model: type[Customer],

@@ -19,7 +19,7 @@ from modules.customers import events, repository
 from modules.customers.models import Company, Contact
 from modules.customers.repository import Customer
 from modules.customers.schemas import validate_company, validate_contact
-from modules.pagination import Page
+from modules.pagination import Page, RenderSpec
 from tenancy.audit import record_change, snapshot
 from tenancy.context import CallContext
 from tenancy.permissions import Permission
@@ -41,12 +41,12 @@ def _can_see_deleted(ctx: CallContext, filters: dict[str, Any]) -> None:
 @sends_scope
 async def list_page(session: AsyncSession, ctx: CallContext, model: type[Customer], *,
                     filters: dict[str, Any], sort: str, first: int, after: str | None,
-                    json_select: str | None = None) -> Page[Customer]:
-    """A page of the customers the caller may see; `json_select`: see `repository.page`."""
+                    rendered: RenderSpec | None = None) -> Page[Customer]:
+    """A page of the customers the caller may see; `rendered`: see `repository.page`."""
     ctx.require(Permission.CUSTOMERS_READ)
     _can_see_deleted(ctx, filters)
     return await repository.page(session, ctx, model, filters=filters, sort=sort, first=first,
-                                 after=after, json_select=json_select)
+                                 after=after, rendered=rendered)
 
 
 @sends_scope
