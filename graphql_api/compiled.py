@@ -20,6 +20,7 @@ Plans are only a faster way to the same answer, never a different one:
 from __future__ import annotations
 
 import asyncio
+import enum
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -34,8 +35,12 @@ from graphql import (
     GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLScalarType,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
+    ValueNode,
+    VariableNode,
     parse,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
@@ -72,6 +77,10 @@ class FieldPlan:
     sub_plan: ObjectPlan | None = None  # the loaded object's plan, for prefetched fields
     render: tuple[Any, RenderSpec] | None = None  # a list whose nodes the database renders
     connection_nodes: bool = False  # `Connection.nodes`: rendered pages pass through
+    # Arguments written as literals, once converted: (as graphql-core gives them, as the
+    # resolver takes them). See `_literal_arguments`.
+    literal_args: tuple[dict[str, Any], dict[str, Any]] | None = None
+    literal_args_checked: bool = False
 
     def compute(self) -> Callable[[Any, Execution], Any]:
         """Resolve and complete in one call, for fields that never await."""
@@ -181,15 +190,72 @@ def _resolve(fp: FieldPlan, source: Any, run: Execution) -> Any:
     if fp.strawberry_field is None:
         return fp.parent_type.name  # __typename
     info = run.info(fp)
-    kwargs = (get_argument_values(fp.gql_field, fp.node, run.variables) if fp.has_args else {})
+    sf = fp.strawberry_field
+    literal = fp.literal_args
+    if literal is not None:
+        kwargs = literal[0]
+    else:
+        kwargs = get_argument_values(fp.gql_field, fp.node, run.variables) if fp.has_args else {}
     for permission in fp.permissions:
         if not permission.has_permission(source, info, **kwargs):
             raise Abandon
-    sf = fp.strawberry_field
-    args, kw = get_arguments(field=sf, source=source, info=info, kwargs=kwargs,
-                             config=run.schema.config,
-                             scalar_registry=run.schema.schema_converter.scalar_registry)
+    if literal is not None:
+        args, kw = _reserved_arguments(sf, source, info, dict(literal[1]))
+    else:
+        args, kw = get_arguments(field=sf, source=source, info=info, kwargs=kwargs,
+                                 config=run.schema.config,
+                                 scalar_registry=run.schema.schema_converter.scalar_registry)
+        if not fp.literal_args_checked:
+            fp.literal_args = _literal_arguments(fp, kwargs, kw)
+            fp.literal_args_checked = True
     return sf.get_result(source, info=info, args=args, kwargs=kw)
+
+
+# Argument values a cached conversion may hold: nothing a resolver could change in place.
+_IMMUTABLE = (str, int, float, bool, type(None), enum.Enum)
+
+
+def _literal_arguments(fp: FieldPlan, raw: dict[str, Any], converted: dict[str, Any]
+                       ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The field's arguments, raw and converted, when the same for every run of the plan: all
+    written as literals (no variable) and all immutable values (`first: 50`, `sort: NAME_ASC`).
+    Converting them is then done once instead of per request; input objects and lists are
+    converted afresh each time, so no resolver can see another request's objects."""
+    if any(_uses_variable(a.value) for a in fp.node.arguments or ()):
+        return None
+    names = {p.python_name for p in fp.strawberry_field.arguments}
+    arguments = {k: v for k, v in converted.items() if k in names}  # not info, root, …
+    if not all(isinstance(v, _IMMUTABLE) for v in [*arguments.values(), *raw.values()]):
+        return None
+    return dict(raw), arguments
+
+
+def _uses_variable(value: ValueNode) -> bool:
+    if isinstance(value, VariableNode):
+        return True
+    if isinstance(value, ListValueNode):
+        return any(_uses_variable(v) for v in value.values)
+    if isinstance(value, ObjectValueNode):
+        return any(_uses_variable(f.value) for f in value.fields)
+    return False
+
+
+def _reserved_arguments(sf: Any, source: Any, info: Info, kwargs: dict[str, Any]
+                        ) -> tuple[list[Any], dict[str, Any]]:
+    """What strawberry's `get_arguments` adds to converted arguments: the source and info,
+    for resolvers that ask for them."""
+    args: list[Any] = []
+    resolver = sf.base_resolver
+    if resolver is not None:
+        if resolver.self_parameter:
+            args.append(source)
+        if (parent := resolver.parent_parameter) is not None:
+            kwargs[parent.name] = source
+        if (root := resolver.root_parameter) is not None:
+            kwargs[root.name] = source
+        if (info_parameter := resolver.info_parameter) is not None:
+            kwargs[info_parameter.name] = info
+    return args, kwargs
 
 
 def _complete_object(plan: ObjectPlan, source: Any, run: Execution) -> dict[str, Any]:
