@@ -22,7 +22,6 @@ import psycopg
 import uuid_utils.compat as uuid_utils
 from psycopg import AsyncClientCursor
 from psycopg.rows import namedtuple_row
-from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import DateTime, MetaData, make_url, text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -33,6 +32,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql import func
+
+from infra.read_pool import ReadPool
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -94,30 +95,21 @@ class Database:
                  read_pool_size: int = 10) -> None:
         self.engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
-        self._read_pool = AsyncConnectionPool(
+        self._read_pool = ReadPool(
             make_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
-            min_size=1, max_size=read_pool_size, open=False, name="reads",
+            max_size=read_pool_size,
             # Statements are prepared by `_fetch_scoped` itself (SQL-level PREPARE).
             kwargs={"autocommit": True, "prepare_threshold": None,
                     "options": "-c plan_cache_mode=force_generic_plan"})
-        self._read_pool_opened = False
-        self._open_lock = asyncio.Lock()
 
     async def read_connection(self) -> psycopg.AsyncConnection[Any]:
-        if not self._read_pool_opened:
-            async with self._open_lock:
-                if not self._read_pool_opened:
-                    await self._read_pool.open(wait=True)
-                    self._read_pool_opened = True
-        return await self._read_pool.getconn()
+        return await self._read_pool.get()
 
     async def release_read_connection(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        await self._read_pool.putconn(conn)
+        await self._read_pool.put(conn)
 
     async def dispose(self) -> None:
-        if self._read_pool_opened:
-            await self._read_pool.close()
-            self._read_pool_opened = False
+        await self._read_pool.close()
         await self.engine.dispose()
 
     @asynccontextmanager

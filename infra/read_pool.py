@@ -1,0 +1,127 @@
+"""The read lane's connections: autocommit psycopg connections reused last-in first-out.
+
+psycopg_pool does much that the read lane does not need (statistics, a logging call and two
+lock hand-offs per get and put, background workers, health checks); under a list load that came
+to a tenth of a request's CPU. The read lane only needs: reuse the warmest idle connection, open
+up to a cap on demand, queue callers beyond it in order, and never hand out a connection that is
+broken, inside a transaction, or older than its lifetime. Waiters are futures resolved by `put`:
+with a connection to use, or with None when a slot is free to open a new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from time import monotonic
+from typing import Any
+
+import psycopg
+from psycopg.pq import TransactionStatus
+
+
+class PoolTimeout(Exception):
+    """No connection came free in time."""
+
+
+class ReadPool:
+    def __init__(self, conninfo: str, *, max_size: int, kwargs: dict[str, Any] | None = None,
+                 timeout: float = 30.0, max_lifetime: float = 1800.0) -> None:
+        self._conninfo = conninfo
+        self._kwargs = kwargs or {}
+        self.max_size = max_size
+        self._timeout = timeout
+        self._max_lifetime = max_lifetime
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._born: dict[psycopg.AsyncConnection[Any], float] = {}  # every open connection
+        self._opening = 0
+        self._waiters: deque[asyncio.Future[psycopg.AsyncConnection[Any] | None]] = deque()
+        self._closed = False
+
+    @property
+    def size(self) -> int:
+        """Connections open or being opened."""
+        return len(self._born) + self._opening
+
+    @property
+    def idle(self) -> int:
+        return len(self._idle)
+
+    async def get(self) -> psycopg.AsyncConnection[Any]:
+        if self._closed:
+            raise RuntimeError("the read pool is closed")
+        deadline = monotonic() + self._timeout
+        while True:
+            if self._idle:
+                return self._idle.pop()
+            if self.size < self.max_size:
+                return await self._open()
+            conn = await self._wait(deadline)
+            if conn is not None:
+                return conn
+            # None: a slot came free; take it (or an idle connection) on the next turn.
+
+    async def put(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """Give a connection back: reused if it is fit, else closed and its slot freed."""
+        fit = (not self._closed and not conn.closed and not conn.broken
+               and conn.pgconn.transaction_status == TransactionStatus.IDLE
+               and monotonic() - self._born.get(conn, 0.0) < self._max_lifetime)
+        if fit:
+            self._hand_over(conn)
+            return
+        self._born.pop(conn, None)
+        with contextlib.suppress(Exception):
+            await conn.close()
+        self._hand_over(None)
+
+    async def close(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            self._born.pop(conn, None)
+            with contextlib.suppress(Exception):
+                await conn.close()
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(RuntimeError("the read pool is closed"))
+
+    async def _open(self) -> psycopg.AsyncConnection[Any]:
+        self._opening += 1
+        try:
+            conn = await psycopg.AsyncConnection.connect(self._conninfo, **self._kwargs)
+        except BaseException:
+            self._opening -= 1
+            self._hand_over(None)  # let the next in line try
+            raise
+        self._opening -= 1
+        self._born[conn] = monotonic()
+        return conn
+
+    async def _wait(self, deadline: float) -> psycopg.AsyncConnection[Any] | None:
+        waiter: asyncio.Future[psycopg.AsyncConnection[Any] | None] = (
+            asyncio.get_running_loop().create_future())
+        self._waiters.append(waiter)
+        try:
+            return await asyncio.wait_for(waiter, max(0.0, deadline - monotonic()))
+        except BaseException as exc:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                # Handed something just as we gave up: pass it on rather than lose it.
+                self._hand_over(waiter.result())
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            if isinstance(exc, TimeoutError):
+                raise PoolTimeout(f"no read connection free within {self._timeout:.0f} s"
+                                  ) from None
+            raise
+
+    def _hand_over(self, conn: psycopg.AsyncConnection[Any] | None) -> None:
+        """To the first caller still waiting; else `conn` goes idle (None: nothing to do)."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return
+        if conn is not None:
+            self._idle.append(conn)
