@@ -17,7 +17,9 @@ none (the normal path would report the null). Anything else keeps the list on th
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import itertools
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -66,12 +68,37 @@ SQL_BY_SCALAR = {"String": "{c}", "ID": "{c}", "Boolean": "{c}", "Int": "{c}", "
 
 def global_id_sql(type_name: str) -> Callable[[str], str]:
     """`relay.to_global_id` in SQL: URL-safe base64 of "<Type>:<uuid hex>", unpadded; a
-    function of the row's table alias."""
+    function of the row's table alias.
+
+    PostgreSQL's base64 is the standard alphabet with a line break every 76 characters; making
+    it URL-safe (`translate`) was a third of the cost of rendering a 50-row page's IDs. For most
+    type names it provably changes nothing (see `_base64_is_url_safe`), and is left out."""
     if not type_name.isidentifier():
         raise ValueError(type_name)
-    return lambda alias: (
-        f"rtrim(translate(encode(convert_to('{type_name}:' || "
-        f"replace({alias}.\"id\"::text, '-', ''), 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')")
+    encoded = (f"encode(convert_to('{type_name}:' || replace({{alias}}.\"id\"::text, '-', ''), "
+               "'UTF8'), 'base64')")
+    if not _base64_is_url_safe(f"{type_name}:".encode(), 32):
+        encoded = f"translate({encoded}, E'+/\\n', '-_')"
+    template = f"rtrim({encoded}, '=')"
+    return lambda alias: template.format(alias=alias)
+
+
+_HEX = b"0123456789abcdef"
+
+
+def _base64_is_url_safe(prefix: bytes, hex_digits: int) -> bool:
+    """Whether standard base64 of `prefix` followed by any `hex_digits` lower-case hex digits is
+    already URL-safe base64: one line (at most 76 characters), no `+` and no `/`. Each 3-byte
+    group encodes on its own, so every combination of the bytes a group can hold is tried."""
+    length = len(prefix) + hex_digits
+    if 4 * -(-length // 3) > 76:
+        return False
+    choices = [bytes([b]) for b in prefix] + [_HEX] * hex_digits
+    for start in range(0, length, 3):
+        for combination in itertools.product(*choices[start:start + 3]):
+            if set(base64.b64encode(bytes(combination))) & {ord("+"), ord("/")}:
+                return False
+    return True
 
 
 @dataclass(frozen=True)
