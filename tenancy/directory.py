@@ -29,6 +29,17 @@ def member_user_sql(alias: str, key_sql: str) -> str:
             f"where m.tenant_id = %(tenant_id)s and m.user_id = {alias}.id)")
 
 
+def owner_user_sql(alias: str, key_sql: str) -> str:
+    """`member_user_sql` for a user named by a tenant row's owner column, joined to that row.
+
+    Every owner column has a foreign key `(tenant_id, owner_id) -> memberships`, so the owner
+    is a member of the row's tenant, which the row's own statement has already limited to the
+    caller's; and row-level security on `users` admits members of the current tenant only. The
+    membership test is thus implied, and spelling it out cost as much again as the join itself
+    (a second scan of the tenant's memberships per statement): the key is all the join needs."""
+    return f"{alias}.id = {key_sql}"
+
+
 USERS_SQL = f"select id, name, email from users where {member_user_sql('users', 'any(%(ids)s)')}"
 
 

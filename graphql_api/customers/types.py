@@ -79,7 +79,7 @@ class Customer(Node):
 
 
 @renders(Company, id=global_id_sql("Company"),
-         owner=Related(User, "owner_id", directory.member_user_sql))
+         owner=Related(User, "owner_id", directory.owner_user_sql))
 @strawberry.type(name="Company")
 class CompanyType(Customer):
     domain: str | None
@@ -96,7 +96,7 @@ class CompanyType(Customer):
 
 @renders(Contact, id=global_id_sql("Contact"),
          company=Related(Company, "company_id", repository.visible_one_sql),
-         owner=Related(User, "owner_id", directory.member_user_sql))
+         owner=Related(User, "owner_id", directory.owner_user_sql))
 @strawberry.type(name="Contact")
 class ContactType(Customer):
     title: str | None

@@ -108,6 +108,20 @@ def test_a_query_without_tenant_filter_returns_only_the_current_tenant(
     assert app_conn.execute("select count(*) from contacts").fetchone() == (0,)
 
 
+def test_a_row_can_only_be_owned_by_a_member_of_its_own_tenant(
+    app_conn: psycopg.Connection[Any], two_tenants_with_data: tuple[Any, Any]
+) -> None:
+    """What `directory.owner_user_sql` relies on: an owner is a member of the row's tenant."""
+    a, b = two_tenants_with_data
+    outsider = b.members["owner"].user_id
+    for table in ("contacts", "companies"):
+        with app_conn.transaction(force_rollback=True):
+            app_conn.execute("select set_config('app.tenant_id', %s, true)", (str(a.id),))
+            with pytest.raises(psycopg.errors.ForeignKeyViolation):
+                app_conn.execute(f"insert into {table} (tenant_id, id, name, owner_id) "
+                                 "values (%s, gen_random_uuid(), 'x', %s)", (a.id, outsider))
+
+
 def test_audit_rows_cannot_be_changed_or_deleted_by_the_app_role(
     app_conn: psycopg.Connection[Any], two_tenants_with_data: tuple[Any, Any]
 ) -> None:
