@@ -20,6 +20,7 @@ import asyncio
 import json
 import os
 import platform
+import secrets
 import signal
 import statistics
 import subprocess
@@ -46,6 +47,7 @@ from tenancy.context import system_context  # noqa: E402
 from tenancy.service import create_api_key, create_tenant  # noqa: E402
 
 DATA = ROOT / ".crm" / "bench"
+BENCH_SECRET = secrets.token_urlsafe(48)
 PORT = 8800
 FLAT = "{ contacts(first: %d) { nodes { id name email phone title createdAt } } }"
 NESTED = ("{ contacts(first: %d) { nodes { id name email phone title createdAt "
@@ -141,6 +143,7 @@ async def seed(url: str, tenants: int, contacts: int) -> str:
 
 def start_server(url: str, workers: int) -> subprocess.Popen[bytes]:
     env = dict(os.environ, DATABASE_URL=url, ENV="production", LOG_LEVEL="WARNING",
+               SECRET_KEY=BENCH_SECRET,
                REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     env.pop("APP_DATABASE_URL", None)
     proc = subprocess.Popen([str(Path(sys.executable).with_name("crm")), "serve", "--port",
@@ -194,7 +197,7 @@ def rss_mib(pid: int) -> float:
 async def statements_per_request(app_url: str, key: str) -> dict[str, int]:
     from infra.app import create_app
 
-    settings = Settings(env="production")
+    settings = Settings(env="production", secret_key=BENCH_SECRET)
     app = create_app(settings, app_database_url=app_url,
                      redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
                      access_log=False)

@@ -67,7 +67,8 @@ class RequestIdMiddleware:
 def create_app(settings: Settings, *, app_database_url: str, redis_url: str,
                access_log: bool = True) -> RequestIdMiddleware:
     db = Database(app_database_url, pool_size=settings.db_pool_size,
-                  max_overflow=settings.db_pool_overflow)
+                  max_overflow=settings.db_pool_overflow,
+                  read_pool_size=settings.db_read_pool_size)
     redis = aioredis.Redis.from_url(redis_url)
     graphql = GraphQLEndpoint(build_schema(settings), db, settings)
 

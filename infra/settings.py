@@ -6,8 +6,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET_KEY = "dev-insecure-secret-key-change-me"
 
 
 class Settings(BaseSettings):
@@ -24,7 +26,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".crm")
 
     env: Literal["development", "production", "test"] = "development"
-    secret_key: str = "dev-insecure-secret-key-change-me"
+    secret_key: str = DEVELOPMENT_SECRET_KEY
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -33,6 +35,7 @@ class Settings(BaseSettings):
 
     db_pool_size: int = 10
     db_pool_overflow: int = 5
+    db_read_pool_size: int = 10  # the read lane's autocommit connections (infra/read_pool.py)
     max_page_size: int = 100
     default_page_size: int = 20
     session_max_age_seconds: int = 14 * 24 * 3600
@@ -43,6 +46,15 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = 4000
     graphql_compiled_plans: bool = True  # see graphql_api/compiled.py
     api_key_cache_seconds: float = 5.0  # see tenancy.auth.ApiKeyCache; 0 turns it off
+
+    @model_validator(mode="after")
+    def _production_needs_a_secret(self) -> Settings:
+        if self.env == "production" and (self.secret_key == DEVELOPMENT_SECRET_KEY
+                                         or len(self.secret_key) < 32):
+            raise ValueError("ENV=production needs SECRET_KEY set: at least 32 random "
+                             "characters (e.g. `python -c 'import secrets; "
+                             "print(secrets.token_urlsafe(48))'`)")
+        return self
 
     @property
     def is_production(self) -> bool:
