@@ -37,7 +37,9 @@ def format_error(error: GraphQLError, *, request_id: str) -> dict[str, Any]:
         out["extensions"] = original.extensions()
     elif original is None or isinstance(original, GraphQLError):
         message = error.message
-        if any(marker in message for marker in _LIMIT_MARKERS):
+        if error.extensions and "code" in error.extensions:  # ours, e.g. graphql_api.limits
+            code = error.extensions["code"]
+        elif any(marker in message for marker in _LIMIT_MARKERS):
             code = "QUERY_TOO_COMPLEX"
         elif message.startswith("Syntax Error"):
             code = "GRAPHQL_PARSE_FAILED"

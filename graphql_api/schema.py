@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaxTokensLimiter, ParserCache
+from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext, Info
 
 from graphql_api.customers.mutations import CustomerMutations
 from graphql_api.customers.queries import CustomerQueries
 from graphql_api.customers.types import CompanyType, ContactType
+from graphql_api.limits import LimitsThenValidation, QueryLimits
 from graphql_api.permissions import needs
 from graphql_api.relay import Node, from_global_id
 from graphql_api.rendering import DATETIME_UTC
@@ -56,23 +52,21 @@ class Schema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    # The limiters' validation rules are built once: ValidationCache keys on the rules, and a
-    # limiter constructed per request brings new rule classes that would never hit the cache.
-    limit_rules = [
-        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
-    ]
+    limits = QueryLimits(max_depth=settings.graphql_max_depth,
+                         max_aliases=settings.graphql_max_aliases,
+                         max_fields=settings.graphql_max_fields)
+    # One LRU of validation results for the process (the schema and rules never change).
+    validate = lru_cache(maxsize=512)(validate_document)
     return Schema(
         query=Query,
         # Timestamps in UTC with microseconds, the form PostgreSQL renders too (rendering.py).
         scalar_overrides={datetime: DATETIME_UTC},
         mutation=Mutation,
         types=[ContactType, CompanyType, UserType],
-        # Factories: a fresh extension per request (the caches are module-level LRUs).
+        # Factories: a fresh extension per request (the caches live outside them).
         extensions=[
-            lambda: AddValidationRules(limit_rules),
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
             lambda: ParserCache(maxsize=512),
-            lambda: ValidationCache(maxsize=512),
+            lambda: LimitsThenValidation(limits, validate),
         ],
     )

@@ -39,11 +39,17 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     default_page_size: int = 20
     session_max_age_seconds: int = 14 * 24 * 3600
+    # Failed logins allowed per email and per client address within the window (tenancy/throttle).
+    login_max_failures_per_email: int = 10
+    login_max_failures_per_address: int = 100
+    login_failure_window_seconds: int = 900
     cookie_secure: bool = Field(default=False, description="Secure flag on the session cookie")
 
     graphql_max_depth: int = 12
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 4000
+    graphql_max_fields: int = 1000  # field selections, fragments expanded
+    graphql_max_body_bytes: int = 1_000_000  # a request body; files come by upload, not here
     graphql_compiled_plans: bool = True  # see graphql_api/compiled.py
     api_key_cache_seconds: float = 5.0  # see tenancy.auth.ApiKeyCache; 0 turns it off
 
