@@ -108,23 +108,26 @@ def tenant_create(
     generated = password is None
     password = password or secrets.token_urlsafe(12)
 
-    async def run() -> tuple[str, str]:
+    async def run() -> tuple[str, str, bool]:
         db = _owner_db(urls)
         try:
             async with db.sessions() as session, session.begin():
                 new = await create_tenant(session, name=name, slug=slug, admin_email=admin_email,
-                                          admin_password=password, default_region=region.upper())
-                return new.tenant.slug, new.admin.email
+                                          admin_password=password, default_region=region)
+                return new.tenant.slug, new.admin.email, new.admin_existed
         finally:
             await db.dispose()
 
     try:
-        tenant_slug, email = asyncio.run(run())
+        tenant_slug, email, existed = asyncio.run(run())
     except AppError as exc:
         typer.echo(f"error ({exc.code}): {exc.message}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"tenant created: {tenant_slug}")
-    typer.echo(f"owner: {email}" + (f"  password: {password}" if generated else ""))
+    if existed:
+        typer.echo(f"owner: {email} (an existing user: their password is unchanged)")
+    else:
+        typer.echo(f"owner: {email}" + (f"  password: {password}" if generated else ""))
 
 
 @apikey_app.command("create")

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import phonenumbers
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.db import new_id, set_scope
-from infra.errors import Conflict, FieldError, NotFound, ValidationFailed
+from infra.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from modules.pagination import Page, SortKey, apply_keyset, build_page
 from modules.validation import normalise_email
 from tenancy import api_keys
@@ -36,6 +37,7 @@ class NewTenant:
     tenant: Tenant
     admin: User
     ctx: CallContext
+    admin_existed: bool = False  # an existing login: their password is left as it was
 
 
 async def create_tenant(
@@ -65,6 +67,9 @@ async def create_tenant(
         email = normalise_email(admin_email)
     except ValueError as exc:
         errors.append(FieldError("adminEmail", str(exc)))
+    default_region = default_region.upper()
+    if default_region not in phonenumbers.SUPPORTED_REGIONS:
+        errors.append(FieldError("region", "is not a region code (e.g. CN, US, HK)"))
     if admin_password is not None and len(admin_password) < MIN_PASSWORD_LENGTH:
         errors.append(FieldError("password", f"at least {MIN_PASSWORD_LENGTH} characters"))
     if errors:
@@ -87,9 +92,14 @@ async def create_tenant(
     await session.flush()
     await record_change(session, ctx, entity_type="tenant", entity_id=tenant_id,
                         action="created", before=None, after=snapshot(tenant))
+    for role in roles.values():
+        await record_change(session, ctx, entity_type="role", entity_id=role.id,
+                            action="created", before=None, after=snapshot(role))
+    existed = bool(await session.scalar(select(func.count()).select_from(User)
+                                        .where(func.lower(User.email) == email)))
     admin = await add_member(session, ctx, email=email, name=admin_name or email.split("@")[0],
                              password=admin_password, role_key="owner")
-    return NewTenant(tenant, admin, ctx)
+    return NewTenant(tenant, admin, ctx, admin_existed=existed)
 
 
 async def add_member(
@@ -144,6 +154,15 @@ async def create_api_key(
                                                    Role.key == role_key))
     if role is None:
         raise NotFound(f"no role {role_key!r}", field="role")
+    granted = frozenset(role.permissions)
+    if not granted <= ctx.actor.permissions:
+        raise Forbidden("an API key cannot hold permissions its creator lacks", field="role")
+    if Permission.CUSTOMERS_READ_ALL.value not in granted:
+        # A key acts for no user, so a role limited to its holder's own records would give it
+        # nothing to see and make customers that nobody owns.
+        raise ValidationFailed.single(
+            "role", f"role {role.key!r} is limited to its holder's own records; an API key "
+            "acts for no user, so give it a role that reads the whole tenant", "role")
     secret, key_hash, prefix = api_keys.generate_key(ctx.tenant_id)
     key = ApiKey(tenant_id=ctx.tenant_id, id=new_id(), name=name, key_hash=key_hash,
                  display_prefix=prefix, role_id=role.id, created_by=ctx.actor.user_id)

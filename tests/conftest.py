@@ -183,3 +183,16 @@ def app_conn(servers: Servers) -> Iterator[psycopg.Connection[Any]]:
 
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
+
+
+LOGIN = """mutation($email: String!, $password: String!, $tenant: String) {
+  login(email: $email, password: $password, tenant: $tenant) { tenant { slug } tenants { slug } }
+}"""
+
+
+def login(live_server: LiveServer, gql: GraphQLClient, email: str, password: str,
+          tenant: str | None = None) -> httpx.Client:
+    """A client with a web session, as a browser has after signing in."""
+    client = httpx.Client(base_url=live_server.url, timeout=30)
+    gql.data(LOGIN, {"email": email, "password": password, "tenant": tenant}, client=client)
+    return client

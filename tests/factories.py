@@ -72,7 +72,8 @@ class TenantFactory:
                 tenant.members[name] = Member(user.id, email, role)
         async with self.db.scoped(tenant.id) as session:
             ctx = system_context(tenant.id)
-            for role in ("owner", "admin", "manager", "sales", "viewer"):
+            # No sales key: a key acts for no user, and sales see only their own records.
+            for role in ("owner", "admin", "manager", "viewer"):
                 issued = await tenancy.create_api_key(session, ctx, name=f"{role} key",
                                                       role_key=role)
                 tenant.keys[role] = issued.secret

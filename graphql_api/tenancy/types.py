@@ -15,6 +15,15 @@ from tenancy.audit import AuditEntry, OutboxEvent
 from tenancy.directory import UserRow
 from tenancy.models import User
 
+# The GraphQL type whose global ID names an audited entity (memberships are named by their
+# user, as `members` lists them); other entities by their name in CamelCase.
+_NODE_TYPES = {"api_key": "ApiKey", "membership": "User"}
+
+
+def node_type(entity_type: str) -> str:
+    return _NODE_TYPES.get(entity_type) or "".join(
+        part.capitalize() for part in entity_type.split("_"))
+
 
 @renders(User, id=global_id_sql("User"))
 @strawberry.type(name="User")
@@ -126,7 +135,7 @@ class AuditEntryType:
         entry: AuditEntry = self  # type: ignore[assignment]
         if entry.entity_id is None:
             return None
-        return strawberry.ID(to_global_id(entry.entity_type.title(), entry.entity_id))
+        return strawberry.ID(to_global_id(node_type(entry.entity_type), entry.entity_id))
 
     @strawberry.field
     def client_ip(self) -> str | None:
@@ -153,7 +162,7 @@ class EventType:
         event: OutboxEvent = self  # type: ignore[assignment]
         if event.aggregate_id is None:
             return None
-        return strawberry.ID(to_global_id(event.aggregate_type.title(), event.aggregate_id))
+        return strawberry.ID(to_global_id(node_type(event.aggregate_type), event.aggregate_id))
 
 
 @strawberry.input

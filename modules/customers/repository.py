@@ -21,6 +21,7 @@ from sqlalchemy import (
     Select,
     String,
     bindparam,
+    false,
     func,
     literal_column,
     or_,
@@ -71,7 +72,10 @@ def visible(model: type[Customer], ctx: CallContext, *, include_deleted: bool = 
     """The rows this caller may see: their tenant's, and only their own unless they read all."""
     stmt = select(model).where(model.tenant_id == ctx.tenant_id)
     if not ctx.can(Permission.CUSTOMERS_READ_ALL):
-        stmt = stmt.where(model.owner_id == ctx.actor.user_id)
+        # Own records only; a caller who is no user (an API key) owns none. Never
+        # `owner_id == None`, which SQLAlchemy would turn into "owned by nobody".
+        user_id = ctx.actor.user_id
+        stmt = stmt.where(model.owner_id == user_id if user_id is not None else false())
     if not include_deleted:
         stmt = stmt.where(model.deleted_at.is_(None))
     return stmt

@@ -81,6 +81,9 @@ async def get(session: AsyncSession, ctx: CallContext, model: type[Customer], id
 async def _check_references(session: AsyncSession, ctx: CallContext, values: dict[str, Any]
                             ) -> None:
     errors = []
+    if "owner_id" in values and values["owner_id"] is None and not ctx.can(
+            Permission.CUSTOMERS_READ_ALL):
+        raise Forbidden("only managers can leave a customer without an owner", field="ownerId")
     if (owner_id := values.get("owner_id")) is not None:
         if not ctx.can(Permission.CUSTOMERS_READ_ALL) and owner_id != ctx.actor.user_id:
             raise Forbidden("only managers can give a customer to another owner", field="ownerId")

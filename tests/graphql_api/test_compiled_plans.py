@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from infra import db
-from tests.conftest import GraphQLClient, LiveServer
+from tests.conftest import GraphQLClient, LiveServer, login
 from tests.factories import TenantData, TenantFactory
 
 SEED_COMPANY = "mutation($i: CompanyInput!) { createCompany(input: $i) { id } }"
@@ -89,7 +89,12 @@ def test_a_plan_serves_each_tenant_its_own_rows(
     assert theirs == {"contacts": {"nodes": [{"name": "别家的客户"}]}}
     assert "别家的客户" not in str(mine)
     # A sales user through the same plan sees only their own (none here).
-    assert gql.data(query, key=tenant.keys["sales"]) == {"contacts": {"nodes": []}}
+    member = tenant.members["s"]
+    sales = login(live_server, gql, member.email, member.password)
+    try:
+        assert gql.data(query, client=sales) == {"contacts": {"nodes": []}}
+    finally:
+        sales.close()
 
 
 def test_errors_are_answered_by_the_normal_path(

@@ -5,24 +5,14 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import GraphQLClient, LiveServer
+from tests.conftest import GraphQLClient, LiveServer, login
 from tests.factories import TenantData, TenantFactory
 
 CREATE = "mutation($input: ContactInput!) { createContact(input: $input) { id owner { email } } }"
 UPDATE = "mutation($id: ID!, $name: String) { updateContact(id: $id, input: {name: $name}) { id } }"
 LIST = "{ contacts(first: 100) { nodes { name } } }"
-LOGIN = """mutation($email: String!, $password: String!, $tenant: String) {
-  login(email: $email, password: $password, tenant: $tenant) { tenant { slug } tenants { slug } }
-}"""
-
-
-def login(live_server: LiveServer, gql: GraphQLClient, email: str, password: str,
-          tenant: str | None = None) -> httpx.Client:
-    client = httpx.Client(base_url=live_server.url, timeout=30)
-    gql.data(LOGIN, {"email": email, "password": password, "tenant": tenant}, client=client)
-    return client
-
-
+UPDATE_OWNER = """mutation($id: ID!, $owner: ID) {
+  updateContact(id: $id, input: {ownerId: $owner}) { id } }"""
 @pytest.fixture
 def team(tenants: TenantFactory) -> TenantData:
     return tenants.make(members={"alice": "sales", "bob": "sales", "mia": "manager",
@@ -59,6 +49,9 @@ def test_sales_see_and_edit_only_their_own_and_managers_see_all(
     bob_id = gql.data("{ me { user { id } } }", client=bob)["me"]["user"]["id"]
     error = gql.error(CREATE, {"input": {"name": "x", "ownerId": bob_id}}, client=alice)
     assert error["extensions"]["code"] == "FORBIDDEN"
+    # Nor leave one without an owner (nobody would see it but managers).
+    error = gql.error(UPDATE_OWNER, {"id": mine["id"], "owner": None}, client=alice)
+    assert (error["extensions"]["code"], error["extensions"]["field"]) == ("FORBIDDEN", "ownerId")
     given = gql.data(CREATE, {"input": {"name": "给 Bob", "ownerId": bob_id}}, client=mia)
     assert given["createContact"]["owner"]["email"] == team.members["bob"].email
     assert len(gql.data(LIST, client=bob)["contacts"]["nodes"]) == 2

@@ -46,6 +46,20 @@ def test_cli_errors_are_clear(servers: Servers) -> None:
     bad = crm(servers, "tenant", "create", "X", "--admin-email", "not-an-email")
     assert bad.returncode == 1
     assert "error (VALIDATION)" in bad.stderr and "adminEmail" in bad.stderr
+    region = crm(servers, "tenant", "create", "X", "--admin-email", "x@example.com",
+                 "--region", "CNX")
+    assert region.returncode == 1
+    assert "error (VALIDATION)" in region.stderr and "region" in region.stderr
+
+
+def test_an_existing_user_made_owner_keeps_their_password(servers: Servers) -> None:
+    email = f"boss-{uuid.uuid4().hex[:6]}@example.com"
+    first = crm(servers, "tenant", "create", "First 一号", "--admin-email", email)
+    assert first.returncode == 0, first.stderr
+    second = crm(servers, "tenant", "create", "Second 二号", "--admin-email", email)
+    assert second.returncode == 0, second.stderr
+    assert "password: " not in second.stdout
+    assert "an existing user: their password is unchanged" in second.stdout
 
 
 def test_migrate_is_idempotent(servers: Servers) -> None:

@@ -126,11 +126,31 @@ def test_members_and_api_keys_are_paginated_lists(
 
     keys = _walk(gql, "apiKeys", "name role createdAt", admin)
     assert sorted(k["name"] for k in keys) == sorted(f"{r} key" for r in
-                                                    ("owner", "admin", "manager", "sales",
-                                                     "viewer"))
+                                                    ("owner", "admin", "manager", "viewer"))
     created = [k["createdAt"] for k in keys]
     assert created == sorted(created, reverse=True)  # newest first
     # Another tenant's members and keys never show up.
     other = tenants.make()
     assert len(_walk(gql, "members", "role", other.keys["admin"])) == 1
-    assert len(_walk(gql, "apiKeys", "name", other.keys["admin"])) == 5
+    assert len(_walk(gql, "apiKeys", "name", other.keys["admin"])) == 4
+
+
+def test_an_api_key_gets_no_more_than_its_creator_has_nor_a_role_for_own_records(
+    gql: GraphQLClient, tenants: TenantFactory
+) -> None:
+    tenant = tenants.make()
+    # An admin lacks billing:manage, which the owner role holds.
+    error = gql.error(CREATE_KEY, {"name": "escalate", "role": "owner"}, key=tenant.keys["admin"])
+    assert (error["extensions"]["code"], error["extensions"]["field"]) == ("FORBIDDEN", "role")
+    # Sales see only their own customers; a key is nobody, so it would see nothing.
+    error = gql.error(CREATE_KEY, {"name": "sales key", "role": "sales"},
+                      key=tenant.keys["owner"])
+    assert error["extensions"]["code"] == "VALIDATION"
+    assert error["extensions"]["field"] == "role"
+    made = gql.data(CREATE_KEY, {"name": "manager key", "role": "manager"},
+                    key=tenant.keys["admin"])
+    assert made["createApiKey"]["apiKey"]["role"] == "manager"
+    # Its audit entry names it by the same global ID the API gives it.
+    audit = gql.data("""{ auditLog(filter: {entityType: "api_key"}) { nodes { entityId } } }""",
+                     key=tenant.keys["admin"])["auditLog"]["nodes"]
+    assert {"entityId": made["createApiKey"]["apiKey"]["id"]} in audit

@@ -176,7 +176,7 @@ def test_audit_log_filters_by_action_and_needs_audit_permission(
     rows = gql.data(AUDIT, {"filter": {"entityType": "company", "action": "created"}},
                     key=tenant.keys["admin"])["auditLog"]["nodes"]
     assert [r["after"]["name"] for r in rows] == ["Acme"]
-    error = gql.error(AUDIT, {}, key=tenant.keys["sales"])
+    error = gql.error(AUDIT, {}, key=tenant.keys["viewer"])
     assert error["extensions"]["code"] == "FORBIDDEN"
 
 
