@@ -14,6 +14,7 @@ from infra.errors import Unauthenticated
 from infra.settings import Settings
 from tenancy.auth import SessionCookies
 from tenancy.context import CallContext
+from tenancy.throttle import LoginThrottle
 
 if TYPE_CHECKING:
     from graphql_api.loaders import Loaders
@@ -33,6 +34,7 @@ class GraphQLContext:
     session_id: Any = None  # the web session's id when authenticated by cookie
     set_cookie: str | None = None  # a new session cookie value; "" clears it
     request_id: str = ""
+    throttle: LoginThrottle | None = None  # failed logins (tenancy/throttle.py)
     _loaders: Loaders | None = None
 
     @property

@@ -20,7 +20,7 @@ from graphql_api.compiled import Plan, PlanCache
 from graphql_api.context import GraphQLContext
 from graphql_api.errors import error_payload, format_error
 from infra.db import Database, NeedsTransaction, UnitOfWork
-from infra.errors import AppError, BadRequest, Unauthenticated
+from infra.errors import AppError, BadRequest, PayloadTooLarge, Unauthenticated
 from infra.settings import Settings
 from tenancy import api_keys
 from tenancy.auth import (
@@ -32,6 +32,7 @@ from tenancy.auth import (
     authenticate_session,
 )
 from tenancy.context import CallContext
+from tenancy.throttle import LoginThrottle
 
 log = structlog.get_logger("graphql")
 
@@ -41,10 +42,12 @@ def json_response(payload: dict[str, Any], status: int = 200) -> Response:
 
 
 class GraphQLEndpoint:
-    def __init__(self, schema: strawberry.Schema, db: Database, settings: Settings) -> None:
+    def __init__(self, schema: strawberry.Schema, db: Database, settings: Settings,
+                 throttle: LoginThrottle | None = None) -> None:
         self.schema = schema
         self.db = db
         self.settings = settings
+        self.throttle = throttle
         self.cookies = SessionCookies(settings.secret_key, settings.session_max_age_seconds)
         self.plans = PlanCache(schema) if settings.graphql_compiled_plans else None
         api_key_cache.ttl = settings.api_key_cache_seconds
@@ -67,7 +70,8 @@ class GraphQLEndpoint:
         try:
             body = await self._body(request)
         except AppError as exc:
-            return json_response({"errors": [error_payload(exc.message, exc.code)]}, 400)
+            status = 413 if isinstance(exc, PayloadTooLarge) else 400
+            return json_response({"errors": [error_payload(exc.message, exc.code)]}, status)
 
         plan = self.plans.get(body["query"], body.get("operationName")) if self.plans else None
         if plan is not None and plan.read_lane:
@@ -80,7 +84,8 @@ class GraphQLEndpoint:
 
         uow = UnitOfWork(self.db)
         context = GraphQLContext(request=request, settings=self.settings, db=self.db,
-                                 cookies=self.cookies, uow=uow, call=None, request_id=request_id)
+                                 cookies=self.cookies, uow=uow, call=None, throttle=self.throttle,
+                                 request_id=request_id)
         try:
             try:
                 await self._authenticate(request, context)
@@ -108,7 +113,7 @@ class GraphQLEndpoint:
         """
         uow = UnitOfWork(self.db, read_only=True)
         context = GraphQLContext(request=request, settings=self.settings, db=self.db,
-                                 cookies=self.cookies, uow=uow, call=None,
+                                 cookies=self.cookies, uow=uow, call=None, throttle=self.throttle,
                                  request_id=request.state.request_id)
         authenticated = False
         try:
@@ -165,7 +170,7 @@ class GraphQLEndpoint:
         if content_type not in ("application/json", "application/graphql-response+json"):
             raise BadRequest("send the operation as application/json")
         try:
-            body = orjson.loads(await request.body())
+            body = orjson.loads(await self._read_capped(request))
         except orjson.JSONDecodeError:
             raise BadRequest("the body is not valid JSON") from None
         if not isinstance(body, dict) or not isinstance(body.get("query"), str):
@@ -174,6 +179,20 @@ class GraphQLEndpoint:
         if variables is not None and not isinstance(variables, dict):
             raise BadRequest("`variables` must be an object")
         return body
+
+    async def _read_capped(self, request: Request) -> bytes:
+        """The body, refused past GRAPHQL_MAX_BODY_BYTES whether or not it declares a length."""
+        limit = self.settings.graphql_max_body_bytes
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLarge(limit)
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(limit)
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     async def _authenticate(self, request: Request, context: GraphQLContext) -> None:
         header = request.headers.get("authorization")

@@ -19,8 +19,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graphql_api.endpoint import GraphQLEndpoint
 from graphql_api.schema import build_schema
-from infra.db import Database
+from infra.db import Database, verify_application_role
 from infra.settings import Settings
+from tenancy.throttle import LoginThrottle
 
 log = structlog.get_logger("http")
 
@@ -70,7 +71,10 @@ def create_app(settings: Settings, *, app_database_url: str, redis_url: str,
                   max_overflow=settings.db_pool_overflow,
                   read_pool_size=settings.db_read_pool_size)
     redis = aioredis.Redis.from_url(redis_url)
-    graphql = GraphQLEndpoint(build_schema(settings), db, settings)
+    throttle = LoginThrottle(redis, per_email=settings.login_max_failures_per_email,
+                             per_address=settings.login_max_failures_per_address,
+                             window_seconds=settings.login_failure_window_seconds)
+    graphql = GraphQLEndpoint(build_schema(settings), db, settings, throttle)
 
     async def healthz(request: Request) -> Response:
         checks: dict[str, Any] = {}
@@ -94,6 +98,7 @@ def create_app(settings: Settings, *, app_database_url: str, redis_url: str,
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await verify_application_role(db.engine)
         yield
         await db.dispose()
         await redis.aclose()

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Concatenate, ParamSpec, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -123,6 +124,34 @@ class Database:
             yield session
 
 
+ROLE_CHECK_SQL = """
+select current_user,
+       exists (select 1 from pg_roles r where (r.rolsuper or r.rolbypassrls)
+               and pg_has_role(current_user, r.oid, 'MEMBER')) as bypasses_rls,
+       exists (select 1 from pg_class c where c.relnamespace = 'public'::regnamespace
+               and pg_has_role(current_user, c.relowner, 'MEMBER')) as owns_tables
+"""
+
+
+class UnsafeDatabaseRole(RuntimeError):
+    pass
+
+
+async def verify_application_role(engine: AsyncEngine) -> None:
+    """Refuse to serve as a role row-level security does not bind: a superuser, a role with
+    BYPASSRLS, a table owner (FORCE binds owners, but an owner can turn it off), or a role that
+    can become one of those (membership lets it SET ROLE). A mistyped APP_DATABASE_URL would
+    otherwise switch tenant isolation off without a sound."""
+    async with engine.connect() as conn:
+        user, bypasses, owns = (await conn.execute(text(ROLE_CHECK_SQL))).one()
+    if bypasses or owns:
+        why = "can bypass row-level security" if bypasses else "owns (or can become the owner \
+of) the application's tables"
+        raise UnsafeDatabaseRole(
+            f"the application connects as {user!r}, which {why}; connect as the role "
+            "`crm migrate` creates (APP_DB_ROLE) instead")
+
+
 async def set_scope(session: AsyncSession, tenant_id: uuid.UUID | None) -> None:
     await session.execute(SET_SCOPE, {"tenant_id": str(tenant_id) if tenant_id else ""})
 
@@ -215,28 +244,26 @@ class _Prepared:
     execute: str  # EXECUTE <name>(%(a)s, %(b)s, ...): bound client-side
 
 
-_statements: dict[str, _Prepared] = {}
 # Per read-lane connection: the statements prepared on it (None: unknown, deallocate first).
 _prepared_on: WeakKeyDictionary[Any, set[str] | None] = WeakKeyDictionary()
 
 
+@lru_cache(maxsize=2048)  # statement texts come from code, but rendered select lists vary
 def _prepared(sql: str) -> _Prepared:
-    found = _statements.get(sql)
-    if found is None:
-        order: list[str] = []
+    order: list[str] = []
 
-        def number(match: re.Match[str]) -> str:
-            if match.group(1) not in order:
-                order.append(match.group(1))
-            return f"${order.index(match.group(1)) + 1}"
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in order:
+            order.append(match.group(1))
+        return f"${order.index(match.group(1)) + 1}"
 
-        name = f"crm_{hashlib.sha1(sql.encode()).hexdigest()[:16]}"  # noqa: S324 - a name
-        body = _PLACEHOLDER.sub(number, sql).replace("%%", "%")
-        args = ", ".join(f"%({key})s" for key in order)
-        found = _statements[sql] = _Prepared(name, f"PREPARE {name} AS {body}; ",
-                                             f"EXECUTE {name}({args})" if order else
-                                             f"EXECUTE {name}")
-    return found
+    name = f"crm_{hashlib.sha1(sql.encode()).hexdigest()[:16]}"  # noqa: S324 - a name
+    # `%%` stays as it is: the whole message is formatted by psycopg once more, which makes it
+    # the single `%` PostgreSQL must see.
+    body = _PLACEHOLDER.sub(number, sql)
+    args = ", ".join(f"%({key})s" for key in order)
+    return _Prepared(name, f"PREPARE {name} AS {body}; ",
+                     f"EXECUTE {name}({args})" if order else f"EXECUTE {name}")
 
 
 async def _fetch_scoped(driver: psycopg.AsyncConnection[Any], sql: str,

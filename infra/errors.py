@@ -47,6 +47,20 @@ class BadRequest(AppError):
     code = "BAD_REQUEST"
 
 
+class RateLimited(AppError):
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, retryAfter=retry_after)
+
+
+class PayloadTooLarge(AppError):
+    code = "PAYLOAD_TOO_LARGE"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than {limit:,} bytes")
+
+
 @dataclass(frozen=True)
 class FieldError:
     field: str

@@ -9,6 +9,7 @@ from graphql_api.permissions import needs
 from graphql_api.relay import decode_id, to_global_id
 from graphql_api.tenancy.queries import api_key_type
 from graphql_api.tenancy.types import ApiKeyType, CreatedApiKey, LoginPayload, TenantChoiceType
+from infra.errors import Unauthenticated
 from tenancy import auth
 from tenancy import service as tenancy_service
 from tenancy.auth import TenantChoice
@@ -29,10 +30,21 @@ class TenancyMutations:
                     tenant: str | None = None) -> LoginPayload:
         context = info.context
         request = context.request
-        result = await auth.login(
-            context.db, context.cookies, email=email, password=password, tenant_slug=tenant,
-            client_ip=request.client.host if request.client else None,
-            user_agent=request.headers.get("user-agent"), request_id=context.request_id)
+        address = request.client.host if request.client else None
+        throttle = context.throttle
+        if throttle is not None:
+            await throttle.check(email, address)
+        try:
+            result = await auth.login(
+                context.db, context.cookies, email=email, password=password,
+                tenant_slug=tenant, client_ip=address,
+                user_agent=request.headers.get("user-agent"), request_id=context.request_id)
+        except Unauthenticated:
+            if throttle is not None:
+                await throttle.failed(email, address)
+            raise
+        if throttle is not None:
+            await throttle.succeeded(email, address)
         if result.cookie:
             context.set_cookie = result.cookie
         return LoginPayload(user_id=strawberry.ID(to_global_id("User", result.user_id)),

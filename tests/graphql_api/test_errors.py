@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
@@ -54,3 +56,20 @@ def test_bad_http_bodies_get_400(live_server: LiveServer) -> None:
     assert form.status_code == 400
     no_query = httpx.post(url, json={"variables": {}})
     assert no_query.status_code == 400
+
+
+def test_an_oversized_body_is_refused_with_413_whether_or_not_it_says_its_length(
+    live_server: LiveServer,
+) -> None:
+    url = f"{live_server.url}/graphql"
+    big = b'{"query": "{ me { role } }", "variables": {"pad": "' + b"x" * 1_100_000 + b'"}}'
+    declared = httpx.post(url, content=big, headers={"content-type": "application/json"})
+    assert declared.status_code == 413
+    assert declared.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+
+    def chunked() -> Iterator[bytes]:  # no Content-Length: the body is counted as it comes
+        yield big[:500_000]
+        yield big[500_000:]
+
+    streamed = httpx.post(url, content=chunked(), headers={"content-type": "application/json"})
+    assert streamed.status_code == 413

@@ -158,6 +158,9 @@ def test_the_read_lane_sets_the_tenant_per_statement_and_leaves_nothing_behind(
                     await uow.run(lambda s: s.execute(text(names)))
                 with pytest.raises(NeedsTransaction):
                     await uow.run_atomic(lambda s: s.execute(text(names)))
+                # A literal percent sign survives preparing and client-side binding.
+                assert await uow.run(sends_scope(lambda s: fetch(
+                    s, "select 'a%%b' || %(x)s", {"x": "c"}, scalar_row))) == ["a%bc"]
                 # Statements are prepared once per connection; a failure leaves it usable.
                 with pytest.raises(psycopg.errors.DivisionByZero):
                     await uow.run(sends_scope(lambda s: fetch(
@@ -172,3 +175,16 @@ def test_the_read_lane_sets_the_tenant_per_statement_and_leaves_nothing_behind(
             await database.dispose()
 
     run(scenario())
+
+
+def test_the_server_refuses_to_run_as_a_role_rls_does_not_bind(servers: Servers) -> None:
+    async def check(url: str) -> None:
+        database = Database(url, pool_size=1, max_overflow=0)
+        try:
+            await db.verify_application_role(database.engine)
+        finally:
+            await database.dispose()
+
+    run(check(servers.app_url))  # the application role: fine
+    with pytest.raises(db.UnsafeDatabaseRole, match="row-level security|owns"):
+        run(check(servers.owner_url))  # the owner (here a superuser): refused
