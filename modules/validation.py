@@ -7,6 +7,7 @@ city / district as well as a free-form street line.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any
 
@@ -25,13 +26,32 @@ ADDRESS_FIELDS = {
 }
 
 
+# Invisible characters that reverse or isolate text direction: the stuff of spoofed names
+# ("Trojan Source"); refused rather than silently kept.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_ZWJ = "\u200d"  # joins emoji sequences: kept
+_SPACE_RUNS = re.compile(" {2,}")
+
+
 def clean_text(value: str) -> str:
-    """NFC-normalise, fold full-width and other Unicode spaces, trim, refuse control characters."""
+    """NFC-normalise, fold full-width and other Unicode spaces into one space, drop invisible
+    format characters (zero-width spaces, byte-order marks), refuse control and text-direction
+    characters, trim. Newlines and tabs stay (notes have paragraphs)."""
     value = unicodedata.normalize("NFC", value)
-    value = "".join(" " if unicodedata.category(ch) == "Zs" else ch for ch in value)
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in value):
-        raise ValueError("contains control characters")
-    return " ".join(value.split(" ")).strip()
+    out = []
+    for ch in value:
+        category = unicodedata.category(ch)
+        if category == "Zs":
+            out.append(" ")
+        elif category == "Cc" and ch not in "\n\t":
+            raise ValueError("contains control characters")
+        elif ch in _BIDI_CONTROLS:
+            raise ValueError("contains invisible text-direction characters")
+        elif category == "Cf" and ch != _ZWJ:
+            continue
+        else:
+            out.append(ch)
+    return _SPACE_RUNS.sub(" ", "".join(out)).strip()
 
 
 def normalise_email(value: str) -> str:

@@ -77,6 +77,9 @@ class ApiKeyCache:
         self.ttl = ttl
         self.maxsize = maxsize
         self._entries: dict[bytes, tuple[float, Authenticated]] = {}
+        # Keys forgotten lately, until when: a request that looked a key up just before its
+        # revocation committed must not put it back (see `forget`).
+        self._forgotten: dict[uuid.UUID, float] = {}
 
     def get(self, key_hash: bytes) -> Authenticated | None:
         entry = self._entries.get(key_hash)
@@ -90,11 +93,21 @@ class ApiKeyCache:
     def put(self, key_hash: bytes, found: Authenticated) -> None:
         if self.ttl <= 0:
             return
+        if self._forgotten:
+            now = time.monotonic()
+            self._forgotten = {k: t for k, t in self._forgotten.items() if t > now}
+            if found.actor.id in self._forgotten:
+                return
         if len(self._entries) >= self.maxsize:
             self._entries.clear()
         self._entries[key_hash] = (time.monotonic() + self.ttl, found)
 
     def forget(self, key_id: uuid.UUID) -> None:
+        """Drop a key now, and refuse to cache it again for a while: the revocation is called
+        before its transaction commits, and until then a concurrent request still finds the key
+        valid in the database. A minute outlasts any request; after it the lookup sees the
+        committed revocation (or, if it rolled back, caching resumes)."""
+        self._forgotten[key_id] = time.monotonic() + max(60.0, self.ttl)
         for key_hash, (_, found) in list(self._entries.items()):
             if found.actor.id == key_id:
                 self._entries.pop(key_hash, None)
