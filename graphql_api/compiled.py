@@ -90,7 +90,7 @@ class FieldPlan:
             def nodes(source: Any, run: Execution) -> Any:
                 page = source.page
                 if page.rendered:  # each node is JSON text already: spliced in as is
-                    return [Fragment(item.json) for item in page.items]
+                    return [Fragment(item[0]) for item in page.items]
                 return output(page.items, run)
 
             return nodes
@@ -311,7 +311,7 @@ async def _complete_object_async(plan: ObjectPlan, source: Any, run: Execution
             out[fp.key] = compute(source, run)
             continue
         if fp.connection_nodes and source.page.rendered:  # its objects rendered too
-            out[fp.key] = [Fragment(item.json) for item in source.page.items]
+            out[fp.key] = [Fragment(item[0]) for item in source.page.items]
             continue
         token = rendering.REQUESTED.set(fp.render) if fp.render is not None else None
         try:

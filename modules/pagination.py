@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, NamedTuple, TypeVar
 
 import orjson
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Select, Text, cast, func, literal_column, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from infra.errors import BadRequest
@@ -74,7 +74,9 @@ class Page(Generic[T]):
 
 
 def encode_cursor(values: tuple[Any, ...]) -> str:
-    raw = orjson.dumps([v.isoformat() if isinstance(v, datetime) else str(v) for v in values])
+    # Timestamps always in UTC with microseconds: the same text whichever path read the row.
+    raw = orjson.dumps([v.astimezone(UTC).isoformat(timespec="microseconds")
+                        if isinstance(v, datetime) else str(v) for v in values])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -84,13 +86,27 @@ def decode_cursor(cursor: str, sort: SortKey) -> tuple[Any, ...]:
         values = orjson.loads(raw)
         if not isinstance(values, list) or len(values) != len(sort.kinds):
             raise ValueError
-        return tuple(
-            datetime.fromisoformat(v) if kind is datetime else uuid.UUID(v) if kind is uuid.UUID
-            else str(v)
-            for v, kind in zip(values, sort.kinds, strict=True)
-        )
+        return parse_key(values, sort)
     except (ValueError, TypeError, orjson.JSONDecodeError):
         raise BadRequest("the cursor is not valid for this list and sort", field="after") from None
+
+
+def parse_key(values: Sequence[Any], sort: SortKey) -> tuple[Any, ...]:
+    """Sort-key values from their text forms (a cursor's, or `key_text_sql`'s)."""
+    return tuple(
+        datetime.fromisoformat(v) if kind is datetime else uuid.UUID(v) if kind is uuid.UUID
+        else str(v)
+        for v, kind in zip(values, sort.kinds, strict=True)
+    )
+
+
+def key_text_sql(column: Any, kind: type) -> Any:
+    """A sort-key column as text `parse_key` reads back: rendered pages fetch their keys so,
+    and convert only the ones a cursor is asked for (usually the last row's)."""
+    if kind is datetime:
+        return func.to_char(func.timezone(literal_column("'UTC'"), column),
+                            literal_column("""'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'"""))
+    return cast(column, Text)
 
 
 def page_size(first: int | None, *, default: int, maximum: int) -> int:

@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from psycopg.rows import args_row, scalar_row
+from psycopg.rows import args_row, scalar_row, tuple_row
 from sqlalchemy import (
     Integer,
     Select,
@@ -33,7 +33,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.db import fetch
 from modules.customers.models import Company, Contact
-from modules.pagination import Page, RenderSpec, SortKey, build_page, decode_cursor
+from modules.pagination import (
+    Page,
+    RenderSpec,
+    SortKey,
+    build_page,
+    decode_cursor,
+    key_text_sql,
+    parse_key,
+)
 from tenancy.context import CallContext
 from tenancy.permissions import Permission
 
@@ -92,8 +100,6 @@ ROW_TYPES: dict[type[Any], Any] = {
     for model in (Company, Contact)
 }
 _JSON_MARK = "__rendered_json__"
-# A page rendered by the database: each node's JSON and the sort key (the cursor's values).
-RenderedRow = namedtuple("RenderedRow", ["json", "k0", "k1"])
 FILTER_KEYS = ("search", "owner_id", "email", "created_after", "created_before", "company_id")
 
 
@@ -118,7 +124,8 @@ def _filtered(shape: ListShape, rendered_key: SortKey | None = None) -> Select[A
     model = shape.model
     columns = (model.__table__.columns if rendered_key is None else
                (literal_column(_JSON_MARK).label("json"),
-                *(c.label(f"k{i}") for i, c in enumerate(rendered_key.columns))))
+                *(key_text_sql(c, kind).label(f"k{i}") for i, (c, kind) in enumerate(
+                    zip(rendered_key.columns, rendered_key.kinds, strict=True)))))
     stmt = select(*columns).where(model.tenant_id == bindparam("tenant_id"))
     if not shape.read_all:
         stmt = stmt.where(model.owner_id == bindparam("actor_user_id"))
@@ -190,8 +197,8 @@ async def page(session: AsyncSession, ctx: CallContext, model: type[Customer], *
     """A page of rows (named tuples with the model's columns), newest first by default.
 
     With `rendered` (SQL over the model's table and joins, from code, never from input)
-    the rows are `RenderedRow`s instead: that expression's text (each node rendered
-    by the database) and the sort key, as the database computes it, for cursors."""
+    the rows are tuples instead: that expression's text (each node rendered by the database)
+    and the sort key's values as text (`pagination.key_text_sql`), for cursors."""
     key = SORTS[model][sort]
     params = _params(ctx, filters)
     params["limit"] = first + 1
@@ -203,8 +210,10 @@ async def page(session: AsyncSession, ctx: CallContext, model: type[Customer], *
         rows = await fetch(session, sql, params, args_row(ROW_TYPES[model]))
         result = build_page(rows, lambda r: sort_values(key, r), first, after)
     else:
-        rows = await fetch(session, sql, params, args_row(RenderedRow))
-        result = build_page(rows, lambda r: (r.k0, r.k1), first, after)
+        # Plain tuples (json, key text…): a named tuple per row and typed keys cost more than
+        # the rest of reading the page; keys are parsed only for the cursors asked for.
+        rows = await fetch(session, sql, params, tuple_row)
+        result = build_page(rows, lambda r: parse_key(r[1:], key), first, after)
     result.rendered = rendered is not None
     return result
 

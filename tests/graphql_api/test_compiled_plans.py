@@ -29,6 +29,11 @@ SAME_ANSWER = [
      "company"),
     ('{ contacts(first: 4, sort: NAME_ASC, filter: {search: "客户1"}) { nodes { name } } }',
      None),
+    # Rendered nodes with cursors: the keys come back as text and are parsed on demand.
+    ("{ contacts(first: 5) { nodes { id name createdAt } pageInfo { hasNextPage startCursor "
+     "endCursor } } }", None),
+    ("{ companies(first: 5, sort: NAME_DESC) { nodes { id name } pageInfo { endCursor } } }",
+     None),
 ]
 
 
