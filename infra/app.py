@@ -40,7 +40,8 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        incoming = next((value.decode("latin-1") for name, value in scope["headers"]
+                         if name == b"x-request-id"), "")
         request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else \
             os.urandom(16).hex()
         scope.setdefault("state", {})["request_id"] = request_id

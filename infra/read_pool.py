@@ -103,7 +103,9 @@ class ReadPool:
             asyncio.get_running_loop().create_future())
         self._waiters.append(waiter)
         try:
-            return await asyncio.wait_for(waiter, max(0.0, deadline - monotonic()))
+            async with asyncio.timeout_at(asyncio.get_running_loop().time()
+                                          + max(0.0, deadline - monotonic())):
+                return await waiter  # asyncio.timeout: no task per wait, unlike wait_for
         except BaseException as exc:
             if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 # Handed something just as we gave up: pass it on rather than lose it.
