@@ -100,7 +100,9 @@ class GraphQLEndpoint:
         finally:
             await uow.rollback()  # no-op after a commit; frees the connection on any failure
         response = json_response(payload)
-        if context.set_cookie is not None:
+        # A new session only for a request that committed (a login beside a failing mutation
+        # gets none); dropping a stale cookie always.
+        if context.set_cookie == "" or (context.set_cookie and payload.get("data") is not None):
             self._set_cookie(response, context.set_cookie)
         return response
 

@@ -154,3 +154,15 @@ def test_an_api_key_gets_no_more_than_its_creator_has_nor_a_role_for_own_records
     audit = gql.data("""{ auditLog(filter: {entityType: "api_key"}) { nodes { entityId } } }""",
                      key=tenant.keys["admin"])["auditLog"]["nodes"]
     assert {"entityId": made["createApiKey"]["apiKey"]["id"]} in audit
+
+
+def test_a_login_beside_a_failing_mutation_sets_no_cookie(
+    gql: GraphQLClient, live_server: LiveServer, tenants: TenantFactory
+) -> None:
+    owner = tenants.make().members["owner"]
+    both = """mutation($email: String!, $password: String!) {
+      login(email: $email, password: $password) { tenant { slug } }
+      createContact(input: {name: ""}) { id } }"""
+    response = gql.post(both, {"email": owner.email, "password": PASSWORD})
+    assert response.json()["data"] is None
+    assert "set-cookie" not in response.headers
