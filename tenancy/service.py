@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.db import new_id, set_scope
@@ -95,8 +95,8 @@ async def create_tenant(
     for role in roles.values():
         await record_change(session, ctx, entity_type="role", entity_id=role.id,
                             action="created", before=None, after=snapshot(role))
-    existed = bool(await session.scalar(select(func.count()).select_from(User)
-                                        .where(func.lower(User.email) == email)))
+    existed = (await session.execute(text("select id from auth_find_user(:email)"),
+                                     {"email": email})).first() is not None
     admin = await add_member(session, ctx, email=email, name=admin_name or email.split("@")[0],
                              password=admin_password, role_key="owner")
     return NewTenant(tenant, admin, ctx, admin_existed=existed)
@@ -118,18 +118,26 @@ async def add_member(
                                                    Role.key == role_key))
     if role is None:
         raise NotFound(f"no role {role_key!r}", field="role")
-    user = await session.scalar(select(User).where(func.lower(User.email) == email))
-    if user is None:
+    # Users of other tenants are invisible under RLS: find an existing login by email through
+    # the one security-definer lookup (as login does), not by selecting from users.
+    existing = (await session.execute(text("select id from auth_find_user(:email)"),
+                                      {"email": email})).scalar()
+    if existing is None:
         user = User(id=new_id(), email=email, name=name.strip() or email,
                     password_hash=hash_password(password) if password else None)
         session.add(user)
         await session.flush()
         await record_change(session, ctx, entity_type="user", entity_id=user.id, action="created",
                             before=None, after=snapshot(user, exclude=frozenset({"password_hash"})))
-    membership = Membership(tenant_id=ctx.tenant_id, user_id=user.id, role_id=role.id,
-                            status="active")
+    elif await session.scalar(select(func.count()).select_from(Membership).where(
+            Membership.tenant_id == ctx.tenant_id, Membership.user_id == existing)):
+        raise Conflict("this user is already a member of the tenant", field="email")
+    membership = Membership(tenant_id=ctx.tenant_id, user_id=existing or user.id,
+                            role_id=role.id, status="active")
     session.add(membership)
     await session.flush()
+    if existing is not None:  # visible now that they are a member here
+        user = await session.get_one(User, existing)
     await record_change(session, ctx, entity_type="membership", entity_id=user.id,
                         action="created", before=None,
                         after={"user_id": str(user.id), "email": user.email, "role": role.key})
