@@ -134,7 +134,7 @@ def json_select(gql_type: GraphQLObjectType, selection_set: Any
         return None
     joins: list[str] = []
     found = _json_object(gql_type, selection_set, f'"{rendering[0].__table__.name}"', 0, joins)
-    return None if found is None else (found[0], RenderSpec(f"{found[1]}::text",
+    return None if found is None else (found[0], RenderSpec(found[1],
                                                             " ".join(joins)))
 
 

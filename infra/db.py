@@ -22,6 +22,9 @@ from weakref import WeakKeyDictionary
 import psycopg
 import uuid_utils.compat as uuid_utils
 from psycopg import AsyncClientCursor
+from psycopg.abc import AdaptContext, Buffer
+from psycopg.adapt import AdaptersMap, Loader
+from psycopg.pq import Format
 from psycopg.rows import namedtuple_row
 from sqlalchemy import DateTime, MetaData, make_url, text
 from sqlalchemy.ext.asyncio import (
@@ -72,6 +75,28 @@ class Timestamps:
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
 
+class RawJsonLoader(Loader):
+    """`json` values as the bytes PostgreSQL sent. Nodes the database renders
+    (graphql_api.rendering) are `json` and go into the response as they are: decoding them
+    to `str` and encoding them again cost more than the rest of reading the page. Only the
+    connections and cursors that read rendered pages use it (the `jsonb` columns are
+    untouched); json's binary form is its text, so one loader serves both."""
+
+    def load(self, data: Buffer) -> bytes:
+        return bytes(data)
+
+
+class RawJsonBinaryLoader(RawJsonLoader):
+    format = Format.BINARY
+
+
+def raw_json_adapters(base: AdaptContext) -> AdaptersMap:
+    adapters = AdaptersMap(base.adapters)
+    adapters.register_loader("json", RawJsonLoader)
+    adapters.register_loader("json", RawJsonBinaryLoader)
+    return adapters
+
+
 SET_SCOPE_SQL = "select set_config('app.tenant_id', %(tenant_id)s, true)"
 SET_SCOPE = text("select set_config('app.tenant_id', :tenant_id, true)")
 
@@ -101,7 +126,8 @@ class Database:
             max_size=read_pool_size,
             # Statements are prepared by `_fetch_scoped` itself (SQL-level PREPARE).
             kwargs={"autocommit": True, "prepare_threshold": None,
-                    "options": "-c plan_cache_mode=force_generic_plan"})
+                    "options": "-c plan_cache_mode=force_generic_plan",
+                    "context": raw_json_adapters(psycopg.adapters)})
 
     async def read_connection(self) -> psycopg.AsyncConnection[Any]:
         return await self._read_pool.get()
@@ -222,6 +248,7 @@ async def fetch(session: AsyncSession, sql: str, params: Mapping[str, Any] | Non
     if scope_each is not None:
         return await _fetch_scoped(driver, sql, params, row_factory, scope_each["tenant_id"])
     cursor = driver.cursor(row_factory=row_factory, binary=True)
+    cursor.adapters.register_loader("json", RawJsonBinaryLoader)  # see RawJsonLoader
     if pending is None:
         await cursor.execute(sql, params)
         return await cursor.fetchall() if cursor.description else []

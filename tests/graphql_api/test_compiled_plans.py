@@ -34,6 +34,8 @@ SAME_ANSWER = [
      "endCursor } } }", None),
     ("{ companies(first: 5, sort: NAME_DESC) { nodes { id name } pageInfo { endCursor } } }",
      None),
+    # `me` reads through the ORM: the rendered list then runs in an ordinary transaction.
+    ("{ me { role } contacts(first: 3) { nodes { id name company { name } } } }", None),
 ]
 
 
@@ -187,3 +189,21 @@ def test_lists_of_plain_fields_are_rendered_by_the_database_as_strawberry_would(
     owner_conn.execute("delete from contacts where tenant_id = %s and name = '渲染测试'",
                        (tenant.id,))
     owner_conn.commit()
+
+
+def test_a_rendered_list_in_an_ordinary_transaction_reads_the_same(
+    gql: GraphQLClient, live_server: LiveServer, tenant: TenantData
+) -> None:
+    query = "{ me { kind } contacts(first: 3) { nodes { id name company { name } } } }"
+    key = tenant.keys["owner"]
+    first = gql(query, key=key)  # Strawberry
+    gql(query, key=key)  # the plan, which leaves the read lane for `me`
+    plan = plans(live_server).get(query, None)
+    assert plan is not None and not plan.read_lane
+    sent: list[str] = []
+    db.statement_listeners.append(sent.append)
+    try:
+        assert gql(query, key=key) == first
+    finally:
+        db.statement_listeners.remove(sent.append)
+    assert any("json_build_object(" in statement for statement in sent)
