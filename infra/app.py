@@ -74,7 +74,8 @@ def create_app(settings: Settings, *, app_database_url: str, redis_url: str,
     redis = aioredis.Redis.from_url(redis_url)
     throttle = LoginThrottle(redis, per_email=settings.login_max_failures_per_email,
                              per_address=settings.login_max_failures_per_address,
-                             window_seconds=settings.login_failure_window_seconds)
+                             window_seconds=settings.login_failure_window_seconds,
+                             key_prefix=settings.redis_key_prefix)
     graphql = GraphQLEndpoint(build_schema(settings), db, settings, throttle)
 
     async def healthz(request: Request) -> Response:

@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     app_db_role: str = "crm_app"
     app_db_password: str = "crm_app"
     redis_url: str | None = None
+    redis_key_prefix: str = "crm:"  # every key this deployment writes; lets several share a Redis
     data_dir: Path = Path(".crm")
 
     env: Literal["development", "production", "test"] = "development"

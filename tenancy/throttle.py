@@ -21,15 +21,17 @@ log = structlog.get_logger("auth")
 
 class LoginThrottle:
     def __init__(self, redis: Any, *, per_email: int = 10, per_address: int = 100,
-                 window_seconds: int = 900) -> None:
+                 window_seconds: int = 900, key_prefix: str = "crm:") -> None:
         self.redis = redis
+        self.key_prefix = key_prefix
         self.per_email = per_email
         self.per_address = per_address
         self.window = window_seconds
 
     def _keys(self, email: str, address: str | None) -> tuple[str, str]:
         digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
-        return f"crm:login-fail:email:{digest}", f"crm:login-fail:addr:{address or '-'}"
+        return (f"{self.key_prefix}login-fail:email:{digest}",
+                f"{self.key_prefix}login-fail:addr:{address or '-'}")
 
     async def check(self, email: str, address: str | None) -> None:
         """Raises RateLimited when this email or address has failed too often lately."""

@@ -72,7 +72,10 @@ def servers() -> Iterator[Servers]:
     owner_url = make_url(admin_url).set(database=dbname).render_as_string(hide_password=False)
     settings = Settings(env="test", database_url=owner_url, redis_url=redis_url,
                         secret_key="test-secret", max_page_size=100, default_page_size=20,
-                        graphql_max_depth=4)
+                        graphql_max_depth=4,
+                        # Redis may outlive the run (REDIS_URL, or the embedded one's file):
+                        # each run writes its own keys, like the database is its own.
+                        redis_key_prefix=f"crm-test-{dbname}:")
     upgrade(owner_url, settings)
     try:
         yield Servers(settings, owner_url, derive_app_url(owner_url, settings), redis_url)
