@@ -30,6 +30,7 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+MAX_NESTING = 64  # selection sets within one another, introspection included
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class QueryLimits:
                 continue
             try:
                 found = self._selection_set(operation.selection_set, fragments, measured,
-                                            set(), 0)
+                                            set(), 0, 0)
             except _TooDeep:
                 found = Measure(self.max_depth + 1, 0, 0)
             if found.depth > self.max_depth:
@@ -81,24 +82,34 @@ class QueryLimits:
 
     def _selection_set(self, selection_set: SelectionSetNode,
                        fragments: dict[str, FragmentDefinitionNode],
-                       measured: dict[str, Measure], visiting: set[str], level: int) -> Measure:
-        if level > self.max_depth:
-            raise _TooDeep  # stop walking: recursion stays bounded by the limit
+                       measured: dict[str, Measure], visiting: set[str], level: int | None,
+                       nesting: int) -> Measure:
+        """`level`: the depth so far as the limit counts it (None inside introspection, which
+        it does not count); `nesting`: selection sets entered, introspection's included, which
+        bounds the recursion whatever the document."""
+        if (level is not None and level > self.max_depth) or nesting > MAX_NESTING:
+            raise _TooDeep  # stop walking: recursion stays bounded
         depth = aliases = fields = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
+                introspection = selection.name.value.startswith("__")
                 inner = (_LEAF if selection.selection_set is None else self._selection_set(
-                    selection.selection_set, fragments, measured, visiting, level + 1))
-                depth = max(depth, 0 if selection.selection_set is None else inner.depth + 1)
+                    selection.selection_set, fragments, measured, visiting,
+                    None if introspection or level is None else level + 1, nesting + 1))
+                # Introspection (`__schema`, `__type`) and all below it add no depth, as in
+                # Strawberry's limiter: the standard introspection query nests 14 levels deep,
+                # and what it can reach is bounded by the schema itself. Its fields count.
+                if selection.selection_set is not None and not introspection:
+                    depth = max(depth, inner.depth + 1)
                 aliases += inner.aliases + (selection.alias is not None)
                 fields += inner.fields + 1
                 continue
             if isinstance(selection, FragmentSpreadNode):
                 inner = self._fragment(selection.name.value, fragments, measured, visiting,
-                                       level)
+                                       level, nesting)
             elif isinstance(selection, InlineFragmentNode):
                 inner = self._selection_set(selection.selection_set, fragments, measured,
-                                            visiting, level)
+                                            visiting, level, nesting)
             else:
                 continue
             depth = max(depth, inner.depth)
@@ -107,12 +118,13 @@ class QueryLimits:
         return Measure(depth, aliases, fields)
 
     def _fragment(self, name: str, fragments: dict[str, FragmentDefinitionNode],
-                  measured: dict[str, Measure], visiting: set[str], level: int) -> Measure:
+                  measured: dict[str, Measure], visiting: set[str], level: int | None,
+                  nesting: int) -> Measure:
         """A fragment's measure relative to where it is spread. Memoised by name: the depth a
         fragment adds does not depend on where it is spread; `level` only bounds recursion."""
         found = measured.get(name)
         if found is not None:
-            if level + found.depth > self.max_depth:
+            if level is not None and level + found.depth > self.max_depth:
                 raise _TooDeep
             return found
         definition = fragments.get(name)
@@ -121,7 +133,7 @@ class QueryLimits:
         visiting.add(name)
         try:
             found = self._selection_set(definition.selection_set, fragments, measured,
-                                        visiting, level)
+                                        visiting, level, nesting)
         finally:
             visiting.discard(name)
         measured[name] = found

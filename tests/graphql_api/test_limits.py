@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from graphql import parse
+from graphql import get_introspection_query, parse
 
 from graphql_api.limits import Measure, QueryLimits
 from tests.conftest import GraphQLClient
@@ -25,7 +25,7 @@ def measure(query: str) -> Measure:
     fragments = {d.name.value: d for d in parse(query).definitions  # type: ignore[attr-defined]
                  if d.kind == "fragment_definition"}
     operation = next(d for d in parse(query).definitions if d.kind == "operation_definition")
-    return limits._selection_set(operation.selection_set, fragments, {}, set(), 0)  # type: ignore[attr-defined]
+    return limits._selection_set(operation.selection_set, fragments, {}, set(), 0, 0)  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(("query", "expected"), [
@@ -68,3 +68,24 @@ def test_a_fragment_bomb_is_refused_before_validation_even_anonymously(
         error = gql.error(fragment_bomb(40), key=key)
         assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
         assert "fields" in error["message"]
+
+
+def test_introspection_adds_no_depth_as_graphiql_and_codegen_need(
+    gql: GraphQLClient, tenants: TenantFactory
+) -> None:
+    key = tenants.make().keys["viewer"]
+    full = get_introspection_query(descriptions=True, specified_by_url=True,
+                                   directive_is_repeatable=True, schema_description=True,
+                                   input_value_deprecation=True)
+    schema = gql.data(full, key=key)["__schema"]  # 14 levels deep; the tests allow 4
+    assert any(t["name"] == "Contact" for t in schema["types"])
+    # Real depth beside it still counts.
+    deep = ("{ __schema { types { name } } contacts { edges { node { company { owner { id } } } }"
+            " } }")
+    assert gql.error(deep, key=key)["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+
+
+def test_nesting_is_bounded_inside_introspection_too() -> None:
+    query = "{ __schema { types { " + "ofType { " * 70 + "name" + " }" * 70 + " } } }"
+    error = LIMITS.check(parse(query))
+    assert error is not None and "deeper" in error.message
