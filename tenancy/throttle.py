@@ -1,8 +1,9 @@
 """Failed logins, counted in Redis per email and per client address over a fixed window.
 
 Argon2 makes each guess cost the server ~50 ms and 64 MiB, so unthrottled guessing is both a
-break-in attempt and a denial of service. Past the limit a login is refused before the password
-is checked (`RATE_LIMITED`, with `retryAfter`); a successful login clears its email's count.
+break-in attempt and a denial of service. Every attempt is counted before the password is checked
+and refused past the limit (`RATE_LIMITED`, with `retryAfter`); a successful login clears its
+email's count and gives its attempt back to the address.
 Emails are hashed in the keys. If Redis is unreachable, logins go on unthrottled (and it is
 logged): an outage of the cache should not lock every user out.
 """
@@ -17,6 +18,13 @@ import structlog
 from infra.errors import RateLimited
 
 log = structlog.get_logger("auth")
+
+# Decrement only a key that is still there: one that expired meanwhile must not come back as
+# -1 with no expiry.
+_GIVE_BACK = """
+if redis.call('exists', KEYS[1]) == 1 then return redis.call('decr', KEYS[1]) end
+return 0
+"""
 
 
 class LoginThrottle:
@@ -33,36 +41,39 @@ class LoginThrottle:
         return (f"{self.key_prefix}login-fail:email:{digest}",
                 f"{self.key_prefix}login-fail:addr:{address or '-'}")
 
-    async def check(self, email: str, address: str | None) -> None:
-        """Raises RateLimited when this email or address has failed too often lately."""
+    async def attempt(self, email: str, address: str | None) -> None:
+        """Count this attempt before the password is checked, and refuse it (RateLimited) if
+        the email or the address is over its limit. Counting first, in one atomic step, is what
+        keeps concurrent guesses from all passing a check made before any of them is counted.
+        A successful login gives its attempt back (`succeeded`)."""
         by_email, by_address = self._keys(email, address)
         try:
-            counts = await self.redis.mget([by_email, by_address])
-        except Exception:  # noqa: BLE001 - fail open, see the module docstring
-            log.exception("login throttle unavailable")
-            return
-        for key, count, limit in ((by_email, counts[0], self.per_email),
-                                  (by_address, counts[1], self.per_address)):
-            if count is not None and int(count) >= limit:
-                ttl = await self.redis.ttl(key)
-                raise RateLimited("too many failed logins; try again later",
-                                  retry_after=max(int(ttl), 1))
-
-    async def failed(self, email: str, address: str | None) -> None:
-        log.warning("login failed", address=address,
-                    email_hash=self._keys(email, address)[0].rsplit(":", 1)[1])
-        try:
             async with self.redis.pipeline(transaction=True) as pipe:
-                for key in self._keys(email, address):
+                for key in (by_email, by_address):
                     # Created with its expiry (INCR keeps it); works on Redis 6 too.
                     pipe.set(key, 0, ex=self.window, nx=True)
                     pipe.incr(key)
-                await pipe.execute()
-        except Exception:  # noqa: BLE001
+                    pipe.ttl(key)
+                _, email_count, email_ttl, _, address_count, address_ttl = await pipe.execute()
+        except Exception:  # noqa: BLE001 - fail open, see the module docstring
             log.exception("login throttle unavailable")
+            return
+        for count, ttl, limit in ((email_count, email_ttl, self.per_email),
+                                  (address_count, address_ttl, self.per_address)):
+            if int(count) > limit:
+                raise RateLimited("too many failed logins; try again later",
+                                  retry_after=max(int(ttl), 1))
+
+    def failed(self, email: str, address: str | None) -> None:
+        """The attempt stays counted; only logged."""
+        log.warning("login failed", address=address,
+                    email_hash=self._keys(email, address)[0].rsplit(":", 1)[1])
 
     async def succeeded(self, email: str, address: str | None) -> None:
+        """A success clears its email's count and gives its attempt back to the address."""
+        by_email, by_address = self._keys(email, address)
         try:
-            await self.redis.delete(self._keys(email, address)[0])
+            await self.redis.delete(by_email)
+            await self.redis.eval(_GIVE_BACK, 1, by_address)
         except Exception:  # noqa: BLE001
             log.exception("login throttle unavailable")

@@ -33,7 +33,7 @@ class TenancyMutations:
         address = request.client.host if request.client else None
         throttle = context.throttle
         if throttle is not None:
-            await throttle.check(email, address)
+            await throttle.attempt(email, address)
         try:
             result = await auth.login(
                 context.db, context.cookies, email=email, password=password,
@@ -41,7 +41,7 @@ class TenancyMutations:
                 user_agent=request.headers.get("user-agent"), request_id=context.request_id)
         except Unauthenticated:
             if throttle is not None:
-                await throttle.failed(email, address)
+                throttle.failed(email, address)
             raise
         if throttle is not None:
             await throttle.succeeded(email, address)
