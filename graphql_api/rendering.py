@@ -91,7 +91,9 @@ def _base64_is_url_safe(prefix: bytes, hex_digits: int) -> bool:
     already URL-safe base64: one line (at most 76 characters), no `+` and no `/`. Each 3-byte
     group encodes on its own, so every combination of the bytes a group can hold is tried."""
     length = len(prefix) + hex_digits
-    if 4 * -(-length // 3) > 76:
+    # PostgreSQL breaks the line once a line reaches 76 characters, even after the last one:
+    # 57 bytes (76 characters) already end in a line break.
+    if 4 * -(-length // 3) >= 76:
         return False
     choices = [bytes([b]) for b in prefix] + [_HEX] * hex_digits
     for start in range(0, length, 3):

@@ -18,6 +18,8 @@ IDS = [uuid.UUID(int=0), uuid.UUID(int=2**128 - 1), *(uuid.uuid4() for _ in rang
     "Contact", "Company", "User", "Q",
     # Long enough that PostgreSQL's base64 breaks the line: needs the URL-safe translation.
     "ContactTagAssignmentHistoryRecord",
+    "ContactTagAssignmentHist",  # 57 bytes: exactly one 76-character line, and a break
+    "ContactTagAssignmentHis",  # 56 bytes: 76 characters with padding, no break
 ])
 def test_global_ids_rendered_in_sql_match_the_api(
     owner_conn: psycopg.Connection[Any], type_name: str
