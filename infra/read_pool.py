@@ -4,8 +4,9 @@ psycopg_pool does much that the read lane does not need (statistics, a logging c
 lock hand-offs per get and put, background workers, health checks); under a list load that came
 to a tenth of a request's CPU. The read lane only needs: reuse the warmest idle connection, open
 up to a cap on demand, queue callers beyond it in order, and never hand out a connection that is
-broken, inside a transaction, or older than its lifetime. Waiters are futures resolved by `put`:
-with a connection to use, or with None when a slot is free to open a new one.
+broken, inside a transaction, or older than its lifetime. Waiters are futures resolved in order:
+with a connection to use, or with `SLOT` when a connection slot came free, which is then reserved
+for that waiter (counted in `_opening`) so that no later caller can take it first.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
+
+SLOT: Any = object()  # handed to a waiter: a slot is reserved for you, open a connection
 
 
 class PoolTimeout(Exception):
@@ -35,7 +38,7 @@ class ReadPool:
         self._idle: list[psycopg.AsyncConnection[Any]] = []
         self._born: dict[psycopg.AsyncConnection[Any], float] = {}  # every open connection
         self._opening = 0
-        self._waiters: deque[asyncio.Future[psycopg.AsyncConnection[Any] | None]] = deque()
+        self._waiters: deque[asyncio.Future[Any]] = deque()
         self._closed = False
 
     @property
@@ -55,11 +58,12 @@ class ReadPool:
             if self._idle:
                 return self._idle.pop()
             if self.size < self.max_size:
+                self._opening += 1
                 return await self._open()
-            conn = await self._wait(deadline)
-            if conn is not None:
-                return conn
-            # None: a slot came free; take it (or an idle connection) on the next turn.
+            handed = await self._wait(deadline)
+            if handed is SLOT:
+                return await self._open()  # the slot was reserved for us
+            return handed  # type: ignore[no-any-return]
 
     async def put(self, conn: psycopg.AsyncConnection[Any]) -> None:
         """Give a connection back: reused if it is fit, else closed and its slot freed."""
@@ -69,9 +73,11 @@ class ReadPool:
         if fit:
             self._hand_over(conn)
             return
-        self._born.pop(conn, None)
         with contextlib.suppress(Exception):
             await conn.close()
+        # Only now, with no await before the hand-over: the slot stays counted while closing,
+        # so nobody can take it before the first waiter.
+        self._born.pop(conn, None)
         self._hand_over(None)
 
     async def close(self) -> None:
@@ -87,7 +93,7 @@ class ReadPool:
                 waiter.set_exception(RuntimeError("the read pool is closed"))
 
     async def _open(self) -> psycopg.AsyncConnection[Any]:
-        self._opening += 1
+        """Open a connection in a slot the caller has reserved (counted in `_opening`)."""
         try:
             conn = await psycopg.AsyncConnection.connect(self._conninfo, **self._kwargs)
         except BaseException:
@@ -98,9 +104,9 @@ class ReadPool:
         self._born[conn] = monotonic()
         return conn
 
-    async def _wait(self, deadline: float) -> psycopg.AsyncConnection[Any] | None:
-        waiter: asyncio.Future[psycopg.AsyncConnection[Any] | None] = (
-            asyncio.get_running_loop().create_future())
+    async def _wait(self, deadline: float) -> Any:
+        """A connection, or SLOT."""
+        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
             async with asyncio.timeout_at(asyncio.get_running_loop().time()
@@ -109,21 +115,29 @@ class ReadPool:
         except BaseException as exc:
             if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 # Handed something just as we gave up: pass it on rather than lose it.
-                self._hand_over(waiter.result())
+                handed = waiter.result()
+                if handed is SLOT:
+                    self._opening -= 1  # the reservation, passed on below
+                    self._hand_over(None)
+                else:
+                    self._hand_over(handed)
             else:
                 with contextlib.suppress(ValueError):
                     self._waiters.remove(waiter)
             if isinstance(exc, TimeoutError):
-                raise PoolTimeout(f"no read connection free within {self._timeout:.0f} s"
+                raise PoolTimeout(f"no read connection free within {self._timeout:g} s"
                                   ) from None
             raise
 
     def _hand_over(self, conn: psycopg.AsyncConnection[Any] | None) -> None:
-        """To the first caller still waiting; else `conn` goes idle (None: nothing to do)."""
+        """To the first caller still waiting: the connection, or (None) a slot reserved for
+        them; else the connection goes idle and a free slot stays free."""
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
-                waiter.set_result(conn)
+                if conn is None:
+                    self._opening += 1
+                waiter.set_result(SLOT if conn is None else conn)
                 return
         if conn is not None:
             self._idle.append(conn)

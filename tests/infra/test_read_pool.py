@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import psycopg
 import pytest
 
 from infra.migrate import libpq_dsn
@@ -109,6 +110,44 @@ def test_a_caller_who_waits_too_long_gets_a_timeout_and_the_line_moves_on(
             await p.put(held)
             assert await p.get() is held  # the timed-out waiter took nothing with it
             await p.put(held)
+        finally:
+            await p.close()
+
+    run(scenario())
+
+
+def test_a_freed_slot_goes_to_the_first_waiter_not_a_later_caller(servers: Servers) -> None:
+    async def scenario() -> None:
+        p = pool(servers, 1)
+        try:
+            held = await p.get()
+            await held.execute("begin")  # will be closed when given back: its slot frees
+            first = asyncio.create_task(p.get())
+            await asyncio.sleep(0.05)
+            # `late` is ready to run before `first` wakes: it must still not take the slot.
+            late = asyncio.create_task(p.get())
+            await p.put(held)  # the slot is reserved for `first`, who opens a connection
+            fresh = await first
+            await asyncio.sleep(0.05)
+            assert not late.done() and p.size == 1  # `late` waits its turn, under the cap
+            await p.put(fresh)
+            assert await late is fresh
+            await p.put(fresh)
+        finally:
+            await p.close()
+
+    run(scenario())
+
+
+def test_a_failed_connect_gives_its_slot_back(servers: Servers) -> None:
+    async def scenario() -> None:
+        p = ReadPool("host=127.0.0.1 port=1 connect_timeout=2", max_size=1,
+                     kwargs={"autocommit": True})
+        try:
+            for _ in range(2):  # the slot is free again after each failure
+                with pytest.raises(psycopg.OperationalError):
+                    await p.get()
+                assert p.size == 0
         finally:
             await p.close()
 
