@@ -29,14 +29,18 @@ ADDRESS_FIELDS = {
 # Invisible characters that reverse or isolate text direction: the stuff of spoofed names
 # ("Trojan Source"); refused rather than silently kept.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-_ZWJ = "\u200d"  # joins emoji sequences: kept
+# Invisible characters that carry nothing (zero-width space, word joiner, byte-order mark, often
+# pasted in from documents and spreadsheets): dropped. Other format characters carry meaning
+# and stay: the zero-width (non-)joiners of Persian and emoji, emoji tag sequences (flags),
+# left-to-right and right-to-left marks.
+_DROPPED = frozenset("\u200b\u2060\ufeff")
 _SPACE_RUNS = re.compile(" {2,}")
 
 
 def clean_text(value: str) -> str:
-    """NFC-normalise, fold full-width and other Unicode spaces into one space, drop invisible
-    format characters (zero-width spaces, byte-order marks), refuse control and text-direction
-    characters, trim. Newlines and tabs stay (notes have paragraphs)."""
+    """NFC-normalise, fold full-width and other Unicode spaces into one space, drop zero-width
+    spaces and byte-order marks, refuse control and text-direction override characters, trim.
+    Newlines and tabs stay (notes have paragraphs)."""
     value = unicodedata.normalize("NFC", value)
     out = []
     for ch in value:
@@ -47,7 +51,7 @@ def clean_text(value: str) -> str:
             raise ValueError("contains control characters")
         elif ch in _BIDI_CONTROLS:
             raise ValueError("contains invisible text-direction characters")
-        elif category == "Cf" and ch != _ZWJ:
+        elif ch in _DROPPED:
             continue
         else:
             out.append(ch)

@@ -12,6 +12,10 @@ from modules.validation import Validator, clean_text, normalise_phone
     ("王　　小明", "王 小明"),  # a run of spaces is one space
     ("Zhang\u200b San\ufeff", "Zhang San"),  # zero-width space, byte-order mark dropped
     ("👩\u200d💻 工程师", "👩\u200d💻 工程师"),  # the emoji joiner stays
+    ("می\u200cخواهم", "می\u200cخواهم"),  # so does Persian's zero-width non-joiner
+    ("🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",  # a flag, tags and all
+     "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"),
+    ("\u200fשלום", "\u200fשלום"),  # a right-to-left mark is not an override
     ("第一段\n\n第二段", "第一段\n\n第二段"),
 ])
 def test_clean_text(raw: str, clean: str) -> None:
