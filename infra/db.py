@@ -152,7 +152,8 @@ class Database:
 
 ROLE_CHECK_SQL = """
 select current_user,
-       exists (select 1 from pg_roles r where (r.rolsuper or r.rolbypassrls)
+       exists (select 1 from pg_roles r where (r.rolsuper or r.rolbypassrls
+                                              or r.rolcreaterole)
                and pg_has_role(current_user, r.oid, 'MEMBER')) as bypasses_rls,
        exists (select 1 from pg_class c where c.relnamespace = 'public'::regnamespace
                and pg_has_role(current_user, c.relowner, 'MEMBER')) as owns_tables
@@ -165,9 +166,10 @@ class UnsafeDatabaseRole(RuntimeError):
 
 async def verify_application_role(engine: AsyncEngine) -> None:
     """Refuse to serve as a role row-level security does not bind: a superuser, a role with
-    BYPASSRLS, a table owner (FORCE binds owners, but an owner can turn it off), or a role that
-    can become one of those (membership lets it SET ROLE). A mistyped APP_DATABASE_URL would
-    otherwise switch tenant isolation off without a sound."""
+    BYPASSRLS, one with CREATEROLE (before PostgreSQL 16 it can grant itself membership in the
+    tables' owner), a table owner (FORCE binds owners, but an owner can turn it off), or a role
+    that can become one of those (membership lets it SET ROLE). A mistyped APP_DATABASE_URL
+    would otherwise switch tenant isolation off without a sound."""
     async with engine.connect() as conn:
         user, bypasses, owns = (await conn.execute(text(ROLE_CHECK_SQL))).one()
     if bypasses or owns:

@@ -78,6 +78,13 @@ def test_the_plan_answers_what_strawberry_answers(
     assert (cache.hits, cache.abandoned) == (hits + 2, abandoned)
     assert second == first
     assert third == first
+    # Literal arguments of immutable values were converted once and kept; anything with a
+    # variable or an input object is converted per request.
+    plan = cache.get(query, None)
+    for fp in plan.root.fields:
+        if fp.has_args:
+            literal_only = "$" not in query and "filter:" not in query
+            assert (fp.literal_args is not None) == literal_only, fp.key
     # Lists are read on the read lane (autocommit, one round trip a statement); `me` reads
     # through the ORM, so its plan left the lane for an ordinary transaction.
     assert cache.get(query, None).read_lane == ("me {" not in query)
