@@ -44,31 +44,20 @@ class Scene:
         return request_id, body["data"]
 
 
-def _contact(scene: Scene, verb: str) -> str:
-    queries = {
-        "create": "mutation { createContact(input: {name: \"王小明\", phone: \"13800138000\"}) "
-                  "{ id } }",
-        "update": "mutation($id: ID!) { updateContact(id: $id, input: {title: \"经理\"}) { id } }",
-        "delete": "mutation($id: ID!) { deleteContact(id: $id) { id } }",
-        "restore": "mutation($id: ID!) { restoreContact(id: $id) { id } }",
-    }
-    request_id, data = scene.send(queries[verb], {"id": scene.ids.get("contact")}
-                                  if verb != "create" else None)
-    scene.ids.setdefault("contact", data.get("createContact", {}).get("id", ""))
-    return request_id
+CUSTOMER_INPUT = {"Contact": ('{name: "王小明", phone: "13800138000"}', '{title: "经理"}'),
+                  "Company": ('{name: "深圳云帆物流"}', '{industry: "物流"}')}
 
 
-def _company(scene: Scene, verb: str) -> str:
-    queries = {
-        "create": "mutation { createCompany(input: {name: \"深圳云帆物流\"}) { id } }",
-        "update": "mutation($id: ID!) { updateCompany(id: $id, input: {industry: \"物流\"}) "
-                  "{ id } }",
-        "delete": "mutation($id: ID!) { deleteCompany(id: $id) { id } }",
-        "restore": "mutation($id: ID!) { restoreCompany(id: $id) { id } }",
-    }
-    request_id, data = scene.send(queries[verb], {"id": scene.ids.get("company")}
-                                  if verb != "create" else None)
-    scene.ids.setdefault("company", data.get("createCompany", {}).get("id", ""))
+def _customer(scene: Scene, kind: str, verb: str) -> str:
+    """createContact, updateCompany, …: each verb on a contact or a company."""
+    created, changed = CUSTOMER_INPUT[kind]
+    if verb == "create":
+        request_id, data = scene.send(f"mutation {{ create{kind}(input: {created}) {{ id }} }}")
+        scene.ids[kind] = data[f"create{kind}"]["id"]
+        return request_id
+    arguments = f"id: $id, input: {changed}" if verb == "update" else "id: $id"
+    request_id, _ = scene.send(f"mutation($id: ID!) {{ {verb}{kind}({arguments}) {{ id }} }}",
+                               {"id": scene.ids[kind]})
     return request_id
 
 
@@ -99,14 +88,14 @@ def _revoke_key(scene: Scene) -> str:
 
 # In order: later cases use what earlier ones made.
 CASES: dict[str, Callable[[Scene], str]] = {
-    "createContact": lambda s: _contact(s, "create"),
-    "updateContact": lambda s: _contact(s, "update"),
-    "deleteContact": lambda s: _contact(s, "delete"),
-    "restoreContact": lambda s: _contact(s, "restore"),
-    "createCompany": lambda s: _company(s, "create"),
-    "updateCompany": lambda s: _company(s, "update"),
-    "deleteCompany": lambda s: _company(s, "delete"),
-    "restoreCompany": lambda s: _company(s, "restore"),
+    "createContact": lambda s, k="Contact", v="create": _customer(s, k, v),
+    "updateContact": lambda s, k="Contact", v="update": _customer(s, k, v),
+    "deleteContact": lambda s, k="Contact", v="delete": _customer(s, k, v),
+    "restoreContact": lambda s, k="Contact", v="restore": _customer(s, k, v),
+    "createCompany": lambda s, k="Company", v="create": _customer(s, k, v),
+    "updateCompany": lambda s, k="Company", v="update": _customer(s, k, v),
+    "deleteCompany": lambda s, k="Company", v="delete": _customer(s, k, v),
+    "restoreCompany": lambda s, k="Company", v="restore": _customer(s, k, v),
     "login": _login,
     "logout": _logout,
     "createApiKey": _create_key,
