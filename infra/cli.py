@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 
 from infra import migrate as migrations
 from infra.db import Database
@@ -36,10 +37,21 @@ def _owner_db(urls: ServiceUrls) -> Database:
     return Database(urls.owner_database_url, pool_size=2, max_overflow=0)
 
 
+def _settings() -> Settings:
+    """The settings, or a one-line error per bad setting and exit 2 (not a traceback)."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"]) or "settings"
+            typer.echo(f"error (SETTINGS): {where}: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def migrate() -> None:
     """Apply the schema migrations (as the owner role) and ensure the application role."""
-    settings = get_settings()
+    settings = _settings()
     configure_logging(settings.log_level)
     urls = _services(settings)
     migrations.upgrade(urls.owner_database_url, settings)
@@ -55,7 +67,7 @@ def dev(
     """Development server: embedded servers when unset, migrate, demo data, serve."""
     from infra.seed import seed_demo
 
-    settings = get_settings()
+    settings = _settings()
     configure_logging(settings.log_level)
     urls = _services(settings)
     migrations.upgrade(urls.owner_database_url, settings)
@@ -81,7 +93,7 @@ def serve(
     workers: Annotated[int, typer.Option(envvar="WORKERS", help="Server processes")] = 1,
 ) -> None:
     """Production server: no reload, uvloop and httptools, N worker processes."""
-    settings = get_settings()
+    settings = _settings()
     configure_logging(settings.log_level, json=settings.log_json)
     _services(settings)
     os.environ.setdefault("ENV", "production")
@@ -102,7 +114,7 @@ def tenant_create(
     from infra.errors import AppError
     from tenancy.service import create_tenant
 
-    settings = get_settings()
+    settings = _settings()
     configure_logging("WARNING")
     urls = _services(settings)
     generated = password is None
@@ -141,7 +153,7 @@ def apikey_create(
     from tenancy.context import system_context
     from tenancy.service import create_api_key, get_tenant_by_slug
 
-    settings = get_settings()
+    settings = _settings()
     configure_logging("WARNING")
     urls = _services(settings)
 

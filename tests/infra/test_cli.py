@@ -13,8 +13,9 @@ from tests.conftest import GraphQLClient, Servers
 CRM = [str(Path(sys.executable).with_name("crm"))]
 
 
-def crm(servers: Servers, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, DATABASE_URL=servers.owner_url, REDIS_URL=servers.redis_url)
+def crm(servers: Servers, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, DATABASE_URL=servers.owner_url, REDIS_URL=servers.redis_url,
+               **extra_env)
     env.pop("APP_DATABASE_URL", None)
     return subprocess.run([*CRM, *args], env=env, capture_output=True, text=True, timeout=120,
                           check=False)
@@ -66,3 +67,10 @@ def test_migrate_is_idempotent(servers: Servers) -> None:
     result = crm(servers, "migrate")
     assert result.returncode == 0, result.stderr
     assert "migrations applied" in result.stdout
+
+
+def test_a_bad_setting_is_one_clear_line_not_a_traceback(servers: Servers) -> None:
+    result = crm(servers, "migrate", ENV="production", SECRET_KEY="")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error (SETTINGS): ")
+    assert "SECRET_KEY" in result.stderr and "Traceback" not in result.stderr
