@@ -11,8 +11,8 @@ tenant-scoped statement, so nothing about who sees what changes; only the select
 A field has a SQL form when it is declared (`id`: the global ID) or when it is a plain column
 attribute (no resolver, no permission) of a scalar type whose JSON form PostgreSQL writes exactly
 as our serialisers do: String, ID, Boolean, Int, Date, and DateTime (always UTC with
-microseconds, on both paths: `serialize_datetime`). A non-null field over a nullable column has
-none (the normal path would report the null). Anything else keeps the list on the usual path.
+microseconds, on both paths: `pagination.utc_timestamp`). A non-null field over a nullable column
+has none (the normal path would report the null). Anything else keeps the list on the usual path.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import itertools
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from graphql import FieldNode, GraphQLNonNull, GraphQLObjectType, GraphQLScalarType
@@ -31,7 +30,7 @@ from strawberry.permission import PermissionExtension
 from strawberry.schema.types.base_scalars import DateTimeDefinition
 from strawberry.types.scalar import ScalarDefinition
 
-from modules.pagination import RenderSpec
+from modules.pagination import UTC_TIMESTAMP_FORMAT_SQL, RenderSpec, utc_timestamp
 
 C = TypeVar("C", bound=type)
 
@@ -50,18 +49,13 @@ MAX_FIELDS = 50  # json_build_object takes at most 100 arguments
 MAX_DEPTH = 3  # references within references
 
 
-def serialize_datetime(value: datetime) -> str:
-    """Timestamps always in UTC with microseconds: the same text PostgreSQL renders."""
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
 DATETIME_UTC: ScalarDefinition = dataclasses.replace(
-    DateTimeDefinition, serialize=serialize_datetime,
+    DateTimeDefinition, serialize=utc_timestamp,
     description="Date with time, ISO 8601, in UTC with microseconds "
                 "(2026-11-23T07:39:23.123456+00:00)")
 
-SQL_DATETIME = ("to_char({c} at time zone 'UTC', "
-                "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')")
+# The same text in SQL (pagination.UTC_TIMESTAMP_FORMAT_SQL); `{c}` is the column.
+SQL_DATETIME = f"to_char({{c}} at time zone 'UTC', {UTC_TIMESTAMP_FORMAT_SQL})"
 SQL_BY_SCALAR = {"String": "{c}", "ID": "{c}", "Boolean": "{c}", "Int": "{c}", "Date": "{c}",
                  "DateTime": SQL_DATETIME}
 

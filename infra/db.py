@@ -26,7 +26,7 @@ from psycopg.abc import AdaptContext, Buffer
 from psycopg.adapt import AdaptersMap, Loader
 from psycopg.pq import Format
 from psycopg.rows import namedtuple_row
-from sqlalchemy import DateTime, MetaData, make_url, text
+from sqlalchemy import DateTime, MetaData, event, make_url, text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -97,12 +97,20 @@ def raw_json_adapters(base: AdaptContext) -> AdaptersMap:
     return adapters
 
 
+def _load_raw_json(dbapi_connection: Any, _record: Any) -> None:
+    """On each new ORM-engine connection, once (SQLAlchemy passes its own adapters context at
+    connect, so this one is added to the connection's): see RawJsonLoader."""
+    adapters = dbapi_connection.driver_connection.adapters
+    adapters.register_loader("json", RawJsonLoader)
+    adapters.register_loader("json", RawJsonBinaryLoader)
+
+
 SET_SCOPE_SQL = "select set_config('app.tenant_id', %(tenant_id)s, true)"
 SET_SCOPE = text("select set_config('app.tenant_id', :tenant_id, true)")
 
 
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 5) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
@@ -111,6 +119,8 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 5) -> As
         # Server-side prepared statements after the second use: the hot queries are few.
         connect_args={"prepare_threshold": 2},
     )
+    event.listen(engine.sync_engine, "connect", _load_raw_json)
+    return engine
 
 
 class Database:
@@ -173,8 +183,8 @@ async def verify_application_role(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         user, bypasses, owns = (await conn.execute(text(ROLE_CHECK_SQL))).one()
     if bypasses or owns:
-        why = "can bypass row-level security" if bypasses else "owns (or can become the owner \
-of) the application's tables"
+        why = ("can bypass row-level security" if bypasses
+               else "owns (or can become the owner of) the application's tables")
         raise UnsafeDatabaseRole(
             f"the application connects as {user!r}, which {why}; connect as the role "
             "`crm migrate` creates (APP_DB_ROLE) instead")
@@ -250,7 +260,6 @@ async def fetch(session: AsyncSession, sql: str, params: Mapping[str, Any] | Non
     if scope_each is not None:
         return await _fetch_scoped(driver, sql, params, row_factory, scope_each["tenant_id"])
     cursor = driver.cursor(row_factory=row_factory, binary=True)
-    cursor.adapters.register_loader("json", RawJsonBinaryLoader)  # see RawJsonLoader
     if pending is None:
         await cursor.execute(sql, params)
         return await cursor.fetchall() if cursor.description else []

@@ -74,9 +74,9 @@ class Page(Generic[T]):
 
 
 def encode_cursor(values: tuple[Any, ...]) -> str:
-    # Timestamps always in UTC with microseconds: the same text whichever path read the row.
-    raw = orjson.dumps([v.astimezone(UTC).isoformat(timespec="microseconds")
-                        if isinstance(v, datetime) else str(v) for v in values])
+    # Timestamps in one form: the same text whichever path read the row.
+    raw = orjson.dumps([utc_timestamp(v) if isinstance(v, datetime) else str(v)
+                        for v in values])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -100,12 +100,21 @@ def parse_key(values: Sequence[Any], sort: SortKey) -> tuple[Any, ...]:
     )
 
 
+# Timestamps as text, always in UTC with microseconds, one form in Python and in SQL: the API's
+# DateTime (graphql_api.rendering), cursors, and sort keys read back from the database.
+UTC_TIMESTAMP_FORMAT_SQL = """'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'"""
+
+
+def utc_timestamp(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
 def key_text_sql(column: Any, kind: type) -> Any:
     """A sort-key column as text `parse_key` reads back: rendered pages fetch their keys so,
     and convert only the ones a cursor is asked for (usually the last row's)."""
     if kind is datetime:
         return func.to_char(func.timezone(literal_column("'UTC'"), column),
-                            literal_column("""'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'"""))
+                            literal_column(UTC_TIMESTAMP_FORMAT_SQL))
     return cast(column, Text)
 
 
