@@ -36,6 +36,12 @@ class SortKey:
     def order_by(self) -> list[ColumnElement[Any]]:
         return [c.desc() if self.descending else c.asc() for c in self.columns]
 
+    def selected(self) -> list[Any]:
+        """The key's columns to select with a page's rows, labelled `k0`, `k1`, …: a cursor is
+        built from the values the database sorted by, never recomputed in Python (whose
+        `str.lower()` is not PostgreSQL's `lower()`: a cursor past "İa" would skip rows)."""
+        return [c.label(f"k{i}") for i, c in enumerate(self.columns)]
+
 
 class RenderSpec(NamedTuple):
     """Nodes of a list rendered to JSON by the database (see graphql_api.rendering): the

@@ -63,6 +63,7 @@ class MemberRow(NamedTuple):
     user: User
     role: str
     status: str
+    key: tuple[Any, ...]  # the sort key as the database computed it, for cursors
 
 
 MEMBER_SORT = SortKey("NAME_ASC", (func.lower(User.name), User.id), (str, uuid.UUID), False)
@@ -71,14 +72,14 @@ MEMBER_SORT = SortKey("NAME_ASC", (func.lower(User.name), User.id), (str, uuid.U
 async def members(session: AsyncSession, ctx: CallContext, *, first: int, after: str | None
                   ) -> Page[MemberRow]:
     """The tenant's members with their roles, by name."""
-    stmt: Any = (select(User, Role.key, Membership.status)
+    stmt: Any = (select(User, Role.key, Membership.status, *MEMBER_SORT.selected())
             .join(Membership, Membership.user_id == User.id)
             .join(Role, (Role.tenant_id == Membership.tenant_id)
                   & (Role.id == Membership.role_id))
             .where(Membership.tenant_id == ctx.tenant_id))
     rows = (await session.execute(apply_keyset(stmt, MEMBER_SORT, after, first))).all()
-    items = [MemberRow(user, role, status) for user, role, status in rows]
-    return build_page(items, lambda m: (m.user.name.lower(), m.user.id), first, after)
+    items = [MemberRow(user, role, status, tuple(key)) for user, role, status, *key in rows]
+    return build_page(items, lambda m: m.key, first, after)
 
 
 AUDIT_SORT = SortKey("OCCURRED_AT_DESC", (AuditEntry.occurred_at, AuditEntry.id),

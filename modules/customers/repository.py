@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from psycopg.rows import args_row, scalar_row, tuple_row
@@ -67,14 +68,6 @@ SORTS: dict[type[Any], dict[str, SortKey]] = {
 }
 
 
-def sort_values(sort: SortKey, row: Company | Contact) -> tuple[Any, ...]:
-    if sort.name.startswith("NAME"):
-        return (row.name.lower(), row.id)
-    if sort.name.startswith("UPDATED"):
-        return (row.updated_at, row.id)
-    return (row.created_at, row.id)
-
-
 def visible(model: type[Customer], ctx: CallContext, *, include_deleted: bool = False
             ) -> Select[Any]:
     """The rows this caller may see: their tenant's, and only their own unless they read all."""
@@ -95,10 +88,17 @@ def visible(model: type[Customer], ctx: CallContext, *, include_deleted: bool = 
 # compiled once, and every request after that sends a prepared statement with its parameters.
 
 _DIALECT = postgresql_psycopg.dialect()
+# List rows carry their sort key as the database computed it (`SortKey.selected`), for cursors;
+# rows loaded by id have none.
+_KEY_FIELDS = ("k0", "k1")
 ROW_TYPES: dict[type[Any], Any] = {
-    model: namedtuple(f"{model.__name__}Row", [c.key for c in model.__table__.columns])
+    model: namedtuple(f"{model.__name__}Row",  # type: ignore[misc]
+                      [*(c.key for c in model.__table__.columns), *_KEY_FIELDS],
+                      defaults=(None,) * len(_KEY_FIELDS))
     for model in (Company, Contact)
 }
+_ROW_KEY = attrgetter(*_KEY_FIELDS)
+assert all(len(key.columns) == len(_KEY_FIELDS) for keys in SORTS.values() for key in keys.values())
 _JSON_MARK = "__rendered_json__"
 FILTER_KEYS = ("search", "owner_id", "email", "created_after", "created_before", "company_id")
 
@@ -120,12 +120,8 @@ def _shape(ctx: CallContext, model: type[Any], filters: dict[str, Any]) -> ListS
                      bool(filters.get("include_deleted")) or deleted_only, deleted_only, present)
 
 
-def _filtered(shape: ListShape, rendered_key: SortKey | None = None) -> Select[Any]:
+def _filtered(shape: ListShape, columns: Sequence[Any]) -> Select[Any]:
     model = shape.model
-    columns = (model.__table__.columns if rendered_key is None else
-               (literal_column(_JSON_MARK).label("json"),
-                *(key_text_sql(c, kind).label(f"k{i}") for i, (c, kind) in enumerate(
-                    zip(rendered_key.columns, rendered_key.kinds, strict=True)))))
     stmt = select(*columns).where(model.tenant_id == bindparam("tenant_id"))
     if not shape.read_all:
         stmt = stmt.where(model.owner_id == bindparam("actor_user_id"))
@@ -153,7 +149,14 @@ def _filtered(shape: ListShape, rendered_key: SortKey | None = None) -> Select[A
 
 @lru_cache(maxsize=512)
 def _page_sql(shape: ListShape, sort: SortKey, seek: bool, rendered: RenderSpec | None) -> str:
-    stmt = _filtered(shape, sort if rendered is not None else None)
+    model = shape.model
+    if rendered is None:
+        columns = [*model.__table__.columns, *sort.selected()]
+    else:
+        columns = [literal_column(_JSON_MARK).label("json"),
+                   *(key_text_sql(c, kind).label(f"k{i}") for i, (c, kind) in enumerate(
+                       zip(sort.columns, sort.kinds, strict=True)))]
+    stmt = _filtered(shape, columns)
     if seek:
         marks = [bindparam(f"k{i}", type_=c.type) for i, c in enumerate(sort.columns)]
         key = tuple_(*sort.columns)
@@ -173,7 +176,7 @@ def _page_sql(shape: ListShape, sort: SortKey, seek: bool, rendered: RenderSpec 
 
 @lru_cache(maxsize=512)
 def _count_sql(shape: ListShape) -> str:
-    stmt = select(func.count()).select_from(_filtered(shape).subquery())
+    stmt = select(func.count()).select_from(_filtered(shape, [shape.model.id]).subquery())
     return str(stmt.compile(dialect=_DIALECT))
 
 
@@ -208,7 +211,7 @@ async def page(session: AsyncSession, ctx: CallContext, model: type[Customer], *
     sql = _page_sql(_shape(ctx, model, filters), key, bool(after), rendered)
     if rendered is None:
         rows = await fetch(session, sql, params, args_row(ROW_TYPES[model]))
-        result = build_page(rows, lambda r: sort_values(key, r), first, after)
+        result = build_page(rows, _ROW_KEY, first, after)
     else:
         # Plain tuples (json, key text…): a named tuple per row and typed keys cost more than
         # the rest of reading the page; keys are parsed only for the cursors asked for.
