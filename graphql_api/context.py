@@ -64,7 +64,7 @@ class GraphQLContext:
         def call(session: AsyncSession) -> Awaitable[T]:
             return fn(session, ctx, *args, **kwargs)
 
-        call.sends_scope = getattr(fn, "sends_scope", False)  # type: ignore[attr-defined]
+        call.reads_only = getattr(fn, "reads_only", False)  # type: ignore[attr-defined]
         return await self.uow.run(call)
 
     async def write(

@@ -1,6 +1,8 @@
 """Per-request data loaders: one query per batch of keys, never one per row (no N+1).
 
 Created lazily per request in the context; a module-level loader would cache across tenants.
+Every entity declared through the kit has one, named as the entity (`loaders.company`);
+users have theirs here.
 """
 
 from __future__ import annotations
@@ -11,8 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from modules.customers import service as customers
-from modules.customers.models import Company, Contact
+from graphql_api.kit import load_fn
 from tenancy import directory
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,15 +37,15 @@ def loaded_by(loader: str, key: str) -> Callable[[F], F]:
 class Loaders:
     def __init__(self, context: GraphQLContext) -> None:
         self._context = context
-        self.company = DataLoader[uuid.UUID, Any](load_fn=self._companies)
-        self.contact = DataLoader[uuid.UUID, Any](load_fn=self._contacts)
         self.user = DataLoader[uuid.UUID, Any](load_fn=self._users)
 
-    async def _companies(self, ids: Sequence[uuid.UUID]) -> list[Any]:
-        return await self._context.read(customers.load_many, Company, ids)
-
-    async def _contacts(self, ids: Sequence[uuid.UUID]) -> list[Any]:
-        return await self._context.read(customers.load_many, Contact, ids)
+    def __getattr__(self, name: str) -> DataLoader[uuid.UUID, Any]:
+        """The loader of the kit entity called `name`, made on first use in this request."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        loader = DataLoader[uuid.UUID, Any](load_fn=load_fn(self._context, name))
+        setattr(self, name, loader)
+        return loader
 
     async def _users(self, ids: Sequence[uuid.UUID]) -> list[Any]:
         return await self._context.read(directory.users_by_ids, ids)

@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext, Info
 from graphql_api.customers.mutations import CustomerMutations
 from graphql_api.customers.queries import CustomerQueries
 from graphql_api.customers.types import CompanyType, ContactType
+from graphql_api.kit import NODE_LOADERS
 from graphql_api.limits import LimitsThenValidation, QueryLimits
 from graphql_api.permissions import needs
 from graphql_api.relay import Node, from_global_id
@@ -32,12 +33,10 @@ class Query(CustomerQueries, TenancyQueries):
             type_name, key = from_global_id(id)
         except (ValueError, UnicodeDecodeError):
             return None
-        loaders = info.context.loaders
-        loader = {"Contact": loaders.contact, "Company": loaders.company,
-                  "User": loaders.user}.get(type_name)
+        loader = "user" if type_name == "User" else NODE_LOADERS.get(type_name)
         if loader is None:
             return None
-        return await loader.load(key)  # type: ignore[no-any-return]
+        return await getattr(info.context.loaders, loader).load(key)  # type: ignore[no-any-return]
 
 
 @strawberry.type

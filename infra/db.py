@@ -199,23 +199,32 @@ async def set_scope(session: AsyncSession, tenant_id: uuid.UUID | None) -> None:
 statement_listeners: list[Callable[[str], None]] = []
 
 
-async def driver_connection(session: AsyncSession) -> psycopg.AsyncConnection[Any]:
+async def driver_connection(session: AsyncSession | ReadSession
+                            ) -> psycopg.AsyncConnection[Any]:
     """The psycopg connection under the session, in the session's transaction."""
     driver = session.info.get("driver")
-    if driver is None:
+    if driver is None:  # a ReadSession always has its driver
+        assert isinstance(session, AsyncSession)
         connection = await session.connection()
         raw = await connection.get_raw_connection()
         driver = session.info["driver"] = raw.driver_connection
     return driver  # type: ignore[no-any-return,return-value]
 
 
-async def _apply_pending_scope(session: AsyncSession) -> None:
-    pending = session.info.pop("pending_scope", None)
-    if pending is not None:
-        driver = await driver_connection(session)
-        for listener in statement_listeners:
-            listener(SET_SCOPE_SQL)
-        await driver.execute(SET_SCOPE_SQL, pending)
+def _scope_before_first_statement(session: AsyncSession) -> Callable[..., None]:
+    """A `before_cursor_execute` hook: the transaction's pending `set_config`, sent on the same
+    cursor just before the first ORM statement (a statement sent without it would see nothing,
+    so forgetting it would fail closed; here nothing can forget it)."""
+
+    def hook(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+             executemany: bool) -> None:
+        pending = session.info.pop("pending_scope", None)
+        if pending is not None:
+            for listener in statement_listeners:
+                listener(SET_SCOPE_SQL)
+            cursor.execute(SET_SCOPE_SQL, pending)
+
+    return hook
 
 
 class NeedsTransaction(Exception):  # noqa: N818 - control flow, not an error
@@ -223,27 +232,26 @@ class NeedsTransaction(Exception):  # noqa: N818 - control flow, not an error
     answered in an ordinary transaction instead."""
 
 
-class ReadOnlySession:
-    """What services receive in the read lane instead of an ORM session: `fetch` works on it,
-    anything else raises `NeedsTransaction` (so nothing can run without its tenant set)."""
+class ReadSession:
+    """The read lane's session: an autocommit connection on which `fetch` runs each statement
+    as its own transaction with the tenant set. It offers nothing else (no ORM): work that
+    needs more is refused before it runs (`UnitOfWork.run`), and answered in a transaction."""
 
     def __init__(self, driver: psycopg.AsyncConnection[Any], tenant_id: uuid.UUID | None) -> None:
-        self.info = {"driver": driver,
-                     "scope_each": {"tenant_id": str(tenant_id) if tenant_id else ""}}
-
-    def __getattr__(self, name: str) -> Any:
-        raise NeedsTransaction(f"the read lane has no `{name}`")
+        self.info: dict[str, Any] = {
+            "driver": driver, "scope_each": {"tenant_id": str(tenant_id) if tenant_id else ""}}
 
 
-async def fetch(session: AsyncSession, sql: str, params: Mapping[str, Any] | None = None,
-                row_factory: Any = namedtuple_row) -> list[Any]:
+async def fetch(session: AsyncSession | ReadSession, sql: str,
+                params: Mapping[str, Any] | None = None, row_factory: Any = namedtuple_row
+                ) -> list[Any]:
     """Run one SQL statement straight on the driver, in the session's transaction.
 
     The read path's queries go this way: no ORM identity map, no per-row instance state, and
     statements are prepared server-side. A transaction whose tenant is still to be set sends
     `set_config` and this statement together in one round trip (pipeline mode).
 
-    In the read lane (a `ReadOnlySession` on an autocommit connection) every call is its own
+    In the read lane (a `ReadSession` on an autocommit connection) every call is its own
     transaction: `set_config(…, true)`, the statement and one Sync, in one round trip. The
     extended query protocol runs everything up to a Sync as one implicit transaction, so the
     tenant is set for exactly that statement and gone after it, with no BEGIN or COMMIT sent.
@@ -369,7 +377,7 @@ class UnitOfWork:
         if self.read_only:
             if self._session is None:
                 self._reader = await self._db.read_connection()
-                self._session = ReadOnlySession(self._reader, self.tenant_id)  # type: ignore[assignment]
+                self._session = ReadSession(self._reader, self.tenant_id)  # type: ignore[assignment]
             return self._session  # type: ignore[return-value]
         if self._session is None:
             connection = await self._db.engine.connect()
@@ -382,9 +390,12 @@ class UnitOfWork:
             self._connection = connection
             session = AsyncSession(bind=connection, expire_on_commit=False, autoflush=False)
             session.info["driver"] = raw.driver_connection
-            # Sent with the transaction's first statement (see `fetch`), before anything else.
+            # Sent before the transaction's first statement, whoever sends it: by `fetch` in
+            # the same round trip, or by this hook before the ORM's first statement.
             session.info["pending_scope"] = {
                 "tenant_id": str(self.tenant_id) if self.tenant_id else ""}
+            event.listen(connection.sync_connection, "before_cursor_execute",
+                         _scope_before_first_statement(session))
             self._session = session
         return self._session
 
@@ -394,13 +405,10 @@ class UnitOfWork:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
-        sends = getattr(fn, "sends_scope", False)
-        if self.read_only and not sends:
+        if self.read_only and not getattr(fn, "reads_only", False):
             raise NeedsTransaction(getattr(fn, "__qualname__", "a function"))
         async with self._lock:
             session = await self._ensure()
-            if "pending_scope" in session.info and not sends:
-                await _apply_pending_scope(session)
             return await fn(session, *args, **kwargs)
 
     async def run_atomic(
@@ -414,7 +422,6 @@ class UnitOfWork:
             raise NeedsTransaction("a write")
         async with self._lock:
             session = await self._ensure()
-            await _apply_pending_scope(session)
             async with session.begin_nested():
                 return await fn(session, *args, **kwargs)
 
@@ -444,11 +451,13 @@ class UnitOfWork:
         await self._finish(commit=False)
 
 
-def sends_scope(fn: Callable[P, T]) -> Callable[P, T]:
-    """Marks a function whose first statement goes through `fetch`, which sends a pending
-    `set_config` in the same round trip; `UnitOfWork.run` then need not send it first.
-
-    Should such a function ever run an ORM statement first, that statement would run with no
-    tenant set and see nothing: the mistake fails closed."""
-    fn.sends_scope = True  # type: ignore[attr-defined]
+def reads_only(fn: Callable[P, T]) -> Callable[P, T]:
+    """Marks a function that only reads, and only through `fetch`: it may run on the read
+    lane (`UnitOfWork(read_only=True)`), where anything else is refused before it runs.
+    Lists, counts and batch lookups of the kit are such functions; business code needs no
+    mark (in an ordinary transaction everything works, and the tenant is always set first)."""
+    fn.reads_only = True  # type: ignore[attr-defined]
     return fn
+
+
+sends_scope = reads_only  # the former name, until every caller says what it means

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from infra.db import Database
 from modules.customers import service as customers
-from modules.customers.models import Company, Contact
+from modules.customers.models import Company
 from tenancy import service as tenancy
 from tenancy.context import Actor, CallContext
 from tenancy.models import Tenant
@@ -79,7 +79,7 @@ async def seed_demo(owner_db: Database, *, contacts: int = 200) -> DemoInfo:
         for i, (name, industry) in enumerate(COMPANIES):
             province, city, district, street = PLACES[i % len(PLACES)]
             chinese = i < 8
-            companies.append(await customers.create(session, ctx, Company, {
+            companies.append(await customers.companies.create(session, ctx, {
                 "name": name, "industry": industry,
                 "domain": None if chinese else name.split()[0].lower() + ".example.com",
                 "phone": f"+86 21 {rng.randint(5000_0000, 6999_9999)}" if chinese else None,
@@ -105,7 +105,7 @@ async def seed_demo(owner_db: Database, *, contacts: int = 200) -> DemoInfo:
                 phone = f"+1 206 555 {rng.randint(100, 999):04d}"
                 email = f"{first}.{last}@{company.domain or 'example.com'}".lower()
                 address = None
-            await customers.create(session, ctx, Contact, {
+            await customers.contacts.create(session, ctx, {
                 "name": name, "phone": phone, "email": email, "address": address,
                 "company_id": company.id,
                 "gender": rng.choice(["male", "female", None]),

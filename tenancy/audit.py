@@ -73,7 +73,7 @@ def snapshot(entity: Any, *, exclude: frozenset[str] = frozenset()) -> dict[str,
 
 def changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
     before, after = before or {}, after or {}
-    ignored = {"updated_at"}
+    ignored = {"updated_at", "updatedAt"}
     return sorted(k for k in before.keys() | after.keys() if k not in ignored
                   and before.get(k) != after.get(k))
 

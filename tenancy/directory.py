@@ -53,6 +53,14 @@ async def users_by_ids(session: AsyncSession, ctx: CallContext, ids: Sequence[uu
     return [found.get(i) for i in ids]
 
 
+async def is_active_member(session: AsyncSession, ctx: CallContext, user_id: uuid.UUID) -> bool:
+    found = await session.scalar(
+        select(Membership.user_id).where(Membership.tenant_id == ctx.tenant_id,
+                                         Membership.user_id == user_id,
+                                         Membership.status == "active"))
+    return found is not None
+
+
 async def current_tenant(session: AsyncSession, ctx: CallContext) -> Tenant:
     tenant = await session.get(Tenant, ctx.tenant_id)
     assert tenant is not None, "an authenticated caller's tenant exists"

@@ -7,17 +7,12 @@ from enum import Enum
 from typing import Any
 
 import strawberry
-from strawberry.types import Info
 
-from graphql_api.loaders import loaded_by
-from graphql_api.relay import Node, to_global_id
-from graphql_api.rendering import Related, global_id_sql, renders
+from graphql_api.kit import node, reference, sort_enum
+from graphql_api.relay import Node
 from graphql_api.tenancy.types import UserType
-from modules.customers import repository
-from modules.customers.models import Company, Contact
-from modules.customers.repository import ROW_TYPES
+from modules.customers.entities import COMPANY, CONTACT
 from tenancy import directory
-from tenancy.models import User
 
 
 @strawberry.enum
@@ -28,13 +23,8 @@ class Gender(Enum):
     UNDISCLOSED = "undisclosed"
 
 
-@strawberry.enum(description="Orderings of customer lists; each has a matching index.")
-class CustomerSort(Enum):
-    CREATED_AT_DESC = "CREATED_AT_DESC"
-    CREATED_AT_ASC = "CREATED_AT_ASC"
-    UPDATED_AT_DESC = "UPDATED_AT_DESC"
-    NAME_ASC = "NAME_ASC"
-    NAME_DESC = "NAME_DESC"
+CustomerSort = sort_enum(CONTACT, "CustomerSort",
+                         description="Orderings of customer lists; each has a matching index.")
 
 
 @strawberry.type(description="A postal address; Chinese addresses use province/city/district.")
@@ -64,64 +54,30 @@ class Customer(Node):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+    # Every owner column has a foreign key to the tenant's memberships: the key is the rule.
+    owner = reference(UserType, "owner_id", join=directory.owner_user_sql)
 
     @strawberry.field
     def address(self) -> Address | None:
         return Address.from_json(self.address)  # type: ignore[arg-type]
 
-    @strawberry.field
-    @loaded_by("user", "owner_id")
-    async def owner(self, info: Info) -> UserType | None:
-        owner_id = self.owner_id  # type: ignore[attr-defined]
-        if owner_id is None:
-            return None
-        return await info.context.loaders.user.load(owner_id)  # type: ignore[no-any-return]
 
-
-@renders(Company, id=global_id_sql("Company"),
-         owner=Related(User, "owner_id", directory.owner_user_sql))
-@strawberry.type(name="Company")
+@node(COMPANY)
 class CompanyType(Customer):
     domain: str | None
     industry: str | None
 
-    @strawberry.field  # type: ignore[misc]
-    def id(self) -> strawberry.ID:  # type: ignore[override]
-        return strawberry.ID(to_global_id("Company", self.id))  # type: ignore[arg-type]
 
-    @classmethod
-    def is_type_of(cls, obj: Any, info: Info) -> bool:
-        return isinstance(obj, Company | ROW_TYPES[Company])
-
-
-@renders(Contact, id=global_id_sql("Contact"),
-         company=Related(Company, "company_id", repository.visible_one_sql),
-         owner=Related(User, "owner_id", directory.owner_user_sql))
-@strawberry.type(name="Contact")
+@node(CONTACT)
 class ContactType(Customer):
     title: str | None
     birthday: date | None
-
-    @strawberry.field  # type: ignore[misc]
-    def id(self) -> strawberry.ID:  # type: ignore[override]
-        return strawberry.ID(to_global_id("Contact", self.id))  # type: ignore[arg-type]
+    company = reference(CompanyType, "company_id")
 
     @strawberry.field
     def gender(self) -> Gender | None:
         value = self.gender
         return Gender(value) if value else None
-
-    @strawberry.field
-    @loaded_by("company", "company_id")
-    async def company(self, info: Info) -> CompanyType | None:
-        company_id = self.company_id  # type: ignore[attr-defined]
-        if company_id is None:
-            return None
-        return await info.context.loaders.company.load(company_id)  # type: ignore[no-any-return]
-
-    @classmethod
-    def is_type_of(cls, obj: Any, info: Info) -> bool:
-        return isinstance(obj, Contact | ROW_TYPES[Contact])
 
 
 @strawberry.input
@@ -132,10 +88,6 @@ class AddressInput:
     district: str | None = strawberry.UNSET
     street: str | None = strawberry.UNSET
     postal_code: str | None = strawberry.UNSET
-
-    def to_json(self) -> dict[str, Any]:
-        names = {"postal_code": "postalCode"}
-        return {names.get(k, k): v for k, v in vars(self).items() if v is not strawberry.UNSET}
 
 
 @strawberry.input(description="Narrows a customer list; all given conditions must hold.")

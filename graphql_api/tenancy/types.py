@@ -12,7 +12,7 @@ from strawberry.types import Info
 from graphql_api.relay import Node, to_global_id
 from graphql_api.rendering import global_id_sql, renders
 from tenancy.audit import AuditEntry, OutboxEvent
-from tenancy.directory import UserRow
+from tenancy.directory import UserRow, member_user_sql
 from tenancy.models import User
 
 # The GraphQL type whose global ID names an audited entity (memberships are named by their
@@ -38,6 +38,11 @@ class UserType(Node):
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
         return isinstance(obj, User | UserRow)
+
+
+# For `graphql_api.kit.reference`: how a reference to a user loads and renders.
+UserType.__kit_loader__ = "user"  # type: ignore[attr-defined]
+UserType.__kit_join__ = member_user_sql  # type: ignore[attr-defined]
 
 
 @strawberry.type(name="Member", description="A user of the current tenant and their role.")

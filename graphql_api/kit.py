@@ -1,0 +1,251 @@
+"""GraphQL wiring derived from an entity's declaration (`modules.kit`).
+
+A module's GraphQL layer declares its object type with `@node(ENTITY)`, its references with
+`reference(...)`, and gets its list and lookup fields from `list_field` / `get_field` and its
+create, update, delete and restore mutations from `crud_mutations`. Everything the read path
+needs (global ids, `node(id:)`, data loaders, compiled plans, rendering by the database, the
+read lane) is wired here, so no module's resolvers, services or repository know about it.
+
+No `from __future__ import annotations` here: resolvers are built at run time with real
+annotations, which Strawberry reads to make the schema.
+"""
+
+import enum
+import functools
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+from strawberry.types.base import get_object_definition
+
+from graphql_api.permissions import needs
+from graphql_api.relay import Connection, decode_id, to_global_id
+from graphql_api.rendering import Related, global_id_sql, renders, requested
+from modules.kit import registry
+from modules.kit.entity import Entity, camel
+from modules.kit.repository import caller_params, join_rule
+from modules.kit.service import EntityService
+from modules.pagination import page_size
+
+# GraphQL node types by type name, with the loader that fetches them: for `node(id:)`.
+NODE_LOADERS: dict[str, str] = {}
+
+
+def _read_lane(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """A kit read that only fetches (lists, counts, batches): it may run on the read lane."""
+
+    async def call(session: Any, ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        return await fn(session, ctx, *args, **kwargs)
+
+    call.reads_only = True  # type: ignore[attr-defined]
+    return call
+
+
+def node(entity: Entity, *, description: str | None = None) -> Callable[[type], Any]:
+    """Class decorator: a Strawberry object type for `entity`'s rows, with its global `id`,
+    registered for `node(id:)` and data loaders, and rendered by the database where every
+    selected field has an SQL form (plain columns, `id`, and `reference` fields)."""
+
+    def wrap(cls: type) -> Any:
+        def id(self: Any) -> strawberry.ID:
+            return strawberry.ID(to_global_id(entity.type_name, self.id))
+
+        cls.id = strawberry.field(resolver=id, description="The global ID.")  # type: ignore[attr-defined]
+        model = entity.model
+
+        def is_type_of(_cls: Any, obj: Any, info: Info) -> bool:
+            return isinstance(obj, model) or getattr(obj, "kit_entity", None) is entity
+
+        cls.is_type_of = classmethod(is_type_of)  # type: ignore[attr-defined]
+        out = strawberry.type(cls, name=entity.type_name, description=description)
+        declared: dict[str, Any] = {"id": global_id_sql(entity.type_name)}
+        for sf in out.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+            resolver = sf.base_resolver
+            related = getattr(resolver.wrapped_func, "kit_related", None) if resolver else None
+            if related is not None:
+                declared[sf.python_name] = related()
+        renders(model, **declared)(out)
+        out.__kit_loader__ = entity.name  # type: ignore[attr-defined]
+        out.__kit_join__ = join_rule(entity)  # type: ignore[attr-defined]
+        NODE_LOADERS[entity.type_name] = entity.name
+        return out
+
+    return wrap
+
+
+def reference(target: Any, key: str, *, description: str | None = None,
+              join: Callable[[str, str], str] | None = None) -> Any:
+    """A to-one reference field: the `target` node whose id is in column `key`, or null (also
+    when the caller may not see it). Loaded in batches; rendered by the database as a join on
+    the target's own visibility rule (`join` overrides it where a narrower rule is provably
+    the same, e.g. owners)."""
+    loader = target.__kit_loader__
+
+    async def resolve(self: Any, info: Info) -> Any:
+        value = getattr(self, key)
+        if value is None:
+            return None
+        return await getattr(info.context.loaders, loader).load(value)
+
+    resolve.__annotations__ = {"self": Any, "info": Info, "return": target | None}
+    resolve.loaded_by = (loader, key)  # type: ignore[attr-defined]
+    resolve.kit_related = lambda: Related(  # type: ignore[attr-defined]
+        target.__sql_rendering__[0], key, join or target.__kit_join__)
+    return strawberry.field(resolver=resolve, description=description)
+
+
+def sort_enum(entity: Entity, name: str, *, description: str | None = None) -> Any:
+    """The API's enum of `entity`'s orderings, from its declaration."""
+    python_enum = enum.Enum(name, {  # type: ignore[misc]
+        s.name: strawberry.enum_value(s.name, description=s.description) for s in entity.sorts})
+    return strawberry.enum(python_enum, name=name, description=description)
+
+
+def input_values(entity: Entity, data: Any, prefix: str = "") -> dict[str, Any]:
+    """The fields of a Strawberry input the caller sent, as services take them: UNSET fields
+    left out, enums as their values, nested inputs as dicts of what was sent in them, and the
+    global ids of declared references (`Field(reference=...)`) decoded and checked."""
+    values: dict[str, Any] = {}
+    for key, value in vars(data).items():
+        if value is strawberry.UNSET:
+            continue
+        api_name = prefix + camel(key)
+        if value is None:
+            pass
+        elif isinstance(value, enum.Enum):
+            value = value.value
+        elif get_object_definition(value) is not None:
+            value = {camel(k): v for k, v in input_values(entity, value, f"{api_name}.").items()}
+        elif (spec := entity.fields.get(key)) is not None and spec.reference:
+            value = decode_id(value, spec.reference, api_name)
+        elif key == entity.owner:
+            value = decode_id(value, "User", api_name)
+        values[key] = value
+    return values
+
+
+def filter_values(entity: Entity, data: Any) -> dict[str, Any]:
+    """A filter input as the kit's lists take it: conditions given (None and False left out),
+    references' global ids decoded."""
+    if data is None:
+        return {}
+    values: dict[str, Any] = {}
+    for key, value in vars(data).items():
+        if value is None or value is False:
+            continue
+        spec = entity.fields.get(key)
+        if isinstance(value, str) and ((spec is not None and spec.reference)
+                                       or key == entity.owner):
+            value = decode_id(value, spec.reference if spec and spec.reference else "User",
+                              f"filter.{camel(key)}")
+        values[key] = value
+    return values
+
+
+def list_field(service: EntityService[Any], node_type: Any, *, filter: Any, sort: Any,
+               description: str | None = None) -> Any:
+    """`<entities>(first, after, filter, sort): <Type>Connection`, keyset-paginated, with
+    `totalCount`; rendered by the database and run on the read lane by compiled plans."""
+    entity = service.entity
+    list_page, count = _read_lane(service.list_page), _read_lane(service.count)
+    default_sort = sort[entity.sorts[0].name]
+
+    async def resolve(self: Any, info: Info, first: Any = None, after: Any = None,
+                      filter: Any = None, sort: Any = default_sort) -> Any:
+        context = info.context
+        settings = context.settings
+        size = page_size(first, default=settings.default_page_size,
+                         maximum=settings.max_page_size)
+        filters = filter_values(entity, filter)
+        rendered = requested(entity.model)
+        render_params = (caller_params(context.ctx, registry.entities())
+                         if rendered is not None else None)
+        page = await context.read(list_page, filters=filters, sort=sort.value, first=size,
+                                  after=after, rendered=rendered, render_params=render_params)
+        return Connection(page=page, counter=lambda: context.read(count, filters=filters))
+
+    resolve.__annotations__ = {
+        "self": Any, "info": Info, "first": int | None, "after": str | None,
+        "filter": filter | None, "sort": sort, "return": Connection[node_type]}
+    return strawberry.field(resolver=resolve, extensions=needs(entity.read),
+                            description=description)
+
+
+def get_field(service: EntityService[Any], node_type: Any, *,
+              description: str | None = None) -> Any:
+    """`<entity>(id: ID!): <Type>!`: NOT_FOUND when absent or not visible to the caller."""
+    entity = service.entity
+
+    async def resolve(self: Any, info: Info, id: strawberry.ID) -> Any:
+        return await info.context.read(service.get, decode_id(id, entity.type_name))
+
+    resolve.__annotations__ = {"self": Any, "info": Info, "id": strawberry.ID,
+                               "return": node_type}
+    return strawberry.field(resolver=resolve, extensions=needs(entity.read),
+                            description=description)
+
+
+def crud_mutations(service: EntityService[Any], node_type: Any, input_type: Any) -> Any:
+    """`create<Type>`, `update<Type>` (fields sent only; null clears), and for deletable
+    entities `delete<Type>` (soft; idempotent) and `restore<Type>`: each in its own savepoint,
+    permission-checked, audited and evented by the service."""
+    entity, name = service.entity, service.entity.type_name
+    fields: dict[str, Any] = {}
+
+    async def create(self: Any, info: Info, input: Any) -> Any:
+        return await info.context.write(service.create, input_values(entity, input))
+
+    async def update(self: Any, info: Info, id: strawberry.ID, input: Any) -> Any:
+        return await info.context.write(service.update, decode_id(id, name),
+                                        input_values(entity, input))
+
+    create.__annotations__ = {"self": Any, "info": Info, "input": input_type,
+                              "return": node_type}
+    update.__annotations__ = {"self": Any, "info": Info, "id": strawberry.ID,
+                              "input": input_type, "return": node_type}
+    fields[f"create_{entity.name}"] = strawberry.mutation(
+        resolver=create, extensions=needs(entity.write))
+    fields[f"update_{entity.name}"] = strawberry.mutation(
+        resolver=update, extensions=needs(entity.write),
+        description="Changes only the fields sent; null clears.")
+    if entity.delete is not None:
+        for verb, method, text in (
+                ("delete", service.delete,
+                 f"Soft delete (idempotent); `restore{name}` undoes it."),
+                ("restore", service.restore, "Undoes a soft delete (idempotent).")):
+            fields[f"{verb}_{entity.name}"] = strawberry.mutation(
+                resolver=_by_id(method, name, node_type), extensions=needs(entity.delete),
+                description=text)
+    return strawberry.type(type(f"{name}Mutations", (), fields))
+
+
+def _by_id(method: Callable[..., Awaitable[Any]], type_name: str, node_type: Any) -> Any:
+    async def resolve(self: Any, info: Info, id: strawberry.ID) -> Any:
+        return await info.context.write(method, decode_id(id, type_name))
+
+    resolve.__annotations__ = {"self": Any, "info": Info, "id": strawberry.ID,
+                               "return": node_type}
+    return resolve
+
+
+@functools.cache
+def entity_loader(name: str) -> Callable[..., Awaitable[list[Any]]] | None:
+    """The batch function of a registered entity's data loader."""
+    entity = registry.by_name(name)
+    if entity is None:
+        return None
+    service = registry.service_of(entity)
+    return _read_lane(service.load_many)
+
+
+def load_fn(context: Any, name: str) -> Callable[[Sequence[uuid.UUID]], Awaitable[list[Any]]]:
+    batch = entity_loader(name)
+    if batch is None:
+        raise AttributeError(name)
+
+    async def load(ids: Sequence[uuid.UUID]) -> list[Any]:
+        return await context.read(batch, ids)  # type: ignore[no-any-return]
+
+    return load

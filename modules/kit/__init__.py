@@ -1,0 +1,22 @@
+"""The module kit: one declaration per business entity gives its lists, lookups, writes, audit,
+events, rendering and GraphQL wiring. See docs/modules.md for how to add an entity."""
+
+from modules.kit.entity import (
+    AtLeast,
+    Before,
+    Entity,
+    Equals,
+    EqualsLower,
+    Field,
+    Filter,
+    Sort,
+    camel,
+    like_pattern,
+    standard_sorts,
+)
+from modules.kit.service import EntityService
+
+__all__ = [
+    "AtLeast", "Before", "Entity", "EntityService", "Equals", "EqualsLower", "Field", "Filter",
+    "Sort", "camel", "like_pattern", "standard_sorts",
+]

@@ -1,0 +1,236 @@
+"""The one declaration a business entity makes, and the parts it is made of.
+
+A module states what is its own (model, owner column, permissions, sort keys, filters, how its
+fields read in events) and the kit derives the rest: the visible statement, keyset pages and
+cursors, lookups, writes with audit and events, Relay wiring and database rendering.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import String, bindparam, func
+from sqlalchemy.sql.elements import ColumnElement
+
+from tenancy.context import CallContext
+from tenancy.permissions import Permission
+
+ColumnFn = Callable[[Any], Any]  # model (or an alias of it) -> column expression
+
+
+@dataclass(frozen=True)
+class Sort:
+    """An ordering of a list, named as the API's sort enum names it (`NAME_ASC`).
+
+    `keys` are columns of the model or functions of it (`lambda m: func.lower(m.name)`); the
+    primary key is appended by the kit, so the order is total and cursors are unique. Every
+    key shares one direction, which is what lets `(a, b, id) < (:a, :b, :id)` seek straight
+    into a `(tenant_id, a, b, id)` index. The cursor is made of the values the database
+    computed for these expressions, never recomputed in Python.
+    """
+
+    name: str
+    keys: tuple[str | ColumnFn, ...]
+    descending: bool = False
+    description: str | None = None
+
+    def expressions(self, model: Any) -> tuple[Any, ...]:
+        out = [getattr(model, k) if isinstance(k, str) else k(model) for k in self.keys]
+        return (*out, model.id)
+
+
+def standard_sorts(*, name: str | None = "name") -> tuple[Sort, ...]:
+    """The orderings most lists offer: by creation (both ways), last update, and name."""
+    sorts = [Sort("CREATED_AT_DESC", ("created_at",), True, "Newest first."),
+             Sort("CREATED_AT_ASC", ("created_at",), False, "Oldest first."),
+             Sort("UPDATED_AT_DESC", ("updated_at",), True, "Most recently changed first.")]
+    if name is not None:
+        column = name
+        sorts += [Sort("NAME_ASC", (lambda m: func.lower(getattr(m, column)),), False,
+                       "By name, A to Z (case-insensitive)."),
+                  Sort("NAME_DESC", (lambda m: func.lower(getattr(m, column)),), True,
+                       "By name, Z to A (case-insensitive).")]
+    return tuple(sorts)
+
+
+class Filter:
+    """One condition of a list's filter input. `clause` builds SQL over the model with bind
+    parameters named `name` (or `name_<suffix>`); `params` turns the caller's value into them.
+    A list's SQL depends only on which filters are present, so it is compiled once per shape.
+    """
+
+    def clause(self, model: Any, name: str) -> ColumnElement[bool]:
+        raise NotImplementedError
+
+    def params(self, name: str, value: Any, ctx: CallContext) -> dict[str, Any]:
+        return {name: value}
+
+
+@dataclass(frozen=True)
+class Equals(Filter):
+    column: str | ColumnFn
+
+    def clause(self, model: Any, name: str) -> ColumnElement[bool]:
+        col = getattr(model, self.column) if isinstance(self.column, str) else self.column(model)
+        return col == bindparam(name, type_=col.type)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class EqualsLower(Filter):
+    """Case-insensitive equality, on a `lower(column)` index."""
+
+    column: str
+
+    def clause(self, model: Any, name: str) -> ColumnElement[bool]:
+        return func.lower(getattr(model, self.column)) == bindparam(name, type_=String)
+
+    def params(self, name: str, value: Any, ctx: CallContext) -> dict[str, Any]:
+        return {name: value.lower()}
+
+
+@dataclass(frozen=True)
+class AtLeast(Filter):
+    column: str
+
+    def clause(self, model: Any, name: str) -> ColumnElement[bool]:
+        col = getattr(model, self.column)
+        return col >= bindparam(name, type_=col.type)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Before(Filter):
+    column: str
+
+    def clause(self, model: Any, name: str) -> ColumnElement[bool]:
+        col = getattr(model, self.column)
+        return col < bindparam(name, type_=col.type)  # type: ignore[no-any-return]
+
+
+def like_pattern(text: str) -> str:
+    """`%text%` with LIKE's own wildcards escaped: the caller's `%` and `_` match themselves."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+@dataclass(frozen=True)
+class Field:
+    """How one column reads in audit rows and events: the API's name and form.
+
+    `reference`: the GraphQL type its uuid points at (written as that type's global id);
+    `enum`: written upper-case, as the API's enum values are; `secret`: never written.
+    """
+
+    api_name: str | None = None
+    reference: str | None = None
+    enum: bool = False
+    secret: bool = False
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.capitalize() for p in rest)
+
+
+@dataclass(eq=False)
+class Entity:
+    """A business entity declared once.
+
+    name        the audit entity type, the event prefix (`contact.created`) and loader name
+    type_name   its GraphQL type, which its global ids name
+    model       the ORM model: `TenantOwned` (primary key `(tenant_id, id)`)
+    read        the permission to read it at all (the caller's own records if `owner` is set)
+    read_all    the permission to read every record of the tenant (owned entities only)
+    write       the permission to create and update what one can see
+    delete      the permission to soft-delete and restore (needs a `deleted_at` column) and to
+                list deleted records; None: the entity is not deletable through the kit
+    owner       the owner column, if records are owned: callers without `read_all` see and
+                change only their own, and an API key (no user) owns nothing
+    sorts       the orderings its lists offer; the first is the default
+    filters     the conditions its list filter offers, by input field name
+    fields      how columns read in audit rows and events (the rest: camelCase, as is)
+    """
+
+    name: str
+    type_name: str
+    model: Any
+    read: Permission
+    write: Permission
+    read_all: Permission | None = None
+    delete: Permission | None = None
+    owner: str | None = None
+    sorts: tuple[Sort, ...] = field(default_factory=standard_sorts)
+    filters: dict[str, Filter] = field(default_factory=dict)
+    fields: dict[str, Field] = field(default_factory=dict)
+    label: str | None = None  # in messages: "no contact with this id"
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name) or not self.type_name.isidentifier():
+            raise ValueError(f"bad entity names: {self.name!r}, {self.type_name!r}")
+        if self.owner is not None and self.read_all is None:
+            raise ValueError(f"{self.name}: an owned entity needs a read_all permission")
+        if self.delete is not None and "deleted_at" not in self.model.__table__.columns:
+            raise ValueError(f"{self.name}: soft delete needs a deleted_at column")
+        self.sort_by_name = {s.name: s for s in self.sorts}
+        self.columns = tuple(c.key for c in self.model.__table__.columns)
+        from modules.kit import registry
+
+        registry.register(self)
+
+    @property
+    def soft_deletes(self) -> bool:
+        return self.delete is not None
+
+    @property
+    def noun(self) -> str:
+        return self.label or self.name.replace("_", " ")
+
+    def reads_all(self, ctx: CallContext) -> bool:
+        return self.owner is None or ctx.can(self.read_all)  # type: ignore[arg-type]
+
+    def sees_deleted(self, ctx: CallContext) -> bool:
+        return self.delete is not None and ctx.can(self.delete)
+
+    def present(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Column values (by attribute name) in the API's form, for audit rows and events."""
+        from graphql_api.relay import to_global_id  # the one encoding of global ids
+
+        out: dict[str, Any] = {}
+        for key, value in values.items():
+            if key == "tenant_id":
+                continue
+            spec = self.fields.get(key) or _DEFAULT_FIELDS.get(key) or Field()
+            if spec.secret:
+                continue
+            name = spec.api_name or camel(key.removesuffix("_id") + "_id" if spec.reference
+                                          else key)
+            if key == "id":
+                value = to_global_id(self.type_name, value) if value is not None else None
+            elif spec.reference and value is not None:
+                value = to_global_id(spec.reference, value)
+            elif spec.enum and isinstance(value, str):
+                value = value.upper()
+            out[name] = jsonable(value)
+        return out
+
+
+_DEFAULT_FIELDS = {"owner_id": Field(reference="User")}
+
+
+def jsonable(value: Any) -> Any:
+    from modules.pagination import utc_timestamp
+
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return utc_timestamp(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value

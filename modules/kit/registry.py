@@ -1,0 +1,46 @@
+"""Declared entities by name and by GraphQL type name: what `node(id:)`, loaders, rendered
+joins and the kit's test contract find them by. Entities register when their module is
+imported; `modules.kit.entity.Entity` does it on creation."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modules.kit.entity import Entity
+    from modules.kit.service import EntityService
+
+_BY_NAME: dict[str, Entity] = {}
+_BY_TYPE: dict[str, Entity] = {}
+_SERVICES: dict[str, EntityService[Any]] = {}
+
+
+def register(entity: Entity) -> None:
+    for table, key in ((_BY_NAME, entity.name), (_BY_TYPE, entity.type_name)):
+        existing = table.get(key)
+        if existing is not None and existing is not entity:
+            raise ValueError(f"two entities declare {key!r}")
+        table[key] = entity
+
+
+def register_service(service: EntityService[Any]) -> None:
+    _SERVICES[service.entity.name] = service
+
+
+def entities() -> list[Entity]:
+    return list(_BY_NAME.values())
+
+
+def by_name(name: str) -> Entity | None:
+    return _BY_NAME.get(name)
+
+
+def by_type(type_name: str) -> Entity | None:
+    return _BY_TYPE.get(type_name)
+
+
+def service_of(entity: Entity) -> EntityService[Any]:
+    found = _SERVICES.get(entity.name)
+    if found is None:
+        raise LookupError(f"no service declared for {entity.name}")
+    return found

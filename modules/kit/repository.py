@@ -1,0 +1,282 @@
+"""Every read of a declared entity: the one visible statement, keyset pages, counts, lookups.
+
+The record rule (tenant, owner, soft delete) is written once, in `record_rule`, and used in
+each of its forms: lists (compiled once per shape, values as parameters), lookups by id (ORM
+statements with the caller's values), batches for loaders, and the joins of rendered references.
+Row-level security is the wall; the explicit `tenant_id` condition keeps plans on the
+`(tenant_id, …)` indexes, and the owner rule lives here so no query can forget it.
+
+Cursors are made of the sort key as the database computed it (`lower(name)` by PostgreSQL's
+rules, timestamps as stored), read back with each row: one engine for every path.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import namedtuple
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from psycopg.rows import args_row, scalar_row, tuple_row
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from infra.db import fetch
+from modules.kit.entity import Entity, Sort
+from modules.pagination import (
+    Page,
+    RenderSpec,
+    SortKey,
+    build_page,
+    decode_cursor,
+    key_text_sql,
+    parse_key,
+)
+from tenancy.context import CallContext
+
+_DIALECT = postgresql_psycopg.dialect()
+_JSON_MARK = "__rendered_json__"
+
+LIVE, ALL, DELETED_ONLY = "live", "all", "deleted_only"
+
+
+def record_rule(entity: Entity, col: Any, *, tenant_id: Any, user_id: Any, read_all: Any,
+                deleted: Any) -> ColumnElement[bool]:
+    """The rows of `entity` a caller may see. `col(name)` gives a column of the row being
+    tested; each other argument is a value (Python) or a bind parameter (SQL):
+
+    tenant_id  the caller's tenant
+    user_id    the caller's user id (None for an API key or the system: owns nothing)
+    read_all   whether the caller reads every record, or only those they own
+    deleted    LIVE, ALL or DELETED_ONLY; or a boolean "may see deleted" (LIVE or ALL)
+    """
+    clauses: list[Any] = [col("tenant_id") == tenant_id]
+    if entity.owner is not None and read_all is not True:
+        # Never `owner_id == None`, which SQLAlchemy would turn into "owned by nobody".
+        own = col(entity.owner) == user_id if user_id is not None else false()
+        clauses.append(own if read_all is False else or_(read_all, own))
+    if entity.soft_deletes:
+        if deleted == LIVE or deleted is False:
+            clauses.append(col("deleted_at").is_(None))
+        elif deleted == DELETED_ONLY:
+            clauses.append(col("deleted_at").is_not(None))
+        elif deleted not in (ALL, True):
+            clauses.append(or_(deleted, col("deleted_at").is_(None)))
+    return and_(*clauses)
+
+
+def visible(entity: Entity, ctx: CallContext, *, include_deleted: bool = False) -> Select[Any]:
+    """An ORM statement of the rows this caller may see (for lookups and writes)."""
+    model = entity.model
+    return select(model).where(record_rule(
+        entity, lambda name: getattr(model, name), tenant_id=ctx.tenant_id,
+        user_id=ctx.actor.user_id, read_all=entity.reads_all(ctx),
+        deleted=ALL if include_deleted else LIVE))
+
+
+# -- references: the rule as SQL text over an alias, for loaders and rendered joins ---------
+
+def caller_params(ctx: CallContext, entities: Sequence[Entity]) -> dict[str, Any]:
+    """The parameters `join_rule` reads, for these entities."""
+    params: dict[str, Any] = {"tenant_id": ctx.tenant_id, "actor_user_id": ctx.actor.user_id}
+    for e in entities:
+        params[f"{e.name}_read"] = ctx.can(e.read)
+        params[f"{e.name}_read_all"] = e.reads_all(ctx)
+        params[f"{e.name}_see_deleted"] = e.sees_deleted(ctx)
+    return params
+
+
+def join_rule(entity: Entity) -> Any:
+    """`rule(alias, key_sql)`: SQL text admitting the row `alias` of `entity` whose id is
+    `key_sql` when the caller may see it (parameters from `caller_params`). The one rule for
+    data loaders (`by_ids`) and for references the database renders (graphql_api.rendering)."""
+    template = _join_template(entity)
+    return lambda alias, key_sql: template.replace("__alias__", alias).replace("__key__",
+                                                                                key_sql)
+
+
+@lru_cache(maxsize=128)
+def _join_template(entity: Entity) -> str:
+    rule = and_(
+        bindparam(f"{entity.name}_read", type_=Boolean),
+        literal_column("__alias__.id") == literal_column("__key__"),
+        record_rule(entity, lambda name: literal_column(f'__alias__."{name}"'),
+                    tenant_id=bindparam("tenant_id"), user_id=bindparam("actor_user_id"),
+                    read_all=bindparam(f"{entity.name}_read_all", type_=Boolean),
+                    deleted=bindparam(f"{entity.name}_see_deleted", type_=Boolean)))
+    return str(rule.compile(dialect=_DIALECT))
+
+
+@lru_cache(maxsize=128)
+def _by_ids_sql(entity: Entity) -> str:
+    table = entity.model.__table__
+    columns = ", ".join(f'"{c.name}"' for c in table.columns)
+    return (f'select {columns} from "{table.name}" '
+            f"where {join_rule(entity)(f'{chr(34)}{table.name}{chr(34)}', 'any(%(ids)s)')}")
+
+
+@lru_cache(maxsize=128)
+def row_type(entity: Entity, sort_keys: int = 0) -> Any:
+    """Rows as read by lists and loaders: the model's columns (and a list's sort key)."""
+    names = [*entity.columns, *(f"sort_key_{i}" for i in range(sort_keys))]
+    cls = namedtuple(f"{entity.type_name}Row", names)  # type: ignore[misc]
+    cls.kit_entity = entity  # type: ignore[attr-defined]  # how GraphQL types know their rows
+    return cls
+
+
+async def by_ids(session: AsyncSession, ctx: CallContext, entity: Entity,
+                 ids: Sequence[uuid.UUID]) -> list[Any]:
+    """Rows of the given ids that the caller may see, in one query, in the order of `ids`
+    (None where not visible): what data loaders need."""
+    rows = await fetch(session, _by_ids_sql(entity),
+                       {**caller_params(ctx, (entity,)), "ids": list(ids)},
+                       args_row(row_type(entity)))
+    found = {r.id: r for r in rows}
+    return [found.get(i) for i in ids]
+
+
+async def get(session: AsyncSession, ctx: CallContext, entity: Entity, id: uuid.UUID, *,
+              include_deleted: bool = False, for_update: bool = False) -> Any:
+    """The ORM row of this id if the caller may see it, else None."""
+    stmt = visible(entity, ctx, include_deleted=include_deleted).where(entity.model.id == id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return await session.scalar(stmt)
+
+
+# -- lists: compiled once per shape, run on the driver --------------------------------------
+# A list's SQL depends only on its shape (the filters present, the sort, whether the caller
+# reads all, which deleted rows show); values travel as parameters. Each shape is built and
+# compiled once, and every request after it sends a prepared statement with its parameters.
+
+@dataclass(frozen=True)
+class ListShape:
+    entity: Entity
+    read_all: bool
+    deleted: str
+    filters: frozenset[str]
+
+
+def sort_key(entity: Entity, sort: Sort) -> SortKey:
+    return _sort_key(entity, sort.name)
+
+
+@lru_cache(maxsize=512)
+def _sort_key(entity: Entity, name: str) -> SortKey:
+    sort = entity.sort_by_name[name]
+    columns = sort.expressions(entity.model)
+    kinds = tuple(c.type.python_type for c in columns)
+    return SortKey(sort.name, columns, kinds, sort.descending)
+
+
+def _filtered(shape: ListShape, columns: Sequence[Any]) -> Select[Any]:
+    entity, model = shape.entity, shape.entity.model
+    stmt = select(*columns).where(record_rule(
+        entity, lambda name: getattr(model, name), tenant_id=bindparam("tenant_id"),
+        user_id=bindparam("actor_user_id"), read_all=shape.read_all, deleted=shape.deleted))
+    for name in sorted(shape.filters):
+        stmt = stmt.where(entity.filters[name].clause(model, name))
+    return stmt
+
+
+@lru_cache(maxsize=1024)
+def _page_sql(shape: ListShape, sort_name: str, seek: bool, rendered: RenderSpec | None
+              ) -> str:
+    key = _sort_key(shape.entity, sort_name)
+    table = shape.entity.model.__table__
+    if rendered is None:
+        columns: list[Any] = [*table.columns,
+                              *(c.label(f"sort_key_{i}") for i, c in enumerate(key.columns))]
+    else:
+        columns = [literal_column(_JSON_MARK).label("json"),
+                   *(key_text_sql(c, kind).label(f"k{i}")
+                     for i, (c, kind) in enumerate(zip(key.columns, key.kinds, strict=True)))]
+    stmt = _filtered(shape, columns)
+    if seek:
+        marks = [bindparam(f"k{i}", type_=c.type) for i, c in enumerate(key.columns)]
+        cols = tuple_(*key.columns)
+        stmt = stmt.where(cols < tuple_(*marks) if key.descending else cols > tuple_(*marks))
+    stmt = stmt.order_by(*key.order_by()).limit(bindparam("limit", type_=Integer))
+    sql = str(stmt.compile(dialect=_DIALECT))
+    if rendered is None:
+        return sql
+    # Put in after compiling: its %(name)s parameters must reach the driver as they are.
+    from_clause = f"\nFROM {table.name} \nWHERE"
+    if sql.count(from_clause) != 1 or sql.count(_JSON_MARK) != 1:
+        raise RuntimeError(f"unexpected statement shape: {sql}")
+    return (sql.replace(_JSON_MARK, rendered.json, 1)
+            .replace(from_clause, f"\nFROM {table.name} {rendered.joins} \nWHERE", 1))
+
+
+@lru_cache(maxsize=512)
+def _count_sql(shape: ListShape) -> str:
+    stmt = select(func.count()).select_from(_filtered(shape, [true()]).subquery())
+    return str(stmt.compile(dialect=_DIALECT))
+
+
+def _shape(ctx: CallContext, entity: Entity, filters: dict[str, Any], deleted: str
+           ) -> ListShape:
+    present = frozenset(k for k in entity.filters if filters.get(k) is not None)
+    return ListShape(entity, entity.reads_all(ctx), deleted, present)
+
+
+def _params(ctx: CallContext, entity: Entity, filters: dict[str, Any]) -> dict[str, Any]:
+    params: dict[str, Any] = {"tenant_id": ctx.tenant_id, "actor_user_id": ctx.actor.user_id}
+    for name, spec in entity.filters.items():
+        value = filters.get(name)
+        if value is not None:
+            params.update(spec.params(name, value, ctx))
+    return params
+
+
+async def page(session: AsyncSession, ctx: CallContext, entity: Entity, *,
+               filters: dict[str, Any], deleted: str, sort: str, first: int,
+               after: str | None, rendered: RenderSpec | None = None,
+               render_params: dict[str, Any] | None = None) -> Page[Any]:
+    """A page of rows (named tuples with the model's columns and the sort key).
+
+    With `rendered` (SQL over the entity's table and joins, from code, never from input) the
+    rows are tuples instead: each node's JSON text as the database rendered it, and the sort
+    key as text (`pagination.key_text_sql`), parsed only for the cursors asked for."""
+    key = _sort_key(entity, sort)
+    params = _params(ctx, entity, filters)
+    params["limit"] = first + 1
+    if after:
+        for i, value in enumerate(decode_cursor(after, key)):
+            params[f"k{i}"] = value
+    sql = _page_sql(_shape(ctx, entity, filters, deleted), sort, bool(after), rendered)
+    if rendered is None:
+        width = len(key.columns)
+        rows = await fetch(session, sql, params, args_row(row_type(entity, width)))
+        result = build_page(rows, lambda r: tuple(r[-width:]), first, after)
+    else:
+        if render_params:
+            params.update(render_params)
+        rows = await fetch(session, sql, params, tuple_row)
+        result = build_page(rows, lambda r: parse_key(r[1:], key), first, after)
+        result.rendered = True
+    return result
+
+
+async def count(session: AsyncSession, ctx: CallContext, entity: Entity, *,
+                filters: dict[str, Any], deleted: str) -> int:
+    rows = await fetch(session, _count_sql(_shape(ctx, entity, filters, deleted)),
+                       _params(ctx, entity, filters), scalar_row)
+    return int(rows[0])

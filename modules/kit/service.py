@@ -1,0 +1,180 @@
+"""What every declared entity's service does the same way: permission checks, lists, lookups,
+create, update (fields sent only; null clears), soft delete and restore, each write with its
+audit row and outbox event in the caller's transaction.
+
+A module subclasses `EntityService` and keeps only its own rules: `validate` (input to column
+values) and, where it has them, `check` (rules that need the database, e.g. references) and
+`after_write`. Services take the caller's session and context, flush, and never commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, ClassVar, Generic, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from infra.db import new_id
+from infra.errors import Forbidden, NotFound
+from modules.kit import registry, repository
+from modules.kit.entity import Entity
+from modules.pagination import Page, RenderSpec
+from tenancy.audit import record_change
+from tenancy.context import CallContext
+
+M = TypeVar("M")
+
+CREATED, UPDATED, DELETED, RESTORED = "created", "updated", "deleted", "restored"
+
+
+class EntityService(Generic[M]):
+    entity: ClassVar[Entity]
+
+    def __init__(self) -> None:
+        registry.register_service(self)
+
+    # -- the module's own rules: override what applies ---------------------------------------
+    def validate(self, ctx: CallContext, data: dict[str, Any], *, row: M | None
+                 ) -> dict[str, Any]:
+        """Column values from the fields sent (all of them on create, `row` None; only those
+        sent on update). Raise `ValidationFailed` with every field error at once."""
+        return dict(data)
+
+    async def check(self, session: AsyncSession, ctx: CallContext, values: dict[str, Any], *,
+                    row: M | None) -> None:
+        """Rules that need the database, on the values about to be written (on update: only
+        those that change)."""
+
+    def defaults(self, ctx: CallContext) -> dict[str, Any]:
+        """Values a new record starts with; the owner is the creating user by default."""
+        owner = self.entity.owner
+        return {owner: ctx.actor.user_id} if owner is not None else {}
+
+    # -- reads ---------------------------------------------------------------------------------
+    def _deleted(self, ctx: CallContext, filters: dict[str, Any]) -> str:
+        entity = self.entity
+        include, only = filters.get("include_deleted"), filters.get("deleted_only")
+        if not (include or only):
+            return repository.LIVE
+        if not entity.sees_deleted(ctx):
+            raise Forbidden(f"seeing deleted {entity.noun} records needs the "
+                            f"{entity.delete or 'delete'} permission",
+                            permission=str(entity.delete) if entity.delete else None)
+        return repository.DELETED_ONLY if only else repository.ALL
+
+    async def list_page(self, session: AsyncSession, ctx: CallContext, *,
+                        filters: dict[str, Any], sort: str, first: int, after: str | None,
+                        rendered: RenderSpec | None = None,
+                        render_params: dict[str, Any] | None = None) -> Page[Any]:
+        ctx.require(self.entity.read)
+        return await repository.page(session, ctx, self.entity, filters=filters,
+                                     deleted=self._deleted(ctx, filters), sort=sort,
+                                     first=first, after=after, rendered=rendered,
+                                     render_params=render_params)
+
+    async def count(self, session: AsyncSession, ctx: CallContext, *,
+                    filters: dict[str, Any]) -> int:
+        ctx.require(self.entity.read)
+        return await repository.count(session, ctx, self.entity, filters=filters,
+                                      deleted=self._deleted(ctx, filters))
+
+    async def load_many(self, session: AsyncSession, ctx: CallContext,
+                        ids: Sequence[uuid.UUID]) -> list[Any]:
+        """For data loaders: rows in the order of `ids`, None where not visible."""
+        return await repository.by_ids(session, ctx, self.entity, ids)
+
+    async def get(self, session: AsyncSession, ctx: CallContext, id: uuid.UUID) -> M:
+        ctx.require(self.entity.read)
+        row = await repository.get(session, ctx, self.entity, id,
+                                   include_deleted=self.entity.sees_deleted(ctx))
+        if row is None:
+            raise NotFound(f"no {self.entity.noun} with this id", field="id")
+        return row  # type: ignore[no-any-return]
+
+    async def editable(self, session: AsyncSession, ctx: CallContext, id: uuid.UUID, *,
+                       include_deleted: bool = False) -> M:
+        """The row, locked for update, if the caller may see it (and it is live, unless
+        `include_deleted`); NOT_FOUND otherwise."""
+        row = await repository.get(session, ctx, self.entity, id,
+                                   include_deleted=include_deleted, for_update=True)
+        if row is None:
+            raise NotFound(f"no {self.entity.noun} with this id", field="id")
+        return row  # type: ignore[no-any-return]
+
+    # -- writes --------------------------------------------------------------------------------
+    def snapshot(self, row: Any) -> dict[str, Any]:
+        """The row in the API's form, for audit rows and events."""
+        return self.entity.present({k: getattr(row, k) for k in self.entity.columns})
+
+    async def record(self, session: AsyncSession, ctx: CallContext, row: Any, action: str,
+                     before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+        await record_change(session, ctx, entity_type=self.entity.name, entity_id=row.id,
+                            action=action, before=before, after=after)
+
+    async def _now(self, session: AsyncSession) -> datetime:
+        # The transaction's time: created_at, updated_at, deleted_at and the audit row of one
+        # write are the same instant.
+        return await session.scalar(select(func.now()))  # type: ignore[return-value]
+
+    async def create(self, session: AsyncSession, ctx: CallContext, data: dict[str, Any]) -> M:
+        entity = self.entity
+        ctx.require(entity.write)
+        values = self.validate(ctx, data, row=None)
+        for key, value in self.defaults(ctx).items():
+            if values.get(key) is None:
+                values[key] = value
+        await self.check(session, ctx, values, row=None)
+        row = entity.model(tenant_id=ctx.tenant_id, id=new_id(), **values)
+        session.add(row)
+        await session.flush()
+        await self.record(session, ctx, row, CREATED, None, self.snapshot(row))
+        return row  # type: ignore[no-any-return]
+
+    async def update(self, session: AsyncSession, ctx: CallContext, id: uuid.UUID,
+                     data: dict[str, Any]) -> M:
+        ctx.require(self.entity.write)
+        row = await self.editable(session, ctx, id)
+        values = self.validate(ctx, data, row=row)
+        changes = {k: v for k, v in values.items() if getattr(row, k) != v}
+        if not changes:
+            return row
+        await self.check(session, ctx, changes, row=row)
+        before = self.snapshot(row)
+        for key, value in changes.items():
+            setattr(row, key, value)
+        await session.flush()
+        await self.record(session, ctx, row, UPDATED, before, self.snapshot(row))
+        return row
+
+    def _require_delete(self, ctx: CallContext) -> None:
+        if self.entity.delete is None:
+            raise Forbidden(f"{self.entity.noun} records cannot be deleted")
+        ctx.require(self.entity.delete)
+
+    async def delete(self, session: AsyncSession, ctx: CallContext, id: uuid.UUID) -> M:
+        """Soft delete: the row stays, hidden from lists, and can be restored. Deleting a
+        deleted record changes nothing and answers it as it is (idempotent)."""
+        self._require_delete(ctx)
+        row: Any = await self.editable(session, ctx, id, include_deleted=True)
+        if row.deleted_at is not None:
+            return row  # type: ignore[no-any-return]
+        before = self.snapshot(row)
+        row.deleted_at = await self._now(session)
+        await session.flush()
+        await self.record(session, ctx, row, DELETED, before, self.snapshot(row))
+        return row  # type: ignore[no-any-return]
+
+    async def restore(self, session: AsyncSession, ctx: CallContext, id: uuid.UUID) -> M:
+        """Undoes a soft delete; restoring a live record changes nothing (idempotent)."""
+        self._require_delete(ctx)
+        row: Any = await self.editable(session, ctx, id, include_deleted=True)
+        if row.deleted_at is None:
+            return row  # type: ignore[no-any-return]
+        before = self.snapshot(row)
+        row.deleted_at = None
+        await session.flush()
+        await self.record(session, ctx, row, RESTORED, before, self.snapshot(row))
+        return row  # type: ignore[no-any-return]
