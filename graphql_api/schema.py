@@ -1,9 +1,17 @@
-"""Composes the domains' queries and mutations into one schema, with its limits and caches."""
+"""Composes the domains' queries and mutations into one schema, with its limits and caches.
+
+Each domain's package (`graphql_api/<domain>/`) has a `schema.py` listing its `QUERIES`,
+`MUTATIONS` and `TYPES`; they are found here, so adding a domain edits no shared file.
+"""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import pkgutil
 from datetime import datetime
 from functools import lru_cache
+from types import ModuleType
 
 import strawberry
 from graphql import GraphQLError
@@ -11,22 +19,28 @@ from strawberry.extensions import MaxTokensLimiter, ParserCache
 from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext, Info
 
-from graphql_api.customers.mutations import CustomerMutations
-from graphql_api.customers.queries import CustomerQueries
-from graphql_api.customers.types import CompanyType, ContactType
+import graphql_api
 from graphql_api.kit import NODE_LOADERS
 from graphql_api.limits import LimitsThenValidation, QueryLimits
 from graphql_api.permissions import needs
 from graphql_api.relay import Node, from_global_id
 from graphql_api.rendering import DATETIME_UTC
-from graphql_api.tenancy.mutations import TenancyMutations
-from graphql_api.tenancy.queries import TenancyQueries
-from graphql_api.tenancy.types import UserType
 from infra.settings import Settings
 
 
+def _domains() -> list[ModuleType]:
+    found = []
+    for info in sorted(pkgutil.iter_modules(graphql_api.__path__), key=lambda i: i.name):
+        if info.ispkg and importlib.util.find_spec(f"graphql_api.{info.name}.schema"):
+            found.append(importlib.import_module(f"graphql_api.{info.name}.schema"))
+    return found
+
+
+DOMAINS = _domains()
+
+
 @strawberry.type
-class Query(CustomerQueries, TenancyQueries):
+class NodeQuery:
     @strawberry.field(extensions=needs(), description="Any object by its global ID, or null.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         try:
@@ -39,9 +53,8 @@ class Query(CustomerQueries, TenancyQueries):
         return await getattr(info.context.loaders, loader).load(key)  # type: ignore[no-any-return]
 
 
-@strawberry.type
-class Mutation(CustomerMutations, TenancyMutations):
-    pass
+Query = strawberry.type(type("Query", (*(q for d in DOMAINS for q in d.QUERIES), NodeQuery), {}))
+Mutation = strawberry.type(type("Mutation", tuple(m for d in DOMAINS for m in d.MUTATIONS), {}))
 
 
 class Schema(strawberry.Schema):
@@ -61,7 +74,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         # Timestamps in UTC with microseconds, the form PostgreSQL renders too (rendering.py).
         scalar_overrides={datetime: DATETIME_UTC},
         mutation=Mutation,
-        types=[ContactType, CompanyType, UserType],
+        types=[t for d in DOMAINS for t in d.TYPES],
         # Factories: a fresh extension per request (the caches live outside them).
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),

@@ -1,0 +1,9 @@
+"""What the customers domain adds to the schema (found by `graphql_api.schema`)."""
+
+from graphql_api.customers.mutations import CustomerMutations
+from graphql_api.customers.queries import CustomerQueries
+from graphql_api.customers.types import CompanyType, ContactType
+
+QUERIES = [CustomerQueries]
+MUTATIONS = [CustomerMutations]
+TYPES = [ContactType, CompanyType]

@@ -1,0 +1,9 @@
+"""What the tenancy domain adds to the schema (found by `graphql_api.schema`)."""
+
+from graphql_api.tenancy.mutations import TenancyMutations
+from graphql_api.tenancy.queries import TenancyQueries
+from graphql_api.tenancy.types import UserType
+
+QUERIES = [TenancyQueries]
+MUTATIONS = [TenancyMutations]
+TYPES = [UserType]
