@@ -21,7 +21,7 @@ from strawberry.types import Info
 from strawberry.types.base import get_object_definition
 
 from graphql_api.permissions import needs
-from graphql_api.relay import Connection, decode_id, to_global_id
+from graphql_api.relay import Connection, Node, decode_id, to_global_id
 from graphql_api.rendering import Related, global_id_sql, renders, requested
 from modules.kit import registry
 from modules.kit.entity import Entity, camel
@@ -49,6 +49,9 @@ def node(entity: Entity, *, description: str | None = None) -> Callable[[type], 
     selected field has an SQL form (plain columns, `id`, and `reference` fields)."""
 
     def wrap(cls: type) -> Any:
+        if not issubclass(cls, Node):
+            raise TypeError(f"{cls.__name__} must implement Node: class {cls.__name__}(Node)")
+
         def id(self: Any) -> strawberry.ID:
             return strawberry.ID(to_global_id(entity.type_name, self.id))
 

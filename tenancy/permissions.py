@@ -31,3 +31,12 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[Permission]]] = {
     "sales": ("Sales", frozenset({P.CUSTOMERS_READ, P.CUSTOMERS_WRITE})),
     "viewer": ("Viewer", frozenset({P.CUSTOMERS_READ, P.CUSTOMERS_READ_ALL})),
 }
+
+
+def own_records_only(granted: frozenset[str] | set[str]) -> bool:
+    """Whether these permissions read some kind of record only where the holder owns it: an
+    `<area>:read` without the `<area>:read_all` that exists beside it (customers, and every
+    owned area after them)."""
+    known = {p.value for p in Permission}
+    return any(p.endswith(":read") and f"{p}_all" in known and f"{p}_all" not in granted
+               for p in granted)

@@ -22,7 +22,7 @@ from tenancy.auth import api_key_cache
 from tenancy.context import CallContext, system_context
 from tenancy.models import ApiKey, Membership, Role, Tenant, User
 from tenancy.passwords import MIN_PASSWORD_LENGTH, hash_password
-from tenancy.permissions import BUILTIN_ROLES, Permission
+from tenancy.permissions import BUILTIN_ROLES, Permission, own_records_only
 
 SLUG_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -165,9 +165,9 @@ async def create_api_key(
     granted = frozenset(role.permissions)
     if not granted <= ctx.actor.permissions:
         raise Forbidden("an API key cannot hold permissions its creator lacks", field="role")
-    if Permission.CUSTOMERS_READ_ALL.value not in granted:
+    if own_records_only(granted):
         # A key acts for no user, so a role limited to its holder's own records would give it
-        # nothing to see and make customers that nobody owns.
+        # nothing to see and make records that nobody owns.
         raise ValidationFailed.single(
             "role", f"role {role.key!r} is limited to its holder's own records; an API key "
             "acts for no user, so give it a role that reads the whole tenant", "role")
