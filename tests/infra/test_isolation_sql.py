@@ -10,7 +10,7 @@ from psycopg.rows import scalar_row
 from sqlalchemy import text
 
 from infra import db
-from infra.db import Database, NeedsTransaction, UnitOfWork, fetch, sends_scope
+from infra.db import Database, NeedsTransaction, UnitOfWork, fetch, reads_only
 from tests.conftest import GraphQLClient, Servers, run
 from tests.factories import TenantFactory
 
@@ -147,11 +147,11 @@ def test_the_read_lane_sets_the_tenant_per_statement_and_leaves_nothing_behind(
             for tenant, expected in ((a, ["甲方联系人"]), (b, ["乙方联系人"]), (None, [])):
                 uow = UnitOfWork(database, read_only=True)
                 uow.scope(tenant.id if tenant else None)
-                rows = await uow.run(sends_scope(lambda s: fetch(s, names, {}, scalar_row)))
+                rows = await uow.run(reads_only(lambda s: fetch(s, names, {}, scalar_row)))
                 assert rows == expected
                 # Each statement was its own transaction: the same connection, asked again
                 # outside any lane, has no tenant left and sees nothing.
-                raw = await uow.run(sends_scope(lambda s: s.info["driver"].execute(names)))
+                raw = await uow.run(reads_only(lambda s: s.info["driver"].execute(names)))
                 assert await raw.fetchall() == []
                 # Anything but `fetch` needs a transaction: refused before it runs.
                 with pytest.raises(NeedsTransaction):
@@ -159,17 +159,51 @@ def test_the_read_lane_sets_the_tenant_per_statement_and_leaves_nothing_behind(
                 with pytest.raises(NeedsTransaction):
                     await uow.run_atomic(lambda s: s.execute(text(names)))
                 # A literal percent sign survives preparing and client-side binding.
-                assert await uow.run(sends_scope(lambda s: fetch(
+                assert await uow.run(reads_only(lambda s: fetch(
                     s, "select 'a%%b' || %(x)s", {"x": "c"}, scalar_row))) == ["a%bc"]
                 # Statements are prepared once per connection; a failure leaves it usable.
                 with pytest.raises(psycopg.errors.DivisionByZero):
-                    await uow.run(sends_scope(lambda s: fetch(
+                    await uow.run(reads_only(lambda s: fetch(
                         s, "select 1 / %(zero)s", {"zero": 0}, scalar_row)))
-                assert await uow.run(sends_scope(lambda s: fetch(s, names, {}, scalar_row))) \
+                assert await uow.run(reads_only(lambda s: fetch(s, names, {}, scalar_row))) \
                     == expected
-                prepared = await uow.run(sends_scope(lambda s: s.info["driver"].execute(
+                prepared = await uow.run(reads_only(lambda s: s.info["driver"].execute(
                     "select name from pg_prepared_statements")))
                 assert [r[0] for r in await prepared.fetchall()] == [db._prepared(names).name]
+                await uow.rollback()
+        finally:
+            await database.dispose()
+
+    run(scenario())
+
+
+def test_a_transaction_sets_its_tenant_before_any_first_statement(
+    servers: Servers, two_tenants_with_data: tuple[Any, Any],
+) -> None:
+    """Whatever runs first in a unit of work (an ORM statement, `fetch`, a savepoint), the
+    tenant is set before it: no caller has to remember, and no mark can make it forget."""
+    a, b = two_tenants_with_data
+    names = "select name from contacts order by name"
+
+    async def scenario() -> None:
+        database = Database(servers.app_url, pool_size=1, max_overflow=0, read_pool_size=1)
+        try:
+            firsts = {
+                "orm": lambda s: s.execute(text(names)),
+                "orm, marked reads_only": reads_only(lambda s: s.execute(text(names))),
+            }
+            for tenant, expected in ((a, ["甲方联系人"]), (b, ["乙方联系人"]), (None, [])):
+                for label, first in firsts.items():
+                    uow = UnitOfWork(database)
+                    uow.scope(tenant.id if tenant else None)
+                    result = await uow.run(first)
+                    assert [r[0] for r in result] == expected, label
+                    assert await uow.run(lambda s: fetch(s, names, {}, scalar_row)) == expected
+                    await uow.rollback()
+                uow = UnitOfWork(database)
+                uow.scope(tenant.id if tenant else None)
+                assert [r[0] for r in await uow.run_atomic(
+                    lambda s: s.execute(text(names)))] == expected
                 await uow.rollback()
         finally:
             await database.dispose()
