@@ -15,14 +15,15 @@ from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.db import new_id
-from infra.errors import Forbidden, NotFound
+from infra.errors import Conflict, Forbidden, NotFound
 from modules.kit import registry, repository
 from modules.kit.entity import Entity
 from modules.pagination import Page, RenderSpec
-from tenancy.audit import record_change
+from tenancy.audit import changed_fields, record_change
 from tenancy.context import CallContext
 
 M = TypeVar("M")
@@ -94,14 +95,23 @@ class EntityService(Generic[M]):
             raise NotFound(f"no {self.entity.noun} with this id", field="id")
         return row  # type: ignore[no-any-return]
 
-    async def editable(self, session: AsyncSession, ctx: CallContext, id: uuid.UUID, *,
-                       include_deleted: bool = False) -> M:
-        """The row, locked for update, if the caller may see it (and it is live, unless
-        `include_deleted`); NOT_FOUND otherwise."""
+    async def editable(self, session: AsyncSession, ctx: CallContext, id: uuid.UUID) -> M:
+        """The row to change, locked for update, if the caller may see it: deleted ones too
+        for those who may see them (as `get` shows them), so every write answers the same
+        record a read would. NOT_FOUND otherwise."""
         row = await repository.get(session, ctx, self.entity, id,
-                                   include_deleted=include_deleted, for_update=True)
+                                   include_deleted=self.entity.sees_deleted(ctx),
+                                   for_update=True)
         if row is None:
             raise NotFound(f"no {self.entity.noun} with this id", field="id")
+        return row  # type: ignore[no-any-return]
+
+    async def live(self, session: AsyncSession, ctx: CallContext, id: uuid.UUID) -> M:
+        """`editable`, refused with CONFLICT when deleted: a deleted record is restored before
+        it is changed."""
+        row: Any = await self.editable(session, ctx, id)
+        if self.entity.soft_deletes and row.deleted_at is not None:
+            raise Conflict(f"this {self.entity.noun} is deleted: restore it first", field="id")
         return row  # type: ignore[no-any-return]
 
     # -- writes --------------------------------------------------------------------------------
@@ -111,8 +121,25 @@ class EntityService(Generic[M]):
 
     async def record(self, session: AsyncSession, ctx: CallContext, row: Any, action: str,
                      before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+        # The event names the record by its global id, as its data does (not the bare uuid).
+        data = after if after is not None else before
         await record_change(session, ctx, entity_type=self.entity.name, entity_id=row.id,
-                            action=action, before=before, after=after)
+                            action=action, before=before, after=after,
+                            payload={"id": self.entity.present({"id": row.id})["id"],
+                                     "data": data, "changed": changed_fields(before, after)})
+
+    async def flush(self, session: AsyncSession) -> None:
+        """Flush; a broken unique index the entity declares (`Entity.unique`) is a CONFLICT on
+        its field. Inside the mutation's savepoint, which the error rolls back."""
+        try:
+            await session.flush()
+        except IntegrityError as exc:
+            constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+            field = self.entity.unique.get(constraint or "")
+            if field is None:
+                raise
+            raise Conflict(f"another {self.entity.noun} has this {field}",
+                           field=field) from None
 
     async def _now(self, session: AsyncSession) -> datetime:
         # The transaction's time: created_at, updated_at, deleted_at and the audit row of one
@@ -129,14 +156,14 @@ class EntityService(Generic[M]):
         await self.check(session, ctx, values, row=None)
         row = entity.model(tenant_id=ctx.tenant_id, id=new_id(), **values)
         session.add(row)
-        await session.flush()
+        await self.flush(session)
         await self.record(session, ctx, row, CREATED, None, self.snapshot(row))
         return row  # type: ignore[no-any-return]
 
     async def update(self, session: AsyncSession, ctx: CallContext, id: uuid.UUID,
                      data: dict[str, Any]) -> M:
         ctx.require(self.entity.write)
-        row = await self.editable(session, ctx, id)
+        row = await self.live(session, ctx, id)
         values = self.validate(ctx, data, row=row)
         changes = {k: v for k, v in values.items() if getattr(row, k) != v}
         if not changes:
@@ -145,7 +172,7 @@ class EntityService(Generic[M]):
         before = self.snapshot(row)
         for key, value in changes.items():
             setattr(row, key, value)
-        await session.flush()
+        await self.flush(session)
         await self.record(session, ctx, row, UPDATED, before, self.snapshot(row))
         return row
 
@@ -158,7 +185,7 @@ class EntityService(Generic[M]):
         """Soft delete: the row stays, hidden from lists, and can be restored. Deleting a
         deleted record changes nothing and answers it as it is (idempotent)."""
         self._require_delete(ctx)
-        row: Any = await self.editable(session, ctx, id, include_deleted=True)
+        row: Any = await self.editable(session, ctx, id)
         if row.deleted_at is not None:
             return row  # type: ignore[no-any-return]
         before = self.snapshot(row)
@@ -170,11 +197,11 @@ class EntityService(Generic[M]):
     async def restore(self, session: AsyncSession, ctx: CallContext, id: uuid.UUID) -> M:
         """Undoes a soft delete; restoring a live record changes nothing (idempotent)."""
         self._require_delete(ctx)
-        row: Any = await self.editable(session, ctx, id, include_deleted=True)
+        row: Any = await self.editable(session, ctx, id)
         if row.deleted_at is None:
             return row  # type: ignore[no-any-return]
         before = self.snapshot(row)
         row.deleted_at = None
-        await session.flush()
+        await self.flush(session)
         await self.record(session, ctx, row, RESTORED, before, self.snapshot(row))
         return row  # type: ignore[no-any-return]
