@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import secrets
+import socket
 from typing import Annotated
 
 import typer
@@ -58,10 +60,37 @@ def migrate() -> None:
     typer.echo("migrations applied")
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """The server's listening socket, taken before anything else starts: a port in use is one
+    line and exit 1, not a traceback after the embedded servers and migrations."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)  # now: until listen(), another process could still bind the port
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            typer.echo(f"error: {host}:{port} is in use (another `crm dev`?): stop it, or "
+                       f"choose a port with --port or PORT (e.g. `make dev PORT={port + 1}`)",
+                       err=True)
+        else:
+            typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from None
+    return sock
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
 @app.command()
 def dev(
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8000,
+    host: Annotated[str | None, typer.Option(
+        metavar="HOST", help="Listen address (default: HOST, else 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(
+        metavar="PORT", help="Listen port (default: PORT, else 8000)")] = None,
     seed: Annotated[bool, typer.Option(help="Create the demo tenant if missing")] = True,
 ) -> None:
     """Development server: embedded servers when unset, migrate, demo data, serve."""
@@ -69,6 +98,7 @@ def dev(
 
     settings = _settings()
     configure_logging(settings.log_level)
+    listener = _listen(host or settings.host, settings.port if port is None else port)
     urls = _services(settings)
     migrations.upgrade(urls.owner_database_url, settings)
     if seed:
@@ -81,9 +111,10 @@ def dev(
             typer.echo(("Demo data created. " if demo.created else "") +
                        f"Demo login: {demo.email} / {demo.password} (tenant '{demo.slug}')")
         asyncio.run(run_seed())
-    typer.echo(f"CRM running at http://{host}:{port}/  (GraphQL and GraphiQL at "
-               f"http://{host}:{port}/graphql)")
-    uvicorn.run("infra.asgi:create", factory=True, host=host, port=port, log_level="warning")
+    url = _url(listener)
+    typer.echo(f"CRM running at {url}  (GraphQL and GraphiQL at {url}graphql)")
+    config = uvicorn.Config("infra.asgi:create", factory=True, log_level="warning")
+    uvicorn.Server(config).run(sockets=[listener])
 
 
 @app.command()
