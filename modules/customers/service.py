@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.db import new_id, sends_scope
-from infra.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from infra.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from modules.customers import events, repository
 from modules.customers.models import Company, Contact
 from modules.customers.repository import Customer
@@ -113,8 +113,11 @@ async def create(session: AsyncSession, ctx: CallContext, model: type[Customer],
 
 
 async def _editable(session: AsyncSession, ctx: CallContext, model: type[Customer],
-                    id: uuid.UUID, *, include_deleted: bool = False) -> Customer:
-    row = await repository.get(session, ctx, model, id, include_deleted=include_deleted,
+                    id: uuid.UUID) -> Customer:
+    """The row to change, locked; deleted ones too for those who may see them (as `get`
+    shows them), so every write answers the same record a read would."""
+    row = await repository.get(session, ctx, model, id,
+                               include_deleted=ctx.can(Permission.CUSTOMERS_DELETE),
                                for_update=True)
     if row is None:
         raise NotFound(f"no {ENTITY[model]} with this id", field="id")
@@ -124,8 +127,10 @@ async def _editable(session: AsyncSession, ctx: CallContext, model: type[Custome
 async def update(session: AsyncSession, ctx: CallContext, model: type[Customer], id: uuid.UUID,
                  data: dict[str, Any]) -> Customer:
     ctx.require(Permission.CUSTOMERS_WRITE)
-    values = VALIDATE[model](data, ctx.region, partial=True)
     row = await _editable(session, ctx, model, id)
+    if row.deleted_at is not None:
+        raise Conflict(f"this {ENTITY[model]} is deleted: restore it first", field="id")
+    values = VALIDATE[model](data, ctx.region, partial=True)
     await _check_references(session, ctx, {k: v for k, v in values.items()
                                            if getattr(row, k) != v})
     before = snapshot(row)
@@ -141,9 +146,12 @@ async def update(session: AsyncSession, ctx: CallContext, model: type[Customer],
 
 async def delete(session: AsyncSession, ctx: CallContext, model: type[Customer], id: uuid.UUID
                  ) -> Customer:
-    """Soft delete: the row stays, hidden from lists, and can be restored."""
+    """Soft delete: the row stays, hidden from lists, and can be restored. Idempotent: a
+    deleted row is answered as it is, and nothing is recorded."""
     ctx.require(Permission.CUSTOMERS_DELETE)
     row = await _editable(session, ctx, model, id)
+    if row.deleted_at is not None:
+        return row
     before = snapshot(row)
     row.deleted_at = datetime.now(UTC)
     await session.flush()
@@ -154,8 +162,9 @@ async def delete(session: AsyncSession, ctx: CallContext, model: type[Customer],
 
 async def restore(session: AsyncSession, ctx: CallContext, model: type[Customer], id: uuid.UUID
                   ) -> Customer:
+    """Undoes `delete`. Idempotent: a live row is answered as it is, and nothing recorded."""
     ctx.require(Permission.CUSTOMERS_DELETE)
-    row = await _editable(session, ctx, model, id, include_deleted=True)
+    row = await _editable(session, ctx, model, id)
     if row.deleted_at is None:
         return row
     before = snapshot(row)
