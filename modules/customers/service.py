@@ -124,13 +124,25 @@ async def _editable(session: AsyncSession, ctx: CallContext, model: type[Custome
     return row
 
 
+def _patched(row: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """The fields sent, with a nested object (a JSON column such as `address`) sent as the
+    fields of it that change: its fields follow the top level's rule (only those sent change,
+    null clears one), and null for the whole object clears it."""
+    out = dict(data)
+    for key, sent in data.items():
+        current = getattr(row, key, None)
+        if isinstance(sent, dict) and isinstance(current, dict):
+            out[key] = {**current, **sent}
+    return out
+
+
 async def update(session: AsyncSession, ctx: CallContext, model: type[Customer], id: uuid.UUID,
                  data: dict[str, Any]) -> Customer:
     ctx.require(Permission.CUSTOMERS_WRITE)
     row = await _editable(session, ctx, model, id)
     if row.deleted_at is not None:
         raise Conflict(f"this {ENTITY[model]} is deleted: restore it first", field="id")
-    values = VALIDATE[model](data, ctx.region, partial=True)
+    values = VALIDATE[model](_patched(row, data), ctx.region, partial=True)
     await _check_references(session, ctx, {k: v for k, v in values.items()
                                            if getattr(row, k) != v})
     before = snapshot(row)
