@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.db import fetch
 from modules.customers.models import Company, Contact
+from modules.customers.schemas import phone_search_term
 from modules.pagination import (
     Page,
     RenderSpec,
@@ -133,7 +134,7 @@ def _filtered(shape: ListShape, columns: Sequence[Any]) -> Select[Any]:
     if "search" in keys:
         pattern = bindparam("pattern", type_=String)
         stmt = stmt.where(or_(model.name.ilike(pattern), model.email.ilike(pattern),
-                              model.phone.like(pattern)))
+                              model.phone.like(bindparam("phone_pattern", type_=String))))
     if "owner_id" in keys:
         stmt = stmt.where(model.owner_id == bindparam("owner_id"))
     if "email" in keys:
@@ -187,11 +188,17 @@ def _params(ctx: CallContext, filters: dict[str, Any]) -> dict[str, Any]:
             params[key] = filters[key]
     if "search" in params:
         q = params.pop("search")
-        params["pattern"] = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace(
-            "_", "\\_") + "%"
+        params["pattern"] = _contains(q)
+        # Phones are stored normalised (E.164): a phone-like term is looked for so too.
+        params["phone_pattern"] = _contains(phone_search_term(q, ctx.region))
     if "email" in params:
         params["email"] = params["email"].lower()
     return params
+
+
+def _contains(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 async def page(session: AsyncSession, ctx: CallContext, model: type[Customer], *,

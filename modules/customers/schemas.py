@@ -6,13 +6,42 @@ it alone; one that sends null clears it).
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import UTC, date, datetime
 from typing import Any
 
+import phonenumbers
+
 from infra.errors import ValidationFailed
-from modules.validation import Validator
+from modules.validation import Validator, normalise_phone
 
 GENDERS = {"male", "female", "other", "undisclosed"}
+# A search term that could be (part of) a phone number as people type them: digits (full-width
+# ones too), spaces, dashes, dots, brackets, a leading plus.
+_PHONE_LIKE = re.compile(r"\+?[\d\s().\-]*\d[\d\s().\-]*")
+
+
+def phone_search_term(term: str, region: str) -> str:
+    """What to look for in stored phone numbers (E.164) when a search term looks like one:
+    the number as input would store it (`010-6552 9988` → `+861065529988` in a CN tenant), or
+    for a part of a number its digits, without the region's trunk prefix (`010-6552` →
+    `106552`). Any other term is looked for as it is."""
+    term = term.strip()
+    if not _PHONE_LIKE.fullmatch(term):
+        return term
+    try:
+        return normalise_phone(term, region)
+    except ValueError:
+        pass
+    digits = "".join(str(unicodedata.decimal(ch)) for ch in term if ch.isdecimal())
+    if term.startswith("+"):
+        return "+" + digits
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    prefix = metadata.national_prefix if metadata is not None else None
+    if prefix and digits.startswith(prefix) and len(digits) > len(prefix):
+        digits = digits[len(prefix):]
+    return digits
 
 
 def _common(v: Validator, data: dict[str, Any], region: str, *, partial: bool) -> dict[str, Any]:
