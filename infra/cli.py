@@ -7,10 +7,12 @@ import contextlib
 import errno
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
@@ -99,6 +101,19 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _as_typed() -> str:
+    """This command as one can type it here: `crm` if the PATH has it, else its path
+    (`.venv/bin/crm` in the project's directory, where `make dev` runs it)."""
+    path = Path(sys.argv[0])
+    if path.name != "crm":
+        return "crm"
+    found = shutil.which("crm")
+    if found and Path(found).resolve() == path.resolve():
+        return "crm"
+    relative = os.path.relpath(path)
+    return str(path.resolve()) if relative.startswith("..") else relative
+
+
 def _url(sock: socket.socket) -> str:
     host, port = sock.getsockname()[:2]
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
@@ -133,6 +148,7 @@ def dev(
             asyncio.run(run_seed())
         url = _url(listener)
         typer.echo(f"CRM running at {url}  (GraphQL and GraphiQL at {url}graphql)")
+        typer.echo(f"Other commands: {_as_typed()} --help")
         returncode = _serve_in_child(listener)
     finally:
         # However the server ended, stop the embedded servers this process started (unless

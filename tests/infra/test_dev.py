@@ -102,6 +102,7 @@ class Dev:
             try:
                 if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2).is_success:
                     assert f"CRM running at http://127.0.0.1:{self.port}/" in self.output
+                    assert f"Other commands: {CRM[0]} --help" in self.output
                     return
             except httpx.HTTPError:
                 pass
