@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import phonenumbers
@@ -192,8 +192,9 @@ async def revoke_api_key(session: AsyncSession, ctx: CallContext, key_id: uuid.U
     before = snapshot(key, exclude=frozenset({"key_hash"}))
     api_key_cache.forget(key.id)
     if key.revoked_at is None:
-        key.revoked_at = datetime.now(UTC)
+        key.revoked_at = func.now()  # the transaction's time, as the audit row's
         await session.flush()
+        await session.refresh(key, ["revoked_at"])
         await record_change(session, ctx, entity_type="api_key", entity_id=key.id,
                             action="revoked", before=before,
                             after=snapshot(key, exclude=frozenset({"key_hash"})))

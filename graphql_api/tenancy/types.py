@@ -11,18 +11,9 @@ from strawberry.types import Info
 
 from graphql_api.relay import Node, to_global_id
 from graphql_api.rendering import global_id_sql, renders
-from tenancy.audit import AuditEntry, OutboxEvent
+from tenancy.audit import AuditEntry, OutboxEvent, node_type
 from tenancy.directory import UserRow
 from tenancy.models import User
-
-# The GraphQL type whose global ID names an audited entity (memberships are named by their
-# user, as `members` lists them); other entities by their name in CamelCase.
-_NODE_TYPES = {"api_key": "ApiKey", "membership": "User"}
-
-
-def node_type(entity_type: str) -> str:
-    return _NODE_TYPES.get(entity_type) or "".join(
-        part.capitalize() for part in entity_type.split("_"))
 
 
 @renders(User, id=global_id_sql("User"))

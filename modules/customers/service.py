@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.db import new_id, sends_scope
@@ -165,7 +165,7 @@ async def delete(session: AsyncSession, ctx: CallContext, model: type[Customer],
     if row.deleted_at is not None:
         return row
     before = snapshot(row)
-    row.deleted_at = datetime.now(UTC)
+    row.deleted_at = func.now()  # the transaction's time, as `updated_at` and the audit row
     await session.flush()
     await record_change(session, ctx, entity_type=ENTITY[model], entity_id=row.id,
                         action=events.DELETED, before=before, after=snapshot(row))
