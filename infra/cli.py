@@ -81,6 +81,16 @@ def migrate() -> None:
     typer.echo("migrations applied")
 
 
+@app.command()
+def schema() -> None:
+    """Print the GraphQL schema (SDL) for integrators: `crm schema > schema.graphql`.
+
+    Outside development the API answers introspection only to an authenticated caller."""
+    from graphql_api.schema import build_schema
+
+    typer.echo(build_schema(_settings()).as_str())
+
+
 def _listen(host: str, port: int) -> socket.socket:
     """The server's listening socket, taken before anything else starts: a port in use is one
     line and exit 1, not a traceback after the embedded servers and migrations."""
