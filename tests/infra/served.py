@@ -49,7 +49,7 @@ def crm_serve(servers: Servers, log: Path, **env: str) -> Iterator[ServedApp]:
                                    stdout=out, stderr=subprocess.STDOUT)
     app = ServedApp(f"http://127.0.0.1:{port}", log)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a busy machine
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"crm serve exited: {app.log_text()}")

@@ -4,6 +4,8 @@ text, JSON in production. Checked against `crm serve` as an operator runs it."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,3 +94,28 @@ def test_secrets_are_redacted_by_name_and_in_text() -> None:
     assert out["request_id"] == "r1" and out["count"] == 3
     assert out["headers"]["x-request-id"] == "r1"
     assert "auth_find_user" in out["exception"]  # the statement stays: only values go
+
+
+@pytest.mark.parametrize("json_lines", [True, False])
+def test_library_log_lines_take_the_same_road(json_lines: bool) -> None:
+    """uvicorn's, SQLAlchemy's and asyncio's records (standard logging) are redacted and
+    formatted like ours; uvicorn's own handlers no longer print them."""
+    script = f"""
+import logging, uvicorn.config
+logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)  # as uvicorn sets itself up
+from infra.logging import configure_logging
+configure_logging("INFO", json={json_lines})
+def login(password):
+    raise ValueError(f"could not connect: postgresql://app:{{password}}@db/crm")
+try:
+    login("pa55-in-a-frame")
+except ValueError:
+    logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "pa55-in-a-frame" not in done.stdout + done.stderr
+    assert done.stderr.count("Exception in ASGI application") == 1  # once, by our handler
+    assert "ValueError: could not connect: postgresql://app:[REDACTED]@db/crm" in (
+        json.loads(done.stderr)["exception"] if json_lines else done.stderr)
