@@ -1,5 +1,6 @@
 # Two commands: `make dev` runs the product, `make test` runs the whole test suite.
 # Both create the virtual environment in .venv on first use (Python 3.11+ with venv and pip).
+# `make dev PORT=8001` (or HOST=...): crm dev reads HOST and PORT from the environment.
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed

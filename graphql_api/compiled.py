@@ -51,6 +51,7 @@ from strawberry.types import Info
 
 from graphql_api import rendering
 from graphql_api.relay import Connection
+from graphql_api.unstorable import unstorable_literals
 from modules.pagination import RenderSpec
 
 _MISSING = object()
@@ -566,6 +567,8 @@ class Compiler:
 
     def compile(self, query: str, operation_name: str | None) -> Plan:
         document = parse(query)
+        if unstorable_literals(query, document):  # refused before validation; never planned
+            raise NotCompilable("a literal text cannot hold")
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         if len(operations) != len(document.definitions):
             raise NotCompilable("fragments are not compiled")

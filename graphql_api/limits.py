@@ -9,10 +9,16 @@ limit never reaches graphql-core's own rules (some of which compare fields pairw
 
 Fragments are counted as often as they are spread (a fragment of 20 aliases spread 3 times is
 60 aliases), so a limit means the same with or without them.
+
+Two more checks run at the same point, before validation, since neither needs it: outside
+development, introspection (`__schema`, `__type`) needs an authenticated caller (integrators get
+the schema from `crm schema`; GraphiQL keeps working in development); and string literals that
+PostgreSQL text cannot hold are refused (graphql_api.unstorable).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +34,8 @@ from graphql import (
     SelectionSetNode,
 )
 from strawberry.extensions import SchemaExtension
+
+from graphql_api.unstorable import unstorable_literals
 
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 MAX_NESTING = 64  # selection sets within one another, introspection included
@@ -144,6 +152,42 @@ def _error(message: str) -> GraphQLError:
     return GraphQLError(f"query too complex: {message}", extensions={"code": TOO_COMPLEX})
 
 
+_INTROSPECTION_TEXT = re.compile(r"__(?:schema|type)\b")
+_INTROSPECTION_FIELDS = ("__schema", "__type")
+
+
+def introspects(query: str, document: DocumentNode) -> bool:
+    """Whether any operation or fragment of the document selects `__schema` or `__type`
+    (`__typename` is no introspection of the schema). The text is looked at first: the walk
+    only runs for a document that names one of them somewhere."""
+    if not _INTROSPECTION_TEXT.search(query):
+        return False
+    stack = [d.selection_set for d in document.definitions
+             if isinstance(d, OperationDefinitionNode | FragmentDefinitionNode)]
+    while stack:
+        for selection in stack.pop().selections:
+            if isinstance(selection, FieldNode) and \
+                    selection.name.value in _INTROSPECTION_FIELDS:
+                return True
+            if isinstance(selection, FieldNode | InlineFragmentNode) and \
+                    selection.selection_set is not None:
+                stack.append(selection.selection_set)
+    return False
+
+
+def may_introspect(context: Any) -> bool:
+    """Development lets anyone introspect (GraphiQL); elsewhere only an authenticated caller.
+    A context without settings (the schema used outside the endpoint) may."""
+    settings = getattr(context, "settings", None)
+    return (settings is None or settings.env == "development"
+            or getattr(context, "call", None) is not None)
+
+
+INTROSPECTION_REFUSED = (
+    "introspection needs an authenticated caller (an API key or a session); the schema is "
+    "also printed by `crm schema`")
+
+
 class LimitsThenValidation(SchemaExtension):
     """Checks the limits, then validates (cached, like Strawberry's ValidationCache) only a
     document within them. Pass a factory: one instance per request."""
@@ -158,8 +202,16 @@ class LimitsThenValidation(SchemaExtension):
         context = self.execution_context
         document = context.graphql_document
         if document is not None:
-            error = self.limits.check(document)
-            context.pre_execution_errors = (
-                [error] if error is not None else
-                self.validate(context.schema._schema, document, context.validation_rules))
+            context.pre_execution_errors = self._errors(context, document)
         yield
+
+    def _errors(self, context: Any, document: DocumentNode) -> list[GraphQLError]:
+        error = self.limits.check(document)
+        if error is not None:
+            return [error]
+        query = context.query or ""
+        if introspects(query, document) and not may_introspect(context.context):
+            return [GraphQLError(INTROSPECTION_REFUSED,
+                                 extensions={"code": "UNAUTHENTICATED"})]
+        return unstorable_literals(query, document) or self.validate(
+            context.schema._schema, document, context.validation_rules)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
@@ -10,23 +9,11 @@ from typing import Any, Generic, TypeVar
 import strawberry
 
 from infra.errors import FieldError, ValidationFailed
+from modules.global_ids import from_global_id, to_global_id
 from modules.pagination import Page
 
 T = TypeVar("T")
-
-
-def to_global_id(type_name: str, id: uuid.UUID) -> str:
-    # The UUID's 32 hex digits (no dashes): shorter IDs, and `.hex` is cheaper than str().
-    return base64.urlsafe_b64encode(f"{type_name}:{id.hex}".encode()).decode().rstrip("=")
-
-
-def from_global_id(global_id: str) -> tuple[str, uuid.UUID]:
-    """Raises ValueError on anything that is not one of our IDs."""
-    raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
-    type_name, _, value = raw.partition(":")
-    if not type_name or not value:
-        raise ValueError("not a global id")
-    return type_name, uuid.UUID(value)
+__all__ = ["Connection", "Edge", "Node", "PageInfo", "decode_id", "from_global_id", "to_global_id"]
 
 
 def decode_id(global_id: str, expected: str, field: str = "id") -> uuid.UUID:

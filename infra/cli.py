@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import os
 import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -13,7 +22,7 @@ from pydantic import ValidationError
 
 from infra import migrate as migrations
 from infra.db import Database
-from infra.embedded import ServiceUrls, resolve_services
+from infra.embedded import ServiceUrls, release_embedded, resolve_services
 from infra.logging import configure_logging
 from infra.settings import Settings, get_settings
 
@@ -24,7 +33,21 @@ app.add_typer(tenant_app, name="tenant")
 app.add_typer(apikey_app, name="apikey")
 
 
+# Ctrl-C raises KeyboardInterrupt; these would kill the process outright, skipping the exit
+# handlers that stop the embedded servers it started.
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _exit_on_stop_signals() -> None:
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    for signum in _STOP_SIGNALS:
+        signal.signal(signum, stop)
+
+
 def _services(settings: Settings) -> ServiceUrls:
+    _exit_on_stop_signals()
     urls = resolve_services(settings)
     # Server processes (and uvicorn's workers) read these: embedded servers start only once.
     os.environ["DATABASE_URL"] = urls.owner_database_url
@@ -59,9 +82,59 @@ def migrate() -> None:
 
 
 @app.command()
+def schema() -> None:
+    """Print the GraphQL schema (SDL) for integrators: `crm schema > schema.graphql`.
+
+    Outside development the API answers introspection only to an authenticated caller."""
+    from graphql_api.schema import build_schema
+
+    typer.echo(build_schema(_settings()).as_str())
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The server's listening socket, taken before anything else starts: a port in use is one
+    line and exit 1, not a traceback after the embedded servers and migrations."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)  # now: until listen(), another process could still bind the port
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            typer.echo(f"error: {host}:{port} is in use (another `crm dev`?): stop it, or "
+                       f"choose a port with --port or PORT (e.g. `make dev PORT={port + 1}`)",
+                       err=True)
+        else:
+            typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from None
+    return sock
+
+
+def _as_typed() -> str:
+    """This command as one can type it here: `crm` if the PATH has it, else its path
+    (`.venv/bin/crm` in the project's directory, where `make dev` runs it)."""
+    path = Path(sys.argv[0])
+    if path.name != "crm":
+        return "crm"
+    found = shutil.which("crm")
+    if found and Path(found).resolve() == path.resolve():
+        return "crm"
+    relative = os.path.relpath(path)
+    return str(path.resolve()) if relative.startswith("..") else relative
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+@app.command()
 def dev(
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8000,
+    host: Annotated[str | None, typer.Option(
+        metavar="HOST", help="Listen address (default: HOST, else 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(
+        metavar="PORT", help="Listen port (default: PORT, else 8000)")] = None,
     seed: Annotated[bool, typer.Option(help="Create the demo tenant if missing")] = True,
 ) -> None:
     """Development server: embedded servers when unset, migrate, demo data, serve."""
@@ -69,21 +142,80 @@ def dev(
 
     settings = _settings()
     configure_logging(settings.log_level)
-    urls = _services(settings)
-    migrations.upgrade(urls.owner_database_url, settings)
-    if seed:
-        async def run_seed() -> None:
-            db = _owner_db(urls)
+    listener = _listen(host or settings.host, settings.port if port is None else port)
+    try:
+        urls = _services(settings)
+        migrations.upgrade(urls.owner_database_url, settings)
+        if seed:
+            async def run_seed() -> None:
+                db = _owner_db(urls)
+                try:
+                    demo = await seed_demo(db)
+                finally:
+                    await db.dispose()
+                typer.echo(("Demo data created. " if demo.created else "") +
+                           f"Demo login: {demo.email} / {demo.password} (tenant '{demo.slug}')")
+            asyncio.run(run_seed())
+        url = _url(listener)
+        typer.echo(f"CRM running at {url}  (GraphQL and GraphiQL at {url}graphql)")
+        typer.echo(f"Other commands: {_as_typed()} --help")
+        returncode = _serve_in_child(listener)
+    finally:
+        # However the server ended, stop the embedded servers this process started (unless
+        # another process still uses them); a second Ctrl-C must not cut that short.
+        for signum in (signal.SIGINT, *_STOP_SIGNALS):
+            signal.signal(signum, signal.SIG_IGN)
+        listener.close()
+        release_embedded()
+    if returncode != 0:
+        typer.echo(f"error: the server stopped unexpectedly (exit status {returncode}); "
+                   "the embedded servers were stopped", err=True)
+        raise typer.Exit(1)
+
+
+def _serve_in_child(listener: socket.socket) -> int:
+    """Serve in a child process and wait for it: 0 once asked to stop (Ctrl-C, or SIGTERM or
+    SIGHUP to this process), its exit status if it ended by itself (a crash, the OOM killer).
+
+    Either way control comes back here, so `crm dev` can stop what it started.
+    """
+    fd = listener.fileno()
+    child = subprocess.Popen([sys.executable, "-m", "infra.cli", "dev-server", "--fd", str(fd),
+                              "--parent", str(os.getpid())], pass_fds=(fd,))
+    try:
+        return child.wait()
+    except (KeyboardInterrupt, SystemExit):
+        return 0
+    finally:
+        for signum in (signal.SIGINT, *_STOP_SIGNALS):
+            signal.signal(signum, signal.SIG_IGN)
+        if child.poll() is None:
+            child.terminate()
             try:
-                demo = await seed_demo(db)
-            finally:
-                await db.dispose()
-            typer.echo(("Demo data created. " if demo.created else "") +
-                       f"Demo login: {demo.email} / {demo.password} (tenant '{demo.slug}')")
-        asyncio.run(run_seed())
-    typer.echo(f"CRM running at http://{host}:{port}/  (GraphQL and GraphiQL at "
-               f"http://{host}:{port}/graphql)")
-    uvicorn.run("infra.asgi:create", factory=True, host=host, port=port, log_level="warning")
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+@app.command("dev-server", hidden=True)
+def dev_server(
+    fd: Annotated[int, typer.Option(help="The listening socket")],
+    parent: Annotated[int, typer.Option(help="The crm dev process")],
+) -> None:
+    """`crm dev`'s server process: serves the socket it inherits until it is stopped."""
+    if sys.platform.startswith("linux"):
+        # Die with `crm dev` even if it is killed outright, rather than keep serving its port.
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        raise typer.Exit(1)
+    sock = socket.socket(fileno=fd)  # family and type read from the socket itself
+    config = uvicorn.Config("infra.asgi:create", factory=True, log_level="warning",
+                            timeout_graceful_shutdown=5)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches the whole process group
+        uvicorn.Server(config).run(sockets=[sock])
 
 
 @app.command()

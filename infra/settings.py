@@ -32,7 +32,8 @@ class Settings(BaseSettings):
     port: int = 8000
     workers: int = 1
     log_level: str = "INFO"
-    log_json: bool = False
+    # JSON log lines; unset: JSON in production, readable text elsewhere (infra/logging.py).
+    log_json: bool | None = None  # a bool once validated
 
     db_pool_size: int = 10
     db_pool_overflow: int = 5
@@ -53,6 +54,12 @@ class Settings(BaseSettings):
     graphql_max_body_bytes: int = 1_000_000  # a request body; files come by upload, not here
     graphql_compiled_plans: bool = True  # see graphql_api/compiled.py
     api_key_cache_seconds: float = 5.0  # see tenancy.auth.ApiKeyCache; 0 turns it off
+
+    @model_validator(mode="after")
+    def _json_logs_in_production(self) -> Settings:
+        if self.log_json is None:
+            self.log_json = self.env == "production"
+        return self
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:

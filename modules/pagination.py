@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, NamedTuple, TypeVar
 
 import orjson
-from sqlalchemy import Select, Text, cast, func, literal_column, tuple_
+from sqlalchemy import Select, Text, cast, func, literal_column, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from infra.errors import BadRequest
@@ -140,6 +140,12 @@ def apply_keyset(stmt: Select[Any], sort: SortKey, after: str | None, limit: int
         key = tuple_(*sort.columns)
         stmt = stmt.where(key < tuple_(*values) if sort.descending else key > tuple_(*values))
     return stmt.order_by(*sort.order_by()).limit(limit + 1)
+
+
+def counted(stmt: Select[Any]) -> Select[Any]:
+    """`count(*)` of the rows `stmt` (a list's filtered statement, before `apply_keyset`)
+    selects: a list's `totalCount`, under the same tenant, record rules and filters."""
+    return select(func.count()).select_from(stmt.order_by(None).subquery())
 
 
 def build_page(

@@ -59,11 +59,24 @@ def clean_text(value: str) -> str:
 
 
 def normalise_email(value: str) -> str:
+    """The one form of an email address: what is stored, looked up (compared exactly, never
+    lower-cased again by the database), throttled and shown in audit rows.
+
+    Syntax checked by email-validator (NFC, the domain in its IDNA form), then lower-cased by
+    Unicode's default rules, which do not depend on a locale or a database collation. A
+    character whose lower case is not one character is refused: only `İ` (capital I with a dot)
+    has one (`i` plus a combining dot), which PostgreSQL, Python and a Turkish locale each
+    lower differently and which reads like `i`; whoever means it can type it in lower case.
+    Idempotent: a normalised address normalises to itself.
+    """
+    if any(len(ch.lower()) != 1 for ch in value):
+        raise ValueError("contains 'İ' (capital I with a dot), which has no single lower-case "
+                         "letter; type the address in lower case")
     try:
         result = validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from None
-    return result.normalized.lower()
+    return unicodedata.normalize("NFC", result.normalized.lower())
 
 
 def normalise_phone(value: str, region: str) -> str:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.db import Database, fetch, new_id, sends_scope
 from infra.errors import Unauthenticated, ValidationFailed
+from modules.validation import normalise_email
 from tenancy.api_keys import ParsedKey
 from tenancy.audit import record_change
 from tenancy.context import Actor, CallContext
@@ -174,20 +175,31 @@ class LoginResult:
     cookie: str | None
 
 
+def login_email(value: str) -> str:
+    """The address a login is for, in its one normalised form (VALIDATION if it is none)."""
+    try:
+        return normalise_email(value)
+    except ValueError as exc:
+        raise ValidationFailed.single("email", str(exc), "invalid_email") from None
+
+
 async def login(db: Database, cookies: SessionCookies, *, email: str, password: str,
                 tenant_slug: str | None, client_ip: str | None, user_agent: str | None,
                 request_id: str) -> LoginResult:
     """Check the password, list the user's tenants, and open a session in the chosen one.
 
-    A user in one tenant gets it; a user in several must name one (`tenant_slug`).
+    A user in one tenant gets it; a user in several must name one (`tenant_slug`). `email` is
+    normalised (`login_email`): the lookup compares it with the stored form exactly, and the
+    audit row names the stored form, never what was typed.
     """
     async with db.sessions() as session, session.begin():
         found = (await session.execute(text("select * from auth_find_user(:email)"),
-                                       {"email": email.strip()})).first()
+                                       {"email": email})).first()
         if not await verify_password(found.password_hash if found else None, password):
             raise Unauthenticated("wrong email or password")
         assert found is not None
         user_id: uuid.UUID = found.id
+        stored_email: str = found.email
         # Visible only while authenticating: this user's own memberships across tenants.
         await session.execute(text("select set_config('app.auth_user_id', :u, true)"),
                               {"u": str(user_id)})
@@ -215,7 +227,7 @@ async def login(db: Database, cookies: SessionCookies, *, email: str, password: 
             select(Role.key).join(Membership, (Membership.tenant_id == Role.tenant_id)
                                   & (Membership.role_id == Role.id))
             .where(Membership.tenant_id == chosen.id, Membership.user_id == user_id))
-        actor = Actor("user", user_id, chosen.id, role or "", frozenset(), email.strip().lower())
+        actor = Actor("user", user_id, chosen.id, role or "", frozenset(), stored_email)
         ctx = CallContext(actor, request_id=request_id, client_ip=client_ip)
         web_session = WebSession(tenant_id=chosen.id, id=new_id(), user_id=user_id,
                                  expires_at=datetime.now(UTC) + timedelta(seconds=cookies.max_age),

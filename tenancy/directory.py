@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.db import fetch, sends_scope
-from modules.pagination import Page, SortKey, apply_keyset, build_page
+from modules.pagination import Page, SortKey, apply_keyset, build_page, counted
 from tenancy.audit import AuditEntry, OutboxEvent
 from tenancy.context import CallContext
 from tenancy.models import Membership, Role, Tenant, User
@@ -77,17 +77,29 @@ class MemberRow(NamedTuple):
 MEMBER_SORT = SortKey("NAME_ASC", (func.lower(User.name), User.id), (str, uuid.UUID), False)
 
 
-async def members(session: AsyncSession, ctx: CallContext, *, first: int, after: str | None
-                  ) -> Page[MemberRow]:
-    """The tenant's members with their roles, by name."""
-    stmt: Any = (select(User, Role.key, Membership.status, *MEMBER_SORT.selected())
+def _members(ctx: CallContext, *columns: Any) -> Any:
+    return (select(*columns)
             .join(Membership, Membership.user_id == User.id)
             .join(Role, (Role.tenant_id == Membership.tenant_id)
                   & (Role.id == Membership.role_id))
             .where(Membership.tenant_id == ctx.tenant_id))
+
+
+async def members(session: AsyncSession, ctx: CallContext, *, first: int, after: str | None
+                  ) -> Page[MemberRow]:
+    """The tenant's members with their roles, by name."""
+    stmt = _members(ctx, User, Role.key, Membership.status, *MEMBER_SORT.selected())
     rows = (await session.execute(apply_keyset(stmt, MEMBER_SORT, after, first))).all()
     items = [MemberRow(user, role, status, tuple(key)) for user, role, status, *key in rows]
     return build_page(items, lambda m: m.key, first, after)
+
+
+async def count_members(session: AsyncSession, ctx: CallContext) -> int:
+    return await _count(session, _members(ctx, User.id))
+
+
+async def _count(session: AsyncSession, stmt: Any) -> int:
+    return int(await session.scalar(counted(stmt)) or 0)
 
 
 AUDIT_SORT = SortKey("OCCURRED_AT_DESC", (AuditEntry.occurred_at, AuditEntry.id),
@@ -95,8 +107,7 @@ AUDIT_SORT = SortKey("OCCURRED_AT_DESC", (AuditEntry.occurred_at, AuditEntry.id)
 OUTBOX_SORT = SortKey("ID_DESC", (OutboxEvent.id,), (uuid.UUID,), True)
 
 
-async def audit_log(session: AsyncSession, ctx: CallContext, *, filters: dict[str, Any],
-                    first: int, after: str | None) -> Page[AuditEntry]:
+def _audit_entries(ctx: CallContext, filters: dict[str, Any]) -> Any:
     ctx.require(Permission.AUDIT_READ)
     stmt = select(AuditEntry).where(AuditEntry.tenant_id == ctx.tenant_id)
     for key in ("entity_type", "entity_id", "action", "actor_id", "request_id"):
@@ -106,16 +117,37 @@ async def audit_log(session: AsyncSession, ctx: CallContext, *, filters: dict[st
         stmt = stmt.where(AuditEntry.occurred_at >= filters["since"])
     if filters.get("until") is not None:
         stmt = stmt.where(AuditEntry.occurred_at < filters["until"])
+    return stmt
+
+
+async def audit_log(session: AsyncSession, ctx: CallContext, *, filters: dict[str, Any],
+                    first: int, after: str | None) -> Page[AuditEntry]:
+    stmt = _audit_entries(ctx, filters)
     rows = list((await session.scalars(apply_keyset(stmt, AUDIT_SORT, after, first))).all())
     return build_page(rows, lambda r: (r.occurred_at, r.id), first, after)
+
+
+async def count_audit_log(session: AsyncSession, ctx: CallContext, *, filters: dict[str, Any]
+                          ) -> int:
+    return await _count(session, _audit_entries(ctx, filters))
+
+
+def _events(ctx: CallContext, event_type: str | None) -> Any:
+    ctx.require(Permission.AUDIT_READ)
+    stmt = select(OutboxEvent).where(OutboxEvent.tenant_id == ctx.tenant_id)
+    if event_type:
+        stmt = stmt.where(OutboxEvent.event_type == event_type)
+    return stmt
+
+
+async def count_events(session: AsyncSession, ctx: CallContext, *, event_type: str | None
+                       ) -> int:
+    return await _count(session, _events(ctx, event_type))
 
 
 async def events(session: AsyncSession, ctx: CallContext, *, event_type: str | None,
                  first: int, after: str | None) -> Page[OutboxEvent]:
     """The tenant's domain events, newest first: what webhooks will deliver."""
-    ctx.require(Permission.AUDIT_READ)
-    stmt = select(OutboxEvent).where(OutboxEvent.tenant_id == ctx.tenant_id)
-    if event_type:
-        stmt = stmt.where(OutboxEvent.event_type == event_type)
+    stmt = _events(ctx, event_type)
     rows = list((await session.scalars(apply_keyset(stmt, OUTBOX_SORT, after, first))).all())
     return build_page(rows, lambda r: (r.id,), first, after)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import phonenumbers
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.db import new_id, set_scope
 from infra.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from modules.pagination import Page, SortKey, apply_keyset, build_page
+from modules.pagination import Page, SortKey, apply_keyset, build_page, counted
 from modules.validation import normalise_email
 from tenancy import api_keys
 from tenancy.audit import record_change, snapshot
@@ -192,8 +192,9 @@ async def revoke_api_key(session: AsyncSession, ctx: CallContext, key_id: uuid.U
     before = snapshot(key, exclude=frozenset({"key_hash"}))
     api_key_cache.forget(key.id)
     if key.revoked_at is None:
-        key.revoked_at = datetime.now(UTC)
+        key.revoked_at = func.now()  # the transaction's time, as the audit row's
         await session.flush()
+        await session.refresh(key, ["revoked_at"])
         await record_change(session, ctx, entity_type="api_key", entity_id=key.id,
                             action="revoked", before=before,
                             after=snapshot(key, exclude=frozenset({"key_hash"})))
@@ -216,6 +217,12 @@ async def list_api_keys(session: AsyncSession, ctx: CallContext, *, first: int,
     rows = (await session.execute(apply_keyset(stmt, API_KEY_SORT, after, first))).all()
     items: list[tuple[ApiKey, str]] = [(key, role) for key, role in rows]
     return build_page(items, lambda item: (item[0].created_at, item[0].id), first, after)
+
+
+async def count_api_keys(session: AsyncSession, ctx: CallContext) -> int:
+    ctx.require(Permission.API_KEYS_MANAGE)
+    stmt = select(ApiKey.id).where(ApiKey.tenant_id == ctx.tenant_id)
+    return int(await session.scalar(counted(stmt)) or 0)
 
 
 async def get_tenant_by_slug(session: AsyncSession, slug: str) -> Tenant | None:

@@ -4,8 +4,9 @@ Argon2 makes each guess cost the server ~50 ms and 64 MiB, so unthrottled guessi
 break-in attempt and a denial of service. Every attempt is counted before the password is checked
 and refused past the limit (`RATE_LIMITED`, with `retryAfter`); a successful login clears its
 email's count and gives its attempt back to the address.
-Emails are hashed in the keys. If Redis is unreachable, logins go on unthrottled (and it is
-logged): an outage of the cache should not lock every user out.
+Emails arrive normalised (`modules.validation.normalise_email`, the form login looks up) and are
+hashed in the keys. If Redis is unreachable, logins go on unthrottled (and it is logged): an
+outage of the cache should not lock every user out.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class LoginThrottle:
         self.window = window_seconds
 
     def _keys(self, email: str, address: str | None) -> tuple[str, str]:
-        digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+        digest = hashlib.sha256(email.encode()).hexdigest()[:32]
         return (f"{self.key_prefix}login-fail:email:{digest}",
                 f"{self.key_prefix}login-fail:addr:{address or '-'}")
 

@@ -32,6 +32,8 @@ class TenancyMutations:
         request = context.request
         address = request.client.host if request.client else None
         throttle = context.throttle
+        # One form of the address for the throttle, the lookup and the audit row.
+        email = auth.login_email(email)
         if throttle is not None:
             await throttle.attempt(email, address)
         try:

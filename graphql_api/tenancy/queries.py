@@ -18,7 +18,7 @@ from graphql_api.tenancy.types import (
     TenantType,
     Viewer,
 )
-from infra.errors import BadRequest, ValidationFailed
+from infra.errors import ValidationFailed
 from modules.pagination import page_size
 from tenancy import directory
 from tenancy import service as tenancy_service
@@ -59,18 +59,20 @@ class TenancyQueries:
     @strawberry.field(extensions=needs(), description="Members of the current tenant, by name.")
     async def members(self, info: Info, first: int | None = None, after: str | None = None
                       ) -> Connection[MemberType]:
-        page = await info.context.read(directory.members, first=_size(info, first), after=after)
-        return Connection(page=page, counter=_no_count)
+        context = info.context
+        page = await context.read(directory.members, first=_size(info, first), after=after)
+        return Connection(page=page, counter=lambda: context.read(directory.count_members))
 
     @strawberry.field(extensions=needs(Permission.API_KEYS_MANAGE),
                       description="API keys, newest first (never their secrets).")
     async def api_keys(self, info: Info, first: int | None = None, after: str | None = None
                        ) -> Connection[ApiKeyType]:
-        page = await info.context.read(tenancy_service.list_api_keys, first=_size(info, first),
-                                       after=after)
+        context = info.context
+        page = await context.read(tenancy_service.list_api_keys, first=_size(info, first),
+                                  after=after)
         return Connection(page=page.map(lambda item: api_key_type(*item),
                                          lambda key: (key.created_at, key.key_id)),
-                          counter=_no_count)
+                          counter=lambda: context.read(tenancy_service.count_api_keys))
 
     @strawberry.field(extensions=needs(Permission.AUDIT_READ),
                       description="Who changed what, newest first.")
@@ -79,9 +81,10 @@ class TenancyQueries:
         context = info.context
         size = page_size(first, default=context.settings.default_page_size,
                          maximum=context.settings.max_page_size)
-        page = await context.read(directory.audit_log, filters=_audit_filters(filter),
-                                  first=size, after=after)
-        return Connection(page=page, counter=_no_count)
+        filters = _audit_filters(filter)
+        page = await context.read(directory.audit_log, filters=filters, first=size, after=after)
+        return Connection(page=page, counter=lambda: context.read(directory.count_audit_log,
+                                                                  filters=filters))
 
     @strawberry.field(extensions=needs(Permission.AUDIT_READ),
                       description="Domain events (the outbox), newest first.")
@@ -91,16 +94,13 @@ class TenancyQueries:
         size = page_size(first, default=context.settings.default_page_size,
                          maximum=context.settings.max_page_size)
         page = await context.read(directory.events, event_type=type, first=size, after=after)
-        return Connection(page=page, counter=_no_count)
+        return Connection(page=page, counter=lambda: context.read(directory.count_events,
+                                                                  event_type=type))
 
 
 def _size(info: Info, first: int | None) -> int:
     settings = info.context.settings
     return page_size(first, default=settings.default_page_size, maximum=settings.max_page_size)
-
-
-async def _no_count() -> int:
-    raise BadRequest("totalCount is not available on this list", field="totalCount")
 
 
 __all__ = ["TenancyQueries", "TenantType"]

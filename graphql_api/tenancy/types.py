@@ -11,22 +11,9 @@ from strawberry.types import Info
 
 from graphql_api.relay import Node, to_global_id
 from graphql_api.rendering import global_id_sql, renders
-from modules.kit import registry
-from tenancy.audit import AuditEntry, OutboxEvent
+from tenancy.audit import AuditEntry, OutboxEvent, node_type
 from tenancy.directory import UserRow, member_user_sql
 from tenancy.models import User
-
-# The GraphQL type whose global ID names an audited entity: a kit entity's own type; tenancy's
-# records by name (memberships are named by their user, as `members` lists them).
-_NODE_TYPES = {"api_key": "ApiKey", "membership": "User"}
-
-
-def node_type(entity_type: str) -> str:
-    entity = registry.by_name(entity_type)
-    if entity is not None:
-        return entity.type_name
-    return _NODE_TYPES.get(entity_type) or "".join(
-        part.capitalize() for part in entity_type.split("_"))
 
 
 @renders(User, id=global_id_sql("User"))

@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
-import phonenumbers
 from sqlalchemy import String, bindparam, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from modules.customers.models import Company, Contact
+from modules.customers.schemas import phone_search_term
 from modules.kit import AtLeast, Before, Entity, Equals, EqualsLower, Field, Filter, like_pattern
 from tenancy.context import CallContext
 from tenancy.permissions import Permission
-
-_PHONE_LIKE = re.compile(r"^\+?[\d\s\-().]{5,}$")
 
 
 @dataclass(frozen=True)
 class CustomerSearch(Filter):
     """Part of the name, email or phone number. A term that looks like a phone number also
-    matches it the way numbers are stored (E.164, the tenant's region for numbers without a
-    country code), so `010-6552 9988` and `01065529988` find `+861065529988`."""
+    matches it the way numbers are stored (`schemas.phone_search_term`), so `010-6552 9988`
+    and `01065529988` find `+861065529988`."""
 
     def clause(self, model: Any, name: str) -> ColumnElement[bool]:
         pattern = bindparam(name, type_=String)
@@ -31,23 +28,8 @@ class CustomerSearch(Filter):
                                                                          type_=String)))
 
     def params(self, name: str, value: Any, ctx: CallContext) -> dict[str, Any]:
-        return {name: like_pattern(value), f"{name}_phone": like_pattern(phone_term(value, ctx))}
-
-
-def phone_term(text: str, region: CallContext | str) -> str:
-    """The stored form of a phone-like search term (E.164 if it parses as a whole number in
-    the tenant's region, else its digits); other terms as they are."""
-    text = text.strip()
-    if not _PHONE_LIKE.match(text):
-        return text
-    region_code = region if isinstance(region, str) else region.region
-    try:
-        number = phonenumbers.parse(text, region_code)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is not None and phonenumbers.is_valid_number(number):
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return re.sub(r"\D", "", text)
+        return {name: like_pattern(value),
+                f"{name}_phone": like_pattern(phone_search_term(value, ctx.region))}
 
 
 def _common_filters() -> dict[str, Filter]:

@@ -1,4 +1,7 @@
-"""ORM tables of the customers domain."""
+"""ORM tables of the customers domain.
+
+`deleted_at` is set to the transaction's `now()` by a delete (the time of its `updated_at` and
+audit row): `FetchedValue` has the update read it back in the same statement (RETURNING)."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, DateTime, ForeignKeyConstraint, String, Text
+from sqlalchemy import Date, DateTime, FetchedValue, ForeignKeyConstraint, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -29,7 +32,8 @@ class Company(TenantOwned, Timestamps, Base):
     address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     owner_id: Mapped[uuid.UUID | None]
     notes: Mapped[str | None] = mapped_column(Text)
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                        server_onupdate=FetchedValue())
 
 
 class Contact(TenantOwned, Timestamps, Base):
@@ -51,4 +55,5 @@ class Contact(TenantOwned, Timestamps, Base):
     address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     owner_id: Mapped[uuid.UUID | None]
     notes: Mapped[str | None] = mapped_column(Text)
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                        server_onupdate=FetchedValue())

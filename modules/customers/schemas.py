@@ -1,27 +1,48 @@
 """Validation of customer input: one pass, every field error reported at once.
 
 Inputs arrive as dicts of the fields the caller actually sent (an update that omits a field leaves
-it alone; one that sends null clears it). Nested objects follow the same rule: an update of an
-address changes only the address fields sent.
+it alone; one that sends null clears it); on update, a nested object arrives already merged over
+the stored one (`modules.kit.service`), so its fields follow the same rule.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import UTC, date, datetime
 from typing import Any
 
+import phonenumbers
+
 from infra.errors import ValidationFailed
-from modules.validation import Validator
+from modules.validation import Validator, normalise_phone
 
 GENDERS = {"male", "female", "other", "undisclosed"}
+# A search term that could be (part of) a phone number as people type them: digits (full-width
+# ones too), spaces, dashes, dots, brackets, a leading plus.
+_PHONE_LIKE = re.compile(r"\+?[\d\s().\-]*\d[\d\s().\-]*")
 
 
-def merged(current: dict[str, Any] | None, sent: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A nested object after an update: the fields sent replace the current ones (null clears
-    one); the others are kept. Sending the object as null clears all of it."""
-    if sent is None:
-        return None
-    return {**(current or {}), **sent}
+def phone_search_term(term: str, region: str) -> str:
+    """What to look for in stored phone numbers (E.164) when a search term looks like one:
+    the number as input would store it (`010-6552 9988` → `+861065529988` in a CN tenant), or
+    for a part of a number its digits, without the region's trunk prefix (`010-6552` →
+    `106552`). Any other term is looked for as it is."""
+    term = term.strip()
+    if not _PHONE_LIKE.fullmatch(term):
+        return term
+    try:
+        return normalise_phone(term, region)
+    except ValueError:
+        pass
+    digits = "".join(str(unicodedata.decimal(ch)) for ch in term if ch.isdecimal())
+    if term.startswith("+"):
+        return "+" + digits
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    prefix = metadata.national_prefix if metadata is not None else None
+    if prefix and digits.startswith(prefix) and len(digits) > len(prefix):
+        digits = digits[len(prefix):]
+    return digits
 
 
 def _common(v: Validator, data: dict[str, Any], region: str, *, current: Any) -> dict[str, Any]:
@@ -33,8 +54,7 @@ def _common(v: Validator, data: dict[str, Any], region: str, *, current: Any) ->
     if "phone" in data:
         out["phone"] = v.phone("phone", data["phone"], region)
     if "address" in data:
-        out["address"] = v.address("address", merged(
-            current.address if current is not None else None, data["address"]))
+        out["address"] = v.address("address", data["address"])
     if "notes" in data:
         out["notes"] = v.text("notes", data["notes"], max_len=10_000, multiline=True)
     for key in ("owner_id",):

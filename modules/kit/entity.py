@@ -8,15 +8,14 @@ cursors, lookups, writes with audit and events, Relay wiring and database render
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import String, bindparam, func
 from sqlalchemy.sql.elements import ColumnElement
 
+from tenancy.audit import ApiForm, declare_api_form
 from tenancy.context import CallContext
 from tenancy.permissions import Permission
 
@@ -118,13 +117,13 @@ def like_pattern(text: str) -> str:
 
 @dataclass(frozen=True)
 class Field:
-    """How one column reads in audit rows and events: the API's name and form.
+    """What the kit needs to know of a column beyond its type.
 
-    `reference`: the GraphQL type its uuid points at (written as that type's global id);
-    `enum`: written upper-case, as the API's enum values are; `secret`: never written.
+    `reference`: the GraphQL type its uuid points at (its global id in the API, in inputs and
+    filters, in audit rows and events); `enum`: written upper-case, as the API's enum values
+    are; `secret`: never in an audit row or event.
     """
 
-    api_name: str | None = None
     reference: str | None = None
     enum: bool = False
     secret: bool = False
@@ -176,9 +175,15 @@ class Entity:
             raise ValueError(f"{self.name}: soft delete needs a deleted_at column")
         self.sort_by_name = {s.name: s for s in self.sorts}
         self.columns = tuple(c.key for c in self.model.__table__.columns)
+        self.secrets = frozenset(k for k, f in self.fields.items() if f.secret)
         from modules.kit import registry
 
         registry.register(self)
+        # How its records read in audit rows and events: the one serialiser in tenancy.audit.
+        references = {k: f.reference for k, f in {**_DEFAULT_FIELDS, **self.fields}.items()
+                      if f.reference and k in self.columns}
+        enums = frozenset(k for k, f in self.fields.items() if f.enum)
+        declare_api_form(self.name, ApiForm(references, enums), node_type=self.type_name)
 
     @property
     def soft_deletes(self) -> bool:
@@ -194,43 +199,5 @@ class Entity:
     def sees_deleted(self, ctx: CallContext) -> bool:
         return self.delete is not None and ctx.can(self.delete)
 
-    def present(self, values: dict[str, Any]) -> dict[str, Any]:
-        """Column values (by attribute name) in the API's form, for audit rows and events."""
-        from graphql_api.relay import to_global_id  # the one encoding of global ids
-
-        out: dict[str, Any] = {}
-        for key, value in values.items():
-            if key == "tenant_id":
-                continue
-            spec = self.fields.get(key) or _DEFAULT_FIELDS.get(key) or Field()
-            if spec.secret:
-                continue
-            name = spec.api_name or camel(key.removesuffix("_id") + "_id" if spec.reference
-                                          else key)
-            if key == "id":
-                value = to_global_id(self.type_name, value) if value is not None else None
-            elif spec.reference and value is not None:
-                value = to_global_id(spec.reference, value)
-            elif spec.enum and isinstance(value, str):
-                value = value.upper()
-            out[name] = jsonable(value)
-        return out
-
 
 _DEFAULT_FIELDS = {"owner_id": Field(reference="User")}
-
-
-def jsonable(value: Any) -> Any:
-    from modules.pagination import utc_timestamp
-
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return utc_timestamp(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value

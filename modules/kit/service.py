@@ -23,12 +23,24 @@ from infra.errors import Conflict, Forbidden, NotFound
 from modules.kit import registry, repository
 from modules.kit.entity import Entity
 from modules.pagination import Page, RenderSpec
-from tenancy.audit import changed_fields, record_change
+from tenancy.audit import record_change
 from tenancy.context import CallContext
 
 M = TypeVar("M")
 
 CREATED, UPDATED, DELETED, RESTORED = "created", "updated", "deleted", "restored"
+
+
+def patched(row: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """The fields sent for an update, with a nested object (a JSON column such as `address`)
+    merged over the stored one: its fields follow the top level's rule (only those sent
+    change, null clears one), and null for the whole object clears it."""
+    out = dict(data)
+    for key, sent in data.items():
+        current = getattr(row, key, None)
+        if isinstance(sent, dict) and isinstance(current, dict):
+            out[key] = {**current, **sent}
+    return out
 
 
 class EntityService(Generic[M]):
@@ -116,17 +128,16 @@ class EntityService(Generic[M]):
 
     # -- writes --------------------------------------------------------------------------------
     def snapshot(self, row: Any) -> dict[str, Any]:
-        """The row in the API's form, for audit rows and events."""
-        return self.entity.present({k: getattr(row, k) for k in self.entity.columns})
+        """The row's columns as they are now, secrets left out: `record_change` gives them the
+        API's forms (the entity's declaration says which are references and enums)."""
+        return {k: getattr(row, k) for k in self.entity.columns
+                if k not in self.entity.secrets and k != "tenant_id"}
 
     async def record(self, session: AsyncSession, ctx: CallContext, row: Any, action: str,
                      before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-        # The event names the record by its global id, as its data does (not the bare uuid).
-        data = after if after is not None else before
+        """The audit row and the outbox event of a write (both in the API's forms)."""
         await record_change(session, ctx, entity_type=self.entity.name, entity_id=row.id,
-                            action=action, before=before, after=after,
-                            payload={"id": self.entity.present({"id": row.id})["id"],
-                                     "data": data, "changed": changed_fields(before, after)})
+                            action=action, before=before, after=after)
 
     async def flush(self, session: AsyncSession) -> None:
         """Flush; a broken unique index the entity declares (`Entity.unique`) is a CONFLICT on
@@ -164,7 +175,7 @@ class EntityService(Generic[M]):
                      data: dict[str, Any]) -> M:
         ctx.require(self.entity.write)
         row = await self.live(session, ctx, id)
-        values = self.validate(ctx, data, row=row)
+        values = self.validate(ctx, patched(row, data), row=row)
         changes = {k: v for k, v in values.items() if getattr(row, k) != v}
         if not changes:
             return row

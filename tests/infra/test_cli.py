@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
-from tests.conftest import GraphQLClient, Servers
+from tests.conftest import ROOT, GraphQLClient, Servers
 
 CRM = [str(Path(sys.executable).with_name("crm"))]
 
@@ -74,3 +75,33 @@ def test_a_bad_setting_is_one_clear_line_not_a_traceback(servers: Servers) -> No
     assert result.returncode == 2
     assert result.stderr.startswith("error (SETTINGS): ")
     assert "SECRET_KEY" in result.stderr and "Traceback" not in result.stderr
+
+
+def readme_cli_commands() -> list[str]:
+    """The command lines of the README's CLI section, as a reader would copy them."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("\n## CLI\n", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```\n", 2)[1]
+    return [line.strip() for line in block.splitlines() if line and not line[0].isspace()]
+
+
+def test_the_readme_cli_section_works_as_typed() -> None:
+    """Typed in the project's directory in a fresh shell: the virtual environment is not on the
+    PATH, as after `make dev`."""
+    venv_bin = Path(sys.executable).parent.resolve()
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep)
+                           if p and Path(p).resolve() != venv_bin)
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env.update(PATH=path, COLUMNS="200")
+    commands = readme_cli_commands()
+    assert len(commands) >= 5, commands
+    for line in commands:
+        words = line.split()
+        # The command itself: up to the first option or placeholder (NAME, [--slug S]).
+        command = " ".join(next(iter([words[:i] for i, w in enumerate(words)
+                                      if w.startswith(("-", "[")) or w.isupper()]), words))
+        shown = subprocess.run(["bash", "-c", f"{command} --help"], cwd=ROOT, env=env,
+                               capture_output=True, text=True, timeout=60, check=False)
+        assert shown.returncode == 0, (line, shown.stderr)
+        for option in re.findall(r"--[a-z-]+", line):
+            assert option in shown.stdout, (line, option)

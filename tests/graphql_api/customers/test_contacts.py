@@ -137,7 +137,7 @@ def test_soft_delete_hides_and_restore_brings_back(gql: GraphQLClient, tenant: T
     listed = gql.data(LIST, {"filter": {"deletedOnly": True}}, key=key)["contacts"]
     assert [e["node"]["id"] for e in listed["edges"]] == [created["id"]]
     assert gql.error(UPDATE_CONTACT, {"id": created["id"], "input": {"name": "x"}},
-                     key=key)["extensions"]["code"] == "NOT_FOUND"
+                     key=key)["extensions"]["code"] == "CONFLICT"
     restored = gql.data(RESTORE_CONTACT, {"id": created["id"]}, key=key)["restoreContact"]
     assert restored["deletedAt"] is None
     assert gql.data(LIST, {}, key=key)["contacts"]["totalCount"] == 1
