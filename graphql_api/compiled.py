@@ -52,7 +52,7 @@ from strawberry.types import Info
 from graphql_api import rendering
 from graphql_api.relay import Connection
 from graphql_api.unstorable import unstorable_literals
-from modules.pagination import RenderSpec
+from infra.pagination import RenderSpec
 
 _MISSING = object()
 

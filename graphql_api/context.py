@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from infra.db import Database, UnitOfWork
 from infra.errors import Unauthenticated
+from infra.pagination import page_size
 from infra.settings import Settings
 from tenancy.auth import SessionCookies
 from tenancy.context import CallContext
@@ -51,6 +52,13 @@ class GraphQLContext:
 
             self._loaders = Loaders(self)
         return self._loaders
+
+    def page_size(self, first: int | None) -> int:
+        """The size of the page a list returns: `first`, within MAX_PAGE_SIZE, or the default.
+        Every list of the API sizes its pages here."""
+        settings = self.settings
+        return page_size(first, default=settings.default_page_size,
+                         maximum=settings.max_page_size)
 
     async def read(
         self,

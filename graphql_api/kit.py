@@ -27,7 +27,6 @@ from modules.kit import registry
 from modules.kit.entity import Entity, camel
 from modules.kit.repository import caller_params, join_rule
 from modules.kit.service import EntityService
-from modules.pagination import page_size
 
 # GraphQL node types by type name, with the loader that fetches them: for `node(id:)`.
 NODE_LOADERS: dict[str, str] = {}
@@ -158,9 +157,7 @@ def list_field(service: EntityService[Any], node_type: Any, *, filter: Any, sort
     async def resolve(self: Any, info: Info, first: Any = None, after: Any = None,
                       filter: Any = None, sort: Any = default_sort) -> Any:
         context = info.context
-        settings = context.settings
-        size = page_size(first, default=settings.default_page_size,
-                         maximum=settings.max_page_size)
+        size = context.page_size(first)
         filters = filter_values(entity, filter)
         rendered = requested(entity.model)
         render_params = (caller_params(context.ctx, registry.entities())

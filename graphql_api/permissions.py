@@ -8,7 +8,8 @@ from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
-from infra.errors import Forbidden, Unauthenticated
+from infra.errors import Unauthenticated
+from tenancy.context import lacks
 from tenancy.permissions import Permission
 
 
@@ -25,8 +26,7 @@ class Can(BasePermission):
         if call is None:
             raise Unauthenticated("authentication required: an API key or a session cookie")
         if self.permission is not None and self.permission not in call.actor.permissions:
-            raise Forbidden(f"the {call.actor.role} role lacks the {self.permission} permission",
-                            permission=str(self.permission))
+            raise lacks(call.actor.role, self.permission)
         return True
 
 

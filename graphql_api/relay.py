@@ -9,8 +9,8 @@ from typing import Any, Generic, TypeVar
 import strawberry
 
 from infra.errors import FieldError, ValidationFailed
-from modules.global_ids import from_global_id, to_global_id
-from modules.pagination import Page
+from infra.global_ids import from_global_id, to_global_id
+from infra.pagination import Page
 
 T = TypeVar("T")
 __all__ = ["Connection", "Edge", "Node", "PageInfo", "decode_id", "from_global_id", "to_global_id"]

@@ -30,7 +30,7 @@ from strawberry.permission import PermissionExtension
 from strawberry.schema.types.base_scalars import DateTimeDefinition
 from strawberry.types.scalar import ScalarDefinition
 
-from modules.pagination import UTC_TIMESTAMP_FORMAT_SQL, RenderSpec, utc_timestamp
+from infra.pagination import UTC_TIMESTAMP_FORMAT_SQL, RenderSpec, utc_timestamp
 
 C = TypeVar("C", bound=type)
 

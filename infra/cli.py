@@ -138,7 +138,7 @@ def dev(
     seed: Annotated[bool, typer.Option(help="Create the demo tenant if missing")] = True,
 ) -> None:
     """Development server: embedded servers when unset, migrate, demo data, serve."""
-    from infra.seed import seed_demo
+    from modules.demo import seed_demo
 
     settings = _settings()
     configure_logging(settings.log_level)

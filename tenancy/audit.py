@@ -20,8 +20,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import func
 
 from infra.db import Base, TenantOwned, new_id
-from modules.global_ids import to_global_id
-from modules.pagination import utc_timestamp
+from infra.global_ids import to_global_id
+from infra.pagination import utc_timestamp
 from tenancy.context import CallContext
 
 

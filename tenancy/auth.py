@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.db import Database, fetch, new_id, sends_scope
 from infra.errors import Unauthenticated, ValidationFailed
-from modules.validation import normalise_email
+from infra.validation import normalise_email
 from tenancy.api_keys import ParsedKey
 from tenancy.audit import record_change
 from tenancy.context import Actor, CallContext

@@ -41,8 +41,14 @@ class CallContext:
 
     def require(self, permission: Permission) -> None:
         if permission not in self.actor.permissions:
-            raise Forbidden(f"the {self.actor.role} role lacks the {permission} permission",
-                            permission=str(permission))
+            raise lacks(self.actor.role, permission)
+
+
+def lacks(role: str, permission: Permission) -> Forbidden:
+    """The one FORBIDDEN for a missing permission, wherever it is checked (fields, services):
+    the same message and the `permission` the caller would need."""
+    return Forbidden(f"the {role} role lacks the {permission} permission",
+                     permission=str(permission))
 
 
 def system_context(tenant_id: uuid.UUID, *, request_id: str = "system") -> CallContext:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.db import fetch, sends_scope
-from modules.pagination import Page, SortKey, apply_keyset, build_page, counted
+from infra.pagination import Page, SortKey, apply_keyset, build_page, counted
 from tenancy.audit import AuditEntry, OutboxEvent
 from tenancy.context import CallContext
 from tenancy.models import Membership, Role, Tenant, User

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.db import new_id, set_scope
 from infra.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from modules.pagination import Page, SortKey, apply_keyset, build_page, counted
-from modules.validation import normalise_email
+from infra.pagination import Page, SortKey, apply_keyset, build_page, counted
+from infra.validation import normalise_email
 from tenancy import api_keys
 from tenancy.audit import record_change, snapshot
 from tenancy.auth import api_key_cache

@@ -4,7 +4,7 @@ Argon2 makes each guess cost the server ~50 ms and 64 MiB, so unthrottled guessi
 break-in attempt and a denial of service. Every attempt is counted before the password is checked
 and refused past the limit (`RATE_LIMITED`, with `retryAfter`); a successful login clears its
 email's count and gives its attempt back to the address.
-Emails arrive normalised (`modules.validation.normalise_email`, the form login looks up) and are
+Emails arrive normalised (`infra.validation.normalise_email`, the form login looks up) and are
 hashed in the keys. If Redis is unreachable, logins go on unthrottled (and it is logged): an
 outage of the cache should not lock every user out.
 """

@@ -19,7 +19,6 @@ from graphql_api.tenancy.types import (
     Viewer,
 )
 from infra.errors import ValidationFailed
-from modules.pagination import page_size
 from tenancy import directory
 from tenancy import service as tenancy_service
 from tenancy.permissions import Permission
@@ -60,7 +59,7 @@ class TenancyQueries:
     async def members(self, info: Info, first: int | None = None, after: str | None = None
                       ) -> Connection[MemberType]:
         context = info.context
-        page = await context.read(directory.members, first=_size(info, first), after=after)
+        page = await context.read(directory.members, first=context.page_size(first), after=after)
         return Connection(page=page, counter=lambda: context.read(directory.count_members))
 
     @strawberry.field(extensions=needs(Permission.API_KEYS_MANAGE),
@@ -68,7 +67,7 @@ class TenancyQueries:
     async def api_keys(self, info: Info, first: int | None = None, after: str | None = None
                        ) -> Connection[ApiKeyType]:
         context = info.context
-        page = await context.read(tenancy_service.list_api_keys, first=_size(info, first),
+        page = await context.read(tenancy_service.list_api_keys, first=context.page_size(first),
                                   after=after)
         return Connection(page=page.map(lambda item: api_key_type(*item),
                                          lambda key: (key.created_at, key.key_id)),
@@ -79,8 +78,7 @@ class TenancyQueries:
     async def audit_log(self, info: Info, first: int | None = None, after: str | None = None,
                         filter: AuditFilter | None = None) -> Connection[AuditEntryType]:
         context = info.context
-        size = page_size(first, default=context.settings.default_page_size,
-                         maximum=context.settings.max_page_size)
+        size = context.page_size(first)
         filters = _audit_filters(filter)
         page = await context.read(directory.audit_log, filters=filters, first=size, after=after)
         return Connection(page=page, counter=lambda: context.read(directory.count_audit_log,
@@ -91,16 +89,10 @@ class TenancyQueries:
     async def events(self, info: Info, first: int | None = None, after: str | None = None,
                      type: str | None = None) -> Connection[EventType]:
         context = info.context
-        size = page_size(first, default=context.settings.default_page_size,
-                         maximum=context.settings.max_page_size)
+        size = context.page_size(first)
         page = await context.read(directory.events, event_type=type, first=size, after=after)
         return Connection(page=page, counter=lambda: context.read(directory.count_events,
                                                                   event_type=type))
-
-
-def _size(info: Info, first: int | None) -> int:
-    settings = info.context.settings
-    return page_size(first, default=settings.default_page_size, maximum=settings.max_page_size)
 
 
 __all__ = ["TenancyQueries", "TenantType"]

@@ -15,7 +15,7 @@ from typing import Any
 import phonenumbers
 
 from infra.errors import ValidationFailed
-from modules.validation import Validator, normalise_phone
+from infra.validation import Validator, normalise_phone
 
 GENDERS = {"male", "female", "other", "undisclosed"}
 # A search term that could be (part of) a phone number as people type them: digits (full-width

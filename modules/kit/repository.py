@@ -39,8 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from infra.db import fetch
-from modules.kit.entity import Entity, Sort
-from modules.pagination import (
+from infra.pagination import (
     Page,
     RenderSpec,
     SortKey,
@@ -49,6 +48,7 @@ from modules.pagination import (
     key_text_sql,
     parse_key,
 )
+from modules.kit.entity import Entity, Sort
 from tenancy.context import CallContext
 
 _DIALECT = postgresql_psycopg.dialect()

@@ -19,10 +19,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.db import new_id
-from infra.errors import Conflict, Forbidden, NotFound
+from infra.errors import BadRequest, Conflict, Forbidden, NotFound
+from infra.pagination import Page, RenderSpec
 from modules.kit import registry, repository
 from modules.kit.entity import Entity
-from modules.pagination import Page, RenderSpec
 from tenancy.audit import record_change
 from tenancy.context import CallContext
 
@@ -72,10 +72,9 @@ class EntityService(Generic[M]):
         include, only = filters.get("include_deleted"), filters.get("deleted_only")
         if not (include or only):
             return repository.LIVE
-        if not entity.sees_deleted(ctx):
-            raise Forbidden(f"seeing deleted {entity.noun} records needs the "
-                            f"{entity.delete or 'delete'} permission",
-                            permission=str(entity.delete) if entity.delete else None)
+        if entity.delete is None:
+            raise BadRequest(f"{entity.noun} records are never deleted", field="filter")
+        ctx.require(entity.delete)  # deleted records are shown to those who may delete
         return repository.DELETED_ONLY if only else repository.ALL
 
     async def list_page(self, session: AsyncSession, ctx: CallContext, *,

@@ -10,7 +10,7 @@ from psycopg.rows import scalar_row
 from sqlalchemy import text
 
 from infra import db
-from infra.db import Database, NeedsTransaction, UnitOfWork, fetch, reads_only
+from infra.db import Database, NeedsTransaction, UnitOfWork, fetch, reads_only, statements
 from tests.conftest import GraphQLClient, Servers, run
 from tests.factories import TenantFactory
 
@@ -169,7 +169,8 @@ def test_the_read_lane_sets_the_tenant_per_statement_and_leaves_nothing_behind(
                     == expected
                 prepared = await uow.run(reads_only(lambda s: s.info["driver"].execute(
                     "select name from pg_prepared_statements")))
-                assert [r[0] for r in await prepared.fetchall()] == [db._prepared(names).name]
+                assert [r[0] for r in await prepared.fetchall()] == [
+                    statements._prepared(names).name]
                 await uow.rollback()
         finally:
             await database.dispose()

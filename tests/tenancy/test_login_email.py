@@ -1,5 +1,5 @@
 """A login email has one form: what the throttle counts, the lookup compares, storage holds and
-audit rows name (`modules.validation.normalise_email`)."""
+audit rows name (`infra.validation.normalise_email`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import httpx
 import psycopg
 import pytest
 
-from modules.validation import normalise_email
+from infra.validation import normalise_email
 from tests.conftest import LOGIN, GraphQLClient, LiveServer
 from tests.factories import PASSWORD, TenantFactory
 

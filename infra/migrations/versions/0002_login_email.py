@@ -3,7 +3,7 @@
 `auth_find_user` compared `lower(email) = lower(p_email)` with PostgreSQL's `lower()`, which
 disagrees with the application's (`İ` lowers to `i` in one and to `i` plus a combining dot in the
 other, and collations differ again), so the login throttle and the lookup could see two different
-addresses. The application normalises an email once (`modules.validation.normalise_email`) and
+addresses. The application normalises an email once (`infra.validation.normalise_email`) and
 stores that form; the lookup now compares against it exactly, through a unique index on the
 column. It also returns the stored email, so that a session is labelled with the stored address,
 never with what was typed. The unique index on `lower(email)` stays as a second guard against

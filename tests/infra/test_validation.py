@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from modules.validation import Validator, clean_text, normalise_phone
+from infra.validation import Validator, clean_text, normalise_phone
 
 
 @pytest.mark.parametrize(("raw", "clean"), [
