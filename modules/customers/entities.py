@@ -11,7 +11,18 @@ from sqlalchemy import String, bindparam, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from modules.customers.models import Company, Contact
-from modules.kit import AtLeast, Before, Entity, Equals, EqualsLower, Field, Filter, like_pattern
+from modules.kit import (
+    AtLeast,
+    Before,
+    Entity,
+    Equals,
+    EqualsLower,
+    Field,
+    Filter,
+    LinkedTo,
+    like_pattern,
+)
+from modules.tags.entities import COMPANY_TAGS, CONTACT_TAGS
 from tenancy.context import CallContext
 from tenancy.permissions import Permission
 
@@ -60,7 +71,7 @@ COMPANY = Entity(
     name="company", type_name="Company", model=Company,
     read=Permission.CUSTOMERS_READ, read_all=Permission.CUSTOMERS_READ_ALL,
     write=Permission.CUSTOMERS_WRITE, delete=Permission.CUSTOMERS_DELETE,
-    owner="owner_id", filters=_common_filters(),
+    owner="owner_id", filters={**_common_filters(), "tag_ids": LinkedTo(COMPANY_TAGS)},
 )
 
 CONTACT = Entity(
@@ -68,6 +79,7 @@ CONTACT = Entity(
     read=Permission.CUSTOMERS_READ, read_all=Permission.CUSTOMERS_READ_ALL,
     write=Permission.CUSTOMERS_WRITE, delete=Permission.CUSTOMERS_DELETE,
     owner="owner_id",
-    filters={**_common_filters(), "company_id": Equals("company_id")},
+    filters={**_common_filters(), "company_id": Equals("company_id"),
+             "tag_ids": LinkedTo(CONTACT_TAGS)},
     fields={"company_id": Field(reference="Company"), "gender": Field(enum=True)},
 )
