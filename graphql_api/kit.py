@@ -2,7 +2,9 @@
 
 A module's GraphQL layer declares its object type with `@node(ENTITY)`, its references with
 `reference(...)`, and gets its list and lookup fields from `list_field` / `get_field` and its
-create, update, delete and restore mutations from `crud_mutations`. Everything the read path
+create, update, delete and restore mutations from `crud_mutations`; to-many relations
+(`modules.kit.links`) give a list field (`linked`) and attach / detach (`link_mutations`).
+Everything the read path
 needs (global ids, `node(id:)`, data loaders, compiled plans, rendering by the database, the
 read lane) is wired here, so no module's resolvers, services or repository know about it.
 
@@ -10,11 +12,12 @@ No `from __future__ import annotations` here: resolvers are built at run time wi
 annotations, which Strawberry reads to make the schema.
 """
 
+import contextlib
 import enum
 import functools
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -23,8 +26,9 @@ from strawberry.types.base import get_object_definition
 from graphql_api.permissions import needs
 from graphql_api.relay import Connection, Node, decode_id, to_global_id
 from graphql_api.rendering import Related, global_id_sql, renders, requested
-from modules.kit import registry
+from modules.kit import links, registry
 from modules.kit.entity import Entity, camel
+from modules.kit.links import Link, LinkService
 from modules.kit.repository import caller_params, join_rule
 from modules.kit.service import EntityService
 
@@ -129,13 +133,21 @@ def input_values(entity: Entity, data: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def filter_values(entity: Entity, data: Any) -> dict[str, Any]:
-    """A filter input as the kit's lists take it: conditions given (None and False left out),
-    references' global ids decoded."""
+    """A filter input as the kit's lists take it: conditions given (None, False and empty
+    lists left out), references' global ids decoded (and those of conditions that take ids:
+    `Filter.id_type`, one id or a list)."""
     if data is None:
         return {}
     values: dict[str, Any] = {}
     for key, value in vars(data).items():
-        if value is None or value is False:
+        if value is None or value is False or value == []:
+            continue
+        condition = entity.filters.get(key)
+        id_type = condition.id_type() if condition is not None else None
+        if id_type is not None:
+            where = f"filter.{camel(key)}"
+            values[key] = ([decode_id(v, id_type, where) for v in value]
+                           if isinstance(value, list) else decode_id(value, id_type, where))
             continue
         spec = entity.fields.get(key)
         if isinstance(value, str) and ((spec is not None and spec.reference)
@@ -230,12 +242,68 @@ def _by_id(method: Callable[..., Awaitable[Any]], type_name: str, node_type: Any
     return resolve
 
 
+def linked(link: Link, target: Any, *, description: str | None = None) -> Any:
+    """A to-many field: the owner's live `target` nodes through `link` that the caller may
+    see, in the link's order (at most `link.limit`, so a plain list). Loaded by the link's
+    per-request data loader: one query per batch of owners, never one per row."""
+    loader = link.name
+
+    async def resolve(self: Any, info: Info) -> Any:
+        return await getattr(info.context.loaders, loader).load(self.id)
+
+    resolve.__annotations__ = {"self": Any, "info": Info, "return": list[target]}
+    return strawberry.field(resolver=resolve, description=description)
+
+
+def link_mutations(service: LinkService, owner_type: Any, *, attach: str, detach: str) -> Any:
+    """`<attach>(id: ID!, <link.field>: [ID!]!): <Owner>!` and the same for `<detach>`: link or
+    unlink targets (idempotent), each in its own savepoint, checked, audited and evented by the
+    service. The answer is the owner, whose list then reads what the write left."""
+    link = service.link
+    owner_name, target_name = link.owner_entity.type_name, link.target.type_name
+    ids_type = Annotated[list[strawberry.ID], strawberry.argument(name=link.field)]
+
+    def mutation(method: Callable[..., Awaitable[Any]], name: str, text: str) -> Any:
+        async def resolve(self: Any, info: Info, id: strawberry.ID, ids: Any) -> Any:
+            owner_id = decode_id(id, owner_name)
+            target_ids = [decode_id(v, target_name, link.field) for v in ids]
+            row = await info.context.write(method, owner_id, target_ids)
+            with contextlib.suppress(KeyError):  # loaded before in this request: stale
+                getattr(info.context.loaders, link.name).clear(owner_id)
+            return row
+
+        resolve.__annotations__ = {"self": Any, "info": Info, "id": strawberry.ID,
+                                   "ids": ids_type, "return": owner_type}
+        return strawberry.mutation(resolver=resolve, name=name, description=text,
+                                   extensions=needs(link.owner_entity.write, link.target.read))
+
+    target, owner = link.target.noun, link.owner_entity.noun
+    fields = {
+        attach: mutation(service.attach, attach,
+                         f"Puts these {target}s on the {owner} (idempotent); a {owner} "
+                         f"carries at most {link.limit}."),
+        detach: mutation(service.detach, detach,
+                         f"Takes these {target}s off the {owner} (idempotent: those it does "
+                         "not carry are ignored)."),
+    }
+    return strawberry.type(type(f"{owner_name}{link.name.title().replace('_', '')}Mutations",
+                                (), fields))
+
+
 @functools.cache
 def entity_loader(name: str) -> Callable[..., Awaitable[list[Any]]] | None:
-    """The batch function of a registered entity's data loader."""
+    """The batch function of a registered entity's data loader, or of a link's (the owners'
+    lists of targets)."""
     entity = registry.by_name(name)
     if entity is None:
-        return None
+        link = registry.link_by_name(name)
+        if link is None:
+            return None
+
+        async def lists(session: Any, ctx: Any, ids: Sequence[uuid.UUID]) -> list[Any]:
+            return await links.linked(session, ctx, link, ids)
+
+        return _read_lane(lists)
     service = registry.service_of(entity)
     return _read_lane(service.load_many)
 

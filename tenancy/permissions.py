@@ -14,6 +14,9 @@ class Permission(StrEnum):
     CUSTOMERS_READ_ALL = "customers:read_all"  # every customer of the tenant
     CUSTOMERS_WRITE = "customers:write"  # create, and edit what one can see
     CUSTOMERS_DELETE = "customers:delete"  # soft delete and restore
+    TAGS_READ = "tags:read"  # see the tenant's tags (tagging a customer also needs this)
+    TAGS_WRITE = "tags:write"  # create, rename and recolour tags: the tenant's shared labels
+    TAGS_DELETE = "tags:delete"  # soft delete and restore tags
     AUDIT_READ = "audit:read"
     USERS_MANAGE = "users:manage"
     API_KEYS_MANAGE = "api_keys:manage"
@@ -22,14 +25,16 @@ class Permission(StrEnum):
 
 
 P = Permission
-_READ_WRITE = {P.CUSTOMERS_READ, P.CUSTOMERS_READ_ALL, P.CUSTOMERS_WRITE, P.CUSTOMERS_DELETE}
+_READ_WRITE = {P.CUSTOMERS_READ, P.CUSTOMERS_READ_ALL, P.CUSTOMERS_WRITE, P.CUSTOMERS_DELETE,
+               P.TAGS_READ, P.TAGS_WRITE, P.TAGS_DELETE}
 
 BUILTIN_ROLES: dict[str, tuple[str, frozenset[Permission]]] = {
     "owner": ("Owner", frozenset(Permission)),
     "admin": ("Administrator", frozenset(Permission) - {P.BILLING_MANAGE}),
     "manager": ("Manager", frozenset(_READ_WRITE | {P.AUDIT_READ})),
-    "sales": ("Sales", frozenset({P.CUSTOMERS_READ, P.CUSTOMERS_WRITE})),
-    "viewer": ("Viewer", frozenset({P.CUSTOMERS_READ, P.CUSTOMERS_READ_ALL})),
+    # Sales tag their own customers with the tenant's tags; managers curate the tags.
+    "sales": ("Sales", frozenset({P.CUSTOMERS_READ, P.CUSTOMERS_WRITE, P.TAGS_READ})),
+    "viewer": ("Viewer", frozenset({P.CUSTOMERS_READ, P.CUSTOMERS_READ_ALL, P.TAGS_READ})),
 }
 
 

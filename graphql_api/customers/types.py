@@ -8,10 +8,12 @@ from typing import Any
 
 import strawberry
 
-from graphql_api.kit import node, reference, sort_enum
+from graphql_api.kit import linked, node, reference, sort_enum
 from graphql_api.relay import Node
+from graphql_api.tags.types import TagType
 from graphql_api.tenancy.types import UserType
 from modules.customers.entities import COMPANY, CONTACT
+from modules.tags.entities import COMPANY_TAGS, CONTACT_TAGS
 from tenancy import directory
 
 
@@ -45,6 +47,9 @@ class Address:
                        street=value.get("street"), postal_code=value.get("postalCode"))
 
 
+_TAGS = "Its tags, by name (deleted tags hidden); at most 50."
+
+
 @strawberry.interface(description="What companies and contacts have in common.")
 class Customer(Node):
     name: str
@@ -56,6 +61,7 @@ class Customer(Node):
     deleted_at: datetime | None
     # Every owner column has a foreign key to the tenant's memberships: the key is the rule.
     owner = reference(UserType, "owner_id", join=directory.owner_user_sql)
+    tags: list[TagType] = strawberry.field(description=_TAGS)
 
     @strawberry.field
     def address(self) -> Address | None:
@@ -66,6 +72,7 @@ class Customer(Node):
 class CompanyType(Customer):
     domain: str | None
     industry: str | None
+    tags = linked(COMPANY_TAGS, TagType, description=_TAGS)
 
 
 @node(CONTACT)
@@ -73,6 +80,7 @@ class ContactType(Customer):
     title: str | None
     birthday: date | None
     company = reference(CompanyType, "company_id")
+    tags = linked(CONTACT_TAGS, TagType, description=_TAGS)
 
     @strawberry.field
     def gender(self) -> Gender | None:
@@ -97,6 +105,9 @@ class CustomerFilter:
     owner_id: strawberry.ID | None = None
     company_id: strawberry.ID | None = strawberry.field(
         default=None, description="Contacts only: contacts of this company.")
+    tag_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Tagged with at least one of these tags (an empty list: "
+                                  "no condition).")
     email: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None

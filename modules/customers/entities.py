@@ -10,7 +10,18 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from modules.customers.models import Company, Contact
 from modules.customers.schemas import phone_search_term
-from modules.kit import AtLeast, Before, Entity, Equals, EqualsLower, Field, Filter, like_pattern
+from modules.kit import (
+    AtLeast,
+    Before,
+    Entity,
+    Equals,
+    EqualsLower,
+    Field,
+    Filter,
+    LinkedTo,
+    like_pattern,
+)
+from modules.tags.entities import COMPANY_TAGS, CONTACT_TAGS
 from tenancy.context import CallContext
 from tenancy.permissions import Permission
 
@@ -42,7 +53,7 @@ COMPANY = Entity(
     name="company", type_name="Company", model=Company,
     read=Permission.CUSTOMERS_READ, read_all=Permission.CUSTOMERS_READ_ALL,
     write=Permission.CUSTOMERS_WRITE, delete=Permission.CUSTOMERS_DELETE,
-    owner="owner_id", filters=_common_filters(),
+    owner="owner_id", filters={**_common_filters(), "tag_ids": LinkedTo(COMPANY_TAGS)},
 )
 
 CONTACT = Entity(
@@ -50,6 +61,7 @@ CONTACT = Entity(
     read=Permission.CUSTOMERS_READ, read_all=Permission.CUSTOMERS_READ_ALL,
     write=Permission.CUSTOMERS_WRITE, delete=Permission.CUSTOMERS_DELETE,
     owner="owner_id",
-    filters={**_common_filters(), "company_id": Equals("company_id")},
+    filters={**_common_filters(), "company_id": Equals("company_id"),
+             "tag_ids": LinkedTo(CONTACT_TAGS)},
     fields={"company_id": Field(reference="Company"), "gender": Field(enum=True)},
 )

@@ -4,6 +4,7 @@ events, rendering and GraphQL wiring. See docs/modules.md for how to add an enti
 from modules.kit.entity import (
     AtLeast,
     Before,
+    Contains,
     Entity,
     Equals,
     EqualsLower,
@@ -14,9 +15,11 @@ from modules.kit.entity import (
     like_pattern,
     standard_sorts,
 )
+from modules.kit.links import Link, LinkedTo, LinkService
 from modules.kit.service import EntityService
 
 __all__ = [
-    "AtLeast", "Before", "Entity", "EntityService", "Equals", "EqualsLower", "Field", "Filter",
-    "Sort", "camel", "like_pattern", "standard_sorts",
+    "AtLeast", "Before", "Contains", "Entity", "EntityService", "Equals", "EqualsLower", "Field",
+    "Filter", "Link", "LinkService", "LinkedTo", "Sort", "camel", "like_pattern",
+    "standard_sorts",
 ]

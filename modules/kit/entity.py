@@ -69,6 +69,11 @@ class Filter:
     def params(self, name: str, value: Any, ctx: CallContext) -> dict[str, Any]:
         return {name: value}
 
+    def id_type(self) -> str | None:
+        """The GraphQL type whose global ids this condition takes, if it takes ids: the API
+        decodes them (one id, or each of a list) before `params` sees them."""
+        return None
+
 
 @dataclass(frozen=True)
 class Equals(Filter):
@@ -108,6 +113,20 @@ class Before(Filter):
     def clause(self, model: Any, name: str) -> ColumnElement[bool]:
         col = getattr(model, self.column)
         return col < bindparam(name, type_=col.type)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Contains(Filter):
+    """Part of a text column, case-insensitive; the caller's `%` and `_` match themselves."""
+
+    column: str
+
+    def clause(self, model: Any, name: str) -> ColumnElement[bool]:
+        return getattr(model, self.column).ilike(  # type: ignore[no-any-return]
+            bindparam(name, type_=String))
+
+    def params(self, name: str, value: Any, ctx: CallContext) -> dict[str, Any]:
+        return {name: like_pattern(value)}
 
 
 def like_pattern(text: str) -> str:
@@ -151,6 +170,9 @@ class Entity:
     sorts       the orderings its lists offer; the first is the default
     filters     the conditions its list filter offers, by input field name
     fields      how columns read in audit rows and events (the rest: camelCase, as is)
+    unique      unique indexes by name, with the API field each guards: a write that would
+                break one is a CONFLICT on that field, also when concurrent writes both pass
+                the service's own checks (the index decides)
     """
 
     name: str
@@ -164,6 +186,7 @@ class Entity:
     sorts: tuple[Sort, ...] = field(default_factory=standard_sorts)
     filters: dict[str, Filter] = field(default_factory=dict)
     fields: dict[str, Field] = field(default_factory=dict)
+    unique: dict[str, str] = field(default_factory=dict)
     label: str | None = None  # in messages: "no contact with this id"
 
     def __post_init__(self) -> None:

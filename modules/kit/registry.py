@@ -8,19 +8,35 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from modules.kit.entity import Entity
+    from modules.kit.links import Link
     from modules.kit.service import EntityService
 
 _BY_NAME: dict[str, Entity] = {}
 _BY_TYPE: dict[str, Entity] = {}
 _SERVICES: dict[str, EntityService[Any]] = {}
+_LINKS: dict[str, Link] = {}  # to-many relations (modules.kit.links), by loader name
 
 
 def register(entity: Entity) -> None:
+    if entity.name in _LINKS:
+        raise ValueError(f"an entity and a link are both called {entity.name!r}")
     for table, key in ((_BY_NAME, entity.name), (_BY_TYPE, entity.type_name)):
         existing = table.get(key)
         if existing is not None and existing is not entity:
             raise ValueError(f"two entities declare {key!r}")
         table[key] = entity
+
+
+def register_link(link: Link) -> None:
+    """Links share the loaders' namespace with entities (`loaders.contact_tags`)."""
+    existing = _LINKS.get(link.name)
+    if link.name in _BY_NAME or (existing is not None and existing is not link):
+        raise ValueError(f"two declarations are called {link.name!r}")
+    _LINKS[link.name] = link
+
+
+def link_by_name(name: str) -> Link | None:
+    return _LINKS.get(name)
 
 
 def register_service(service: EntityService[Any]) -> None:

@@ -45,11 +45,12 @@ class Scene:
 
 
 CUSTOMER_INPUT = {"Contact": ('{name: "王小明", phone: "13800138000"}', '{title: "经理"}'),
-                  "Company": ('{name: "深圳云帆物流"}', '{industry: "物流"}')}
+                  "Company": ('{name: "深圳云帆物流"}', '{industry: "物流"}'),
+                  "Tag": ('{name: "重要客户"}', '{color: "#1e88e5"}')}
 
 
 def _customer(scene: Scene, kind: str, verb: str) -> str:
-    """createContact, updateCompany, …: each verb on a contact or a company."""
+    """createContact, updateCompany, …: each verb on a contact or a company (or a tag)."""
     created, changed = CUSTOMER_INPUT[kind]
     if verb == "create":
         request_id, data = scene.send(f"mutation {{ create{kind}(input: {created}) {{ id }} }}")
@@ -58,6 +59,14 @@ def _customer(scene: Scene, kind: str, verb: str) -> str:
     arguments = f"id: $id, input: {changed}" if verb == "update" else "id: $id"
     request_id, _ = scene.send(f"mutation($id: ID!) {{ {verb}{kind}({arguments}) {{ id }} }}",
                                {"id": scene.ids[kind]})
+    return request_id
+
+
+def _tagging(scene: Scene, verb: str, kind: str) -> str:
+    """tagContact, untagCompany, …: the scene's tag on its contact or company."""
+    request_id, _ = scene.send(
+        f"mutation($id: ID!, $t: [ID!]!) {{ {verb}{kind}(id: $id, tagIds: $t) {{ id }} }}",
+        {"id": scene.ids[kind], "t": [scene.ids["Tag"]]})
     return request_id
 
 
@@ -96,6 +105,14 @@ CASES: dict[str, Callable[[Scene], str]] = {
     "updateCompany": lambda s, k="Company", v="update": _customer(s, k, v),
     "deleteCompany": lambda s, k="Company", v="delete": _customer(s, k, v),
     "restoreCompany": lambda s, k="Company", v="restore": _customer(s, k, v),
+    "createTag": lambda s, k="Tag", v="create": _customer(s, k, v),
+    "updateTag": lambda s, k="Tag", v="update": _customer(s, k, v),
+    "tagContact": lambda s, v="tag", k="Contact": _tagging(s, v, k),
+    "untagContact": lambda s, v="untag", k="Contact": _tagging(s, v, k),
+    "tagCompany": lambda s, v="tag", k="Company": _tagging(s, v, k),
+    "untagCompany": lambda s, v="untag", k="Company": _tagging(s, v, k),
+    "deleteTag": lambda s, k="Tag", v="delete": _customer(s, k, v),
+    "restoreTag": lambda s, k="Tag", v="restore": _customer(s, k, v),
     "login": _login,
     "logout": _logout,
     "createApiKey": _create_key,

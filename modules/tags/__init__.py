@@ -1,0 +1,1 @@
+"""Tags: the tenant's shared labels, put on contacts and companies."""
