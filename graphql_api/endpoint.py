@@ -38,6 +38,7 @@ from tenancy.auth import (
     api_key_cache,
     authenticate_api_key,
     authenticate_session,
+    touch_api_key,
 )
 from tenancy.context import CallContext
 from tenancy.throttle import LoginThrottle
@@ -295,6 +296,8 @@ class GraphQLEndpoint:
                 found = await context.uow.run(authenticate_api_key, parsed)
                 if found is None:
                     raise Unauthenticated("invalid, expired or revoked API key")
+                if found.touch_due:  # a use even if this request is refused and rolled back
+                    await touch_api_key(self.db, context.uow, found.actor)
                 api_key_cache.put(parsed.key_hash, found)
         elif cookie := request.cookies.get(SESSION_COOKIE):
             loaded = self.cookies.load(cookie)

@@ -7,16 +7,18 @@ and only then is the credential looked up and checked.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from itsdangerous import BadSignature, TimestampSigner
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from infra.db import Database, fetch, new_id, sends_scope
+from infra.db import Database, ReadOnlySession, UnitOfWork, fetch, new_id, sends_scope
 from infra.errors import Unauthenticated, ValidationFailed
 from modules.validation import normalise_email
 from tenancy.api_keys import ParsedKey
@@ -33,6 +35,21 @@ LAST_USED_GRANULARITY = timedelta(minutes=5)
 class Authenticated:
     actor: Actor
     region: str
+    # An API key whose `last_used_at` is older than LAST_USED_GRANULARITY: see `touch_api_key`.
+    touch_due: bool = False
+
+
+async def _autocommit(db: Database, tenant_id: uuid.UUID | None, sql: str,
+                      params: dict[str, Any]) -> list[Any]:
+    """One statement on a connection of its own, held for that statement only: an autocommit
+    connection of the read pool, the tenant set for exactly this statement (see `fetch`). Its
+    holders never wait for another connection, so a caller that holds one of the main pool
+    while it waits here cannot close a cycle."""
+    conn = await db.read_connection()
+    try:
+        return await fetch(ReadOnlySession(conn, tenant_id), sql, params)  # type: ignore[arg-type]
+    finally:
+        await db.release_read_connection(conn)
 
 
 API_KEY_SQL = """
@@ -44,7 +61,9 @@ join tenants t on t.id = k.tenant_id
 where k.tenant_id = %(tenant_id)s and k.key_hash = %(key_hash)s
 """
 TOUCH_API_KEY_SQL = """
-update api_keys set last_used_at = now() where tenant_id = %(tenant_id)s and id = %(id)s
+update api_keys set last_used_at = now()
+where tenant_id = %(tenant_id)s and id = %(id)s
+  and (last_used_at is null or last_used_at < now() - %(granularity)s::interval)
 """
 
 
@@ -58,12 +77,29 @@ async def authenticate_api_key(session: AsyncSession, key: ParsedKey) -> Authent
         return None
     if row.expires_at is not None and row.expires_at <= now:
         return None
-    if row.last_used_at is None or now - row.last_used_at > LAST_USED_GRANULARITY:
-        # Coarse on purpose: a write per request would turn every read into a write.
-        await fetch(session, TOUCH_API_KEY_SQL, {"tenant_id": key.tenant_id, "id": row.id})
     actor = Actor("api_key", row.id, key.tenant_id, row.role, frozenset(row.permissions),
                   f"api key {row.name}")
-    return Authenticated(actor, row.default_region)
+    # Coarse on purpose: a write per request would turn every read into a write.
+    touch_due = row.last_used_at is None or now - row.last_used_at > LAST_USED_GRANULARITY
+    return Authenticated(actor, row.default_region, touch_due=touch_due)
+
+
+@sends_scope
+async def _touch_in_read_lane(session: AsyncSession, params: dict[str, Any]) -> None:
+    await fetch(session, TOUCH_API_KEY_SQL, params)
+
+
+async def touch_api_key(db: Database, uow: UnitOfWork, actor: Actor) -> None:
+    """Record a use of an API key, whatever becomes of the request: apart from the request's
+    transaction, which a refused request (FORBIDDEN, say) rolls back. In the read lane every
+    statement commits by itself, so the lane's own connection does; otherwise a connection held
+    for this one statement (the request's is in its transaction)."""
+    params = {"tenant_id": actor.tenant_id, "id": actor.id,
+              "granularity": LAST_USED_GRANULARITY}
+    if uow.read_only:
+        await uow.run(_touch_in_read_lane, params)
+    else:
+        await _autocommit(db, actor.tenant_id, TOUCH_API_KEY_SQL, params)
 
 
 class ApiKeyCache:
@@ -101,7 +137,9 @@ class ApiKeyCache:
                 return
         if len(self._entries) >= self.maxsize:
             self._entries.clear()
-        self._entries[key_hash] = (time.monotonic() + self.ttl, found)
+        # The lookup that found it has recorded its use (`touch_api_key`).
+        self._entries[key_hash] = (time.monotonic() + self.ttl,
+                                   dataclasses.replace(found, touch_due=False))
 
     def forget(self, key_id: uuid.UUID) -> None:
         """Drop a key now, and refuse to cache it again for a while: the revocation is called
