@@ -21,11 +21,12 @@ import structlog
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
-from strawberry.http.ides import get_graphql_ide_html
 
 from graphql_api.compiled import Plan, PlanCache
 from graphql_api.context import GraphQLContext
+from graphql_api.csrf import csrf_refusal
 from graphql_api.errors import error_payload, format_error
+from graphql_api.graphiql import graphiql_html
 from graphql_api.unstorable import unstorable_variables
 from infra.db import Database, NeedsTransaction, UnitOfWork
 from infra.errors import AppError, BadRequest, PayloadTooLarge, Unauthenticated, ValidationFailed
@@ -38,6 +39,7 @@ from tenancy.auth import (
     api_key_cache,
     authenticate_api_key,
     authenticate_session,
+    touch_api_key,
 )
 from tenancy.context import CallContext
 from tenancy.throttle import LoginThrottle
@@ -133,7 +135,7 @@ class GraphQLEndpoint:
             if self.settings.is_production:
                 return json_response({"errors": [error_payload(
                     "use POST with a JSON body", "BAD_REQUEST")]}, 405, media_type)
-            return HTMLResponse(get_graphql_ide_html())
+            return HTMLResponse(graphiql_html())
         _keep_only_an_ip_address(request.scope)
         try:
             body = await self._body(request)
@@ -144,6 +146,8 @@ class GraphQLEndpoint:
             status = 413 if isinstance(exc, PayloadTooLarge) else 400
             return json_response({"errors": [error_payload(exc.message, exc.code)]}, status,
                                  media_type)
+        if (refusal := csrf_refusal(request)) is not None:
+            return refusal
 
         plan = self.plans.get(body["query"], body.get("operationName")) if self.plans else None
         if plan is not None and plan.read_lane:
@@ -295,6 +299,8 @@ class GraphQLEndpoint:
                 found = await context.uow.run(authenticate_api_key, parsed)
                 if found is None:
                     raise Unauthenticated("invalid, expired or revoked API key")
+                if found.touch_due:  # a use even if this request is refused and rolled back
+                    await touch_api_key(self.db, context.uow, found.actor)
                 api_key_cache.put(parsed.key_hash, found)
         elif cookie := request.cookies.get(SESSION_COOKIE):
             loaded = self.cookies.load(cookie)

@@ -13,7 +13,7 @@ import structlog
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,6 +21,7 @@ from graphql_api.endpoint import GraphQLEndpoint
 from graphql_api.schema import build_schema
 from infra.db import Database, verify_application_role
 from infra.settings import Settings
+from infra.web import WebApp
 from tenancy.throttle import LoginThrottle
 
 log = structlog.get_logger("http")
@@ -95,9 +96,6 @@ def create_app(settings: Settings, *, app_database_url: str, redis_url: str,
         return JSONResponse({"status": "ok" if healthy else "unhealthy", **checks},
                             status_code=200 if healthy else 503)
 
-    async def index(request: Request) -> Response:
-        return RedirectResponse("/graphql")
-
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await verify_application_role(db.engine)
@@ -108,7 +106,7 @@ def create_app(settings: Settings, *, app_database_url: str, redis_url: str,
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
-            Route("/", index),
+            *WebApp().routes(),  # the web app at `/`, last: it answers every other path
         ],
         lifespan=lifespan,
     )

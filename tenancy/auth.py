@@ -3,20 +3,34 @@
 Every lookup runs under row-level security like any other query: the credential names its tenant
 (an API key's tenant part, a signed cookie's tenant id), the transaction is scoped to that tenant,
 and only then is the credential looked up and checked.
+
+Login checks the password with no database connection held (argon2 is slow on purpose; a pooled
+connection waiting on it is one that other requests cannot have), a bounded number at a time per
+client address, and only then opens a transaction for the session it writes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from itsdangerous import BadSignature, TimestampSigner
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from infra.db import Database, fetch, new_id, sends_scope
+from infra.db import (
+    Database,
+    ReadOnlySession,
+    UnitOfWork,
+    fetch,
+    new_id,
+    sends_scope,
+    set_scope,
+)
 from infra.errors import Unauthenticated, ValidationFailed
 from infra.validation import normalise_email
 from tenancy.api_keys import ParsedKey
@@ -24,6 +38,7 @@ from tenancy.audit import record_change
 from tenancy.context import Actor, CallContext
 from tenancy.models import Membership, Role, Tenant, User, WebSession
 from tenancy.passwords import verify_password
+from tenancy.throttle import LoginThrottle, PasswordCheckGate
 
 SESSION_COOKIE = "crm_session"
 LAST_USED_GRANULARITY = timedelta(minutes=5)
@@ -33,6 +48,21 @@ LAST_USED_GRANULARITY = timedelta(minutes=5)
 class Authenticated:
     actor: Actor
     region: str
+    # An API key whose `last_used_at` is older than LAST_USED_GRANULARITY: see `touch_api_key`.
+    touch_due: bool = False
+
+
+async def _autocommit(db: Database, tenant_id: uuid.UUID | None, sql: str,
+                      params: dict[str, Any]) -> list[Any]:
+    """One statement on a connection of its own, held for that statement only: an autocommit
+    connection of the read pool, the tenant set for exactly this statement (see `fetch`). Its
+    holders never wait for another connection, so a caller that holds one of the main pool
+    while it waits here cannot close a cycle."""
+    conn = await db.read_connection()
+    try:
+        return await fetch(ReadOnlySession(conn, tenant_id), sql, params)  # type: ignore[arg-type]
+    finally:
+        await db.release_read_connection(conn)
 
 
 API_KEY_SQL = """
@@ -44,7 +74,9 @@ join tenants t on t.id = k.tenant_id
 where k.tenant_id = %(tenant_id)s and k.key_hash = %(key_hash)s
 """
 TOUCH_API_KEY_SQL = """
-update api_keys set last_used_at = now() where tenant_id = %(tenant_id)s and id = %(id)s
+update api_keys set last_used_at = now()
+where tenant_id = %(tenant_id)s and id = %(id)s
+  and (last_used_at is null or last_used_at < now() - %(granularity)s::interval)
 """
 
 
@@ -58,12 +90,29 @@ async def authenticate_api_key(session: AsyncSession, key: ParsedKey) -> Authent
         return None
     if row.expires_at is not None and row.expires_at <= now:
         return None
-    if row.last_used_at is None or now - row.last_used_at > LAST_USED_GRANULARITY:
-        # Coarse on purpose: a write per request would turn every read into a write.
-        await fetch(session, TOUCH_API_KEY_SQL, {"tenant_id": key.tenant_id, "id": row.id})
     actor = Actor("api_key", row.id, key.tenant_id, row.role, frozenset(row.permissions),
                   f"api key {row.name}")
-    return Authenticated(actor, row.default_region)
+    # Coarse on purpose: a write per request would turn every read into a write.
+    touch_due = row.last_used_at is None or now - row.last_used_at > LAST_USED_GRANULARITY
+    return Authenticated(actor, row.default_region, touch_due=touch_due)
+
+
+@sends_scope
+async def _touch_in_read_lane(session: AsyncSession, params: dict[str, Any]) -> None:
+    await fetch(session, TOUCH_API_KEY_SQL, params)
+
+
+async def touch_api_key(db: Database, uow: UnitOfWork, actor: Actor) -> None:
+    """Record a use of an API key, whatever becomes of the request: apart from the request's
+    transaction, which a refused request (FORBIDDEN, say) rolls back. In the read lane every
+    statement commits by itself, so the lane's own connection does; otherwise a connection held
+    for this one statement (the request's is in its transaction)."""
+    params = {"tenant_id": actor.tenant_id, "id": actor.id,
+              "granularity": LAST_USED_GRANULARITY}
+    if uow.read_only:
+        await uow.run(_touch_in_read_lane, params)
+    else:
+        await _autocommit(db, actor.tenant_id, TOUCH_API_KEY_SQL, params)
 
 
 class ApiKeyCache:
@@ -101,7 +150,9 @@ class ApiKeyCache:
                 return
         if len(self._entries) >= self.maxsize:
             self._entries.clear()
-        self._entries[key_hash] = (time.monotonic() + self.ttl, found)
+        # The lookup that found it has recorded its use (`touch_api_key`).
+        self._entries[key_hash] = (time.monotonic() + self.ttl,
+                                   dataclasses.replace(found, touch_due=False))
 
     def forget(self, key_id: uuid.UUID) -> None:
         """Drop a key now, and refuse to cache it again for a while: the revocation is called
@@ -175,6 +226,19 @@ class LoginResult:
     cookie: str | None
 
 
+@dataclass(frozen=True)
+class FoundUser:
+    id: uuid.UUID
+    email: str  # as stored: the one normalised form
+    password_hash: str | None
+
+
+FIND_USER_SQL = "select id, email, password_hash from auth_find_user(%(email)s)"
+
+# Password checks in progress, per client address (see PasswordCheckGate).
+password_checks = PasswordCheckGate()
+
+
 def login_email(value: str) -> str:
     """The address a login is for, in its one normalised form (VALIDATION if it is none)."""
     try:
@@ -183,34 +247,66 @@ def login_email(value: str) -> str:
         raise ValidationFailed.single("email", str(exc), "invalid_email") from None
 
 
+async def find_user(db: Database, email: str) -> FoundUser | None:
+    """The user with this normalised email, by the exact comparison of the security-definer
+    lookup, on a connection released before the password is checked."""
+    rows = await _autocommit(db, None, FIND_USER_SQL, {"email": email})
+    return FoundUser(rows[0].id, rows[0].email, rows[0].password_hash) if rows else None
+
+
 async def login(db: Database, cookies: SessionCookies, *, email: str, password: str,
                 tenant_slug: str | None, client_ip: str | None, user_agent: str | None,
-                request_id: str) -> LoginResult:
+                request_id: str, throttle: LoginThrottle | None = None) -> LoginResult:
     """Check the password, list the user's tenants, and open a session in the chosen one.
 
-    A user in one tenant gets it; a user in several must name one (`tenant_slug`). `email` is
-    normalised (`login_email`): the lookup compares it with the stored form exactly, and the
-    audit row names the stored form, never what was typed.
+    A user in one tenant gets it; a user in several must name one (`tenant_slug`). The email is
+    normalised once, and that form is what the throttle counts, the lookup compares and the
+    audit row names. Up to the password check no connection is held.
     """
-    async with db.sessions() as session, session.begin():
-        found = (await session.execute(text("select * from auth_find_user(:email)"),
-                                       {"email": email})).first()
-        if not await verify_password(found.password_hash if found else None, password):
+    email = login_email(email)
+    async with password_checks.enter(client_ip):
+        if throttle is not None:
+            await throttle.attempt(email, client_ip)
+        user = await find_user(db, email)
+        verified = await verify_password(user.password_hash if user else None, password)
+    try:
+        if not verified or user is None:
             raise Unauthenticated("wrong email or password")
-        assert found is not None
-        user_id: uuid.UUID = found.id
-        stored_email: str = found.email
-        # Visible only while authenticating: this user's own memberships across tenants.
-        await session.execute(text("select set_config('app.auth_user_id', :u, true)"),
-                              {"u": str(user_id)})
-        rows = await session.execute(
-            select(Tenant.id, Tenant.slug, Tenant.name)
-            .join(Membership, Membership.tenant_id == Tenant.id)
-            .where(Membership.user_id == user_id, Membership.status == "active",
-                   Tenant.status == "active")
-            .order_by(Tenant.name)
-        )
-        tenants = [TenantChoice(r.id, r.slug, r.name) for r in rows]
+        async with db.scoped(None) as session:
+            result = await _open_session(
+                session, user, cookies=cookies, tenant_slug=tenant_slug, client_ip=client_ip,
+                user_agent=user_agent, request_id=request_id, request_tenant=None)
+    except Unauthenticated:
+        if throttle is not None:
+            throttle.failed(email, client_ip)
+        raise
+    if throttle is not None:
+        await throttle.succeeded(email, client_ip)
+    return result
+
+
+async def _set_auth_user(session: AsyncSession, user_id: uuid.UUID | None) -> None:
+    await session.execute(text("select set_config('app.auth_user_id', :u, true)"),
+                          {"u": str(user_id) if user_id else ""})
+
+
+async def _open_session(session: AsyncSession, user: FoundUser, *, cookies: SessionCookies,
+                        tenant_slug: str | None, client_ip: str | None, user_agent: str | None,
+                        request_id: str, request_tenant: uuid.UUID | None) -> LoginResult:
+    """The user's tenants, then the session in the chosen one. The transaction is scoped to that
+    tenant only meanwhile and handed back as it came (`request_tenant`, no authenticating
+    user)."""
+    # Visible only while authenticating: this user's own memberships across tenants.
+    await set_scope(session, None)
+    await _set_auth_user(session, user.id)
+    rows = await session.execute(
+        select(Tenant.id, Tenant.slug, Tenant.name)
+        .join(Membership, Membership.tenant_id == Tenant.id)
+        .where(Membership.user_id == user.id, Membership.status == "active",
+               Tenant.status == "active")
+        .order_by(Tenant.name)
+    )
+    tenants = [TenantChoice(r.id, r.slug, r.name) for r in rows]
     if not tenants:
         raise Unauthenticated("this user belongs to no active tenant")
     if tenant_slug:
@@ -220,28 +316,30 @@ async def login(db: Database, cookies: SessionCookies, *, email: str, password: 
     elif len(tenants) == 1:
         chosen = tenants[0]
     else:
-        return LoginResult(user_id, tenants, None, None)
-
-    async with db.scoped(chosen.id) as session:
+        chosen = None
+    cookie = None
+    if chosen is not None:
+        await set_scope(session, chosen.id)
         role = await session.scalar(
             select(Role.key).join(Membership, (Membership.tenant_id == Role.tenant_id)
                                   & (Membership.role_id == Role.id))
-            .where(Membership.tenant_id == chosen.id, Membership.user_id == user_id))
-        actor = Actor("user", user_id, chosen.id, role or "", frozenset(), stored_email)
+            .where(Membership.tenant_id == chosen.id, Membership.user_id == user.id))
+        actor = Actor("user", user.id, chosen.id, role or "", frozenset(), user.email)
         ctx = CallContext(actor, request_id=request_id, client_ip=client_ip)
-        web_session = WebSession(tenant_id=chosen.id, id=new_id(), user_id=user_id,
+        web_session = WebSession(tenant_id=chosen.id, id=new_id(), user_id=user.id,
                                  expires_at=datetime.now(UTC) + timedelta(seconds=cookies.max_age),
                                  client_ip=client_ip, user_agent=(user_agent or "")[:400] or None)
         session.add(web_session)
-        await session.execute(
-            text("select set_config('app.auth_user_id', :u, true)"), {"u": str(user_id)})
-        await session.execute(update(User).where(User.id == user_id)
+        await session.execute(update(User).where(User.id == user.id)
                               .values(last_login_at=func.now()))
         await session.flush()
         await record_change(session, ctx, entity_type="session", entity_id=web_session.id,
                             action="created", before=None,
-                            after={"user_id": str(user_id), "client_ip": client_ip})
-    return LoginResult(user_id, tenants, chosen, cookies.dump(chosen.id, web_session.id))
+                            after={"user_id": str(user.id), "client_ip": client_ip})
+        cookie = cookies.dump(chosen.id, web_session.id)
+    await _set_auth_user(session, None)
+    await set_scope(session, request_tenant)
+    return LoginResult(user.id, tenants, chosen, cookie)
 
 
 async def logout(session: AsyncSession, ctx: CallContext, session_id: uuid.UUID) -> None:

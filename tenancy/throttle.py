@@ -7,11 +7,18 @@ email's count and gives its attempt back to the address.
 Emails arrive normalised (`infra.validation.normalise_email`, the form login looks up) and are
 hashed in the keys. If Redis is unreachable, logins go on unthrottled (and it is logged): an
 outage of the cache should not lock every user out.
+
+`PasswordCheckGate` bounds, per client address and per server process, how many password checks
+run at once and how many wait for their turn.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -78,3 +85,45 @@ class LoginThrottle:
             await self.redis.eval(_GIVE_BACK, 1, by_address)
         except Exception:  # noqa: BLE001
             log.exception("login throttle unavailable")
+
+
+@dataclass
+class _AddressChecks:
+    running: asyncio.Semaphore
+    present: int = 0  # running and waiting
+
+
+class PasswordCheckGate:
+    """At most `running` password checks at a time per client address, `waiting` more queued in
+    turn; beyond that, RATE_LIMITED at once. Argon2 takes a core and 64 MiB for ~50 ms on one of
+    a few threads: without this, one address's burst of guesses fills those threads and everyone
+    else's login waits behind it. Waiters hold nothing but their request (no database
+    connection, no thread). An address's entry goes when its last check does."""
+
+    def __init__(self, *, running: int = 2, waiting: int = 16) -> None:
+        self.running = running
+        self.waiting = waiting
+        self._addresses: dict[str, _AddressChecks] = {}
+
+    @asynccontextmanager
+    async def enter(self, address: str | None) -> AsyncIterator[None]:
+        key = address or "-"
+        checks = self._addresses.get(key)
+        if checks is None:
+            checks = self._addresses[key] = _AddressChecks(asyncio.Semaphore(self.running))
+        if checks.present >= self.running + self.waiting:
+            raise RateLimited("too many logins in progress from your address; try again shortly",
+                              retry_after=1)
+        checks.present += 1
+        try:
+            async with checks.running:
+                yield
+        finally:
+            checks.present -= 1
+            if checks.present == 0:
+                del self._addresses[key]
+
+    def in_progress(self, address: str | None) -> int:
+        """Checks running or waiting for this address (for tests and diagnostics)."""
+        checks = self._addresses.get(address or "-")
+        return checks.present if checks else 0

@@ -23,6 +23,7 @@ import pytest
 import uvicorn
 from sqlalchemy.engine import make_url
 
+from graphql_api.csrf import CSRF_HEADER
 from infra.app import create_app
 from infra.embedded import (
     derive_app_url,
@@ -133,7 +134,8 @@ class GraphQLClient:
 
     def post(self, query: str, variables: dict[str, Any] | None = None, *,
              key: str | None = None, client: httpx.Client | None = None) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        # A browser's requests carry the CSRF header (graphql_api/csrf.py); an API key needs none.
+        headers = {"Authorization": f"Bearer {key}"} if key else {CSRF_HEADER: "tests"}
         return (client or self.http).post("/graphql", json={"query": query,
                                                              "variables": variables or {}},
                                           headers=headers)

@@ -9,7 +9,6 @@ from graphql_api.permissions import needs
 from graphql_api.relay import decode_id, to_global_id
 from graphql_api.tenancy.queries import api_key_type
 from graphql_api.tenancy.types import ApiKeyType, CreatedApiKey, LoginPayload, TenantChoiceType
-from infra.errors import Unauthenticated
 from tenancy import auth
 from tenancy import service as tenancy_service
 from tenancy.auth import TenantChoice
@@ -30,23 +29,11 @@ class TenancyMutations:
                     tenant: str | None = None) -> LoginPayload:
         context = info.context
         request = context.request
-        address = request.client.host if request.client else None
-        throttle = context.throttle
-        # One form of the address for the throttle, the lookup and the audit row.
-        email = auth.login_email(email)
-        if throttle is not None:
-            await throttle.attempt(email, address)
-        try:
-            result = await auth.login(
-                context.db, context.cookies, email=email, password=password,
-                tenant_slug=tenant, client_ip=address,
-                user_agent=request.headers.get("user-agent"), request_id=context.request_id)
-        except Unauthenticated:
-            if throttle is not None:
-                throttle.failed(email, address)
-            raise
-        if throttle is not None:
-            await throttle.succeeded(email, address)
+        result = await auth.login(
+            context.db, context.cookies, email=email, password=password,
+            tenant_slug=tenant, client_ip=request.client.host if request.client else None,
+            user_agent=request.headers.get("user-agent"), request_id=context.request_id,
+            throttle=context.throttle)
         if result.cookie:
             context.set_cookie = result.cookie
         return LoginPayload(user_id=strawberry.ID(to_global_id("User", result.user_id)),

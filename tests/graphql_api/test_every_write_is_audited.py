@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from graphql_api.csrf import CSRF_HEADER
 from tests.conftest import LOGIN, GraphQLClient, LiveServer
 from tests.factories import PASSWORD, TenantData, TenantFactory
 
@@ -36,6 +37,8 @@ class Scene:
         headers = {"X-Request-ID": request_id}
         if not session:
             headers["Authorization"] = f"Bearer {self.key}"
+        else:
+            headers[CSRF_HEADER] = "tests"
         response = self.client.post("/graphql", json={"query": query,
                                                       "variables": variables or {}},
                                     headers=headers)

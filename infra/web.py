@@ -1,0 +1,124 @@
+"""Serves the built web app (`web/dist`) at `/`, and GraphiQL's scripts, from our own origin.
+
+Hashed files under `/assets/` are cached for a year; `index.html` is answered for every client
+route (`/contacts/…`: the app's router takes it from there) and never cached, so a new build is
+picked up on the next load. Files are read once and kept in memory with their gzip twins (made by
+`infra.web_build`); a new build (its stamp file changes) empties the cache.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from infra.web_build import DIST, STAMP
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+# The app needs nothing from elsewhere: every script, style, font and image is ours. Element Plus
+# positions popups with inline style attributes, hence 'unsafe-inline' for styles only.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+       "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
+                    "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY"}
+NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>CRM</title>
+<p>The web app is not built yet: run <code>make dev</code> (or
+<code>.venv/bin/python -m infra.web_build</code>). The API is at <a href="/graphql">/graphql</a>.
+"""
+
+
+@dataclass(frozen=True)
+class StaticFile:
+    body: bytes
+    gzipped: bytes | None
+    media_type: str
+    etag: str
+
+
+class WebApp:
+    def __init__(self, dist: Path = DIST) -> None:
+        self.dist = dist.resolve()
+        self.files: dict[Path, StaticFile | None] = {}
+        self.stamp: str | None = None
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/assets/{path:path}", self.asset, methods=["GET", "HEAD"]),
+            Route("/static/graphiql/{path:path}", self.graphiql_asset, methods=["GET", "HEAD"]),
+            Route("/{path:path}", self.page, methods=["GET", "HEAD"]),
+        ]
+
+    def _current_stamp(self) -> str | None:
+        try:
+            return (self.dist / STAMP).read_text()
+        except OSError:
+            return None
+
+    def _load(self, relative: str) -> StaticFile | None:
+        stamp = self._current_stamp()
+        if stamp != self.stamp:
+            self.files.clear()
+            self.stamp = stamp
+        path = (self.dist / relative).resolve()
+        if self.dist not in path.parents or path.name.endswith(".gz"):
+            return None
+        if path not in self.files:
+            self.files[path] = self._read(path)
+        return self.files[path]
+
+    def _read(self, path: Path) -> StaticFile | None:
+        if not path.is_file():
+            return None
+        body = path.read_bytes()
+        twin = path.with_name(path.name + ".gz")
+        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        if media_type.startswith("text/") or media_type in ("application/javascript",
+                                                              "image/svg+xml"):
+            media_type += "; charset=utf-8"
+        etag = f'"{self.stamp[:16] if self.stamp else "0"}-{len(body)}"'
+        return StaticFile(body, twin.read_bytes() if twin.is_file() else None, media_type, etag)
+
+    def _respond(self, request: Request, file: StaticFile, cache: str,
+                 headers: dict[str, str] | None = None) -> Response:
+        out = {"Cache-Control": cache, "ETag": file.etag, "Vary": "Accept-Encoding",
+               **(headers or {})}
+        if request.headers.get("if-none-match") == file.etag:
+            return Response(status_code=304, headers=out)
+        body = file.body
+        if file.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
+            body = file.gzipped
+            out["Content-Encoding"] = "gzip"
+        if request.method == "HEAD":
+            out["Content-Length"] = str(len(body))
+            return Response(status_code=200, headers=out, media_type=file.media_type)
+        return Response(body, headers=out, media_type=file.media_type)
+
+    async def asset(self, request: Request) -> Response:
+        file = self._load("assets/" + request.path_params["path"])
+        if file is None:
+            return Response("not found", status_code=404, media_type="text/plain")
+        return self._respond(request, file, IMMUTABLE)
+
+    async def graphiql_asset(self, request: Request) -> Response:
+        file = self._load("graphiql/" + request.path_params["path"])
+        if file is None:
+            return Response("not found", status_code=404, media_type="text/plain")
+        return self._respond(request, file, IMMUTABLE)  # the path names the version
+
+    async def page(self, request: Request) -> Response:
+        path: str = request.path_params["path"]
+        last = path.rsplit("/", 1)[-1]
+        if "." in last:  # a file (favicon.svg, robots.txt): a missing one is a 404, not the app
+            file = self._load(path) if "/" not in path else None
+            if file is None:
+                return Response("not found", status_code=404, media_type="text/plain")
+            return self._respond(request, file, "public, max-age=3600")
+        index = self._load("index.html")
+        if index is None:
+            return HTMLResponse(NOT_BUILT, status_code=503)
+        return self._respond(request, index, "no-cache", SECURITY_HEADERS)

@@ -1,0 +1,66 @@
+"""Administration as far as the API has it: members, API keys, the audit log."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from playwright.sync_api import expect
+
+from infra.seed import DEMO_EMAIL
+from tests.conftest import LiveServer
+from tests.web.conftest import UI
+
+
+def test_members_and_their_roles(ui: UI) -> None:
+    ui.sign_in(DEMO_EMAIL)
+    ui.page.get_by_role("menuitem", name="成员").click()
+    table = ui.page.locator("[data-test=member-table]")
+    expect(table.locator(".el-table__body tr")).to_have_count(5)
+    expect(table).to_contain_text("陈经理")
+    expect(table).to_contain_text("经理")
+    ui.check("members.zh-CN")
+
+
+def test_an_api_key_is_shown_once_works_and_is_revoked(ui: UI, live_server: LiveServer) -> None:
+    page = ui.page
+    ui.sign_in(DEMO_EMAIL)
+    page.get_by_role("menuitem", name="API 密钥").click()
+    page.locator("[data-test=new-api-key]").click()
+    page.fill("#key-name", "ERP 同步")
+    page.locator("[data-test=create-api-key]").click()
+    secret_box = page.locator("[data-test=api-key-secret]")
+    expect(secret_box).to_have_value(re.compile(r"^crm_"))
+    secret = secret_box.input_value()
+    ui.check("api-key-created.zh-CN")
+    me = httpx.post(f"{live_server.url}/graphql", json={"query": "{ me { role } }"},
+                    headers={"Authorization": f"Bearer {secret}"})
+    assert me.json()["data"]["me"]["role"] == "viewer"
+    page.keyboard.press("Escape")
+    table = page.locator("[data-test=api-key-table]")
+    expect(table).to_contain_text("ERP 同步")
+    expect(page.get_by_text(secret)).to_have_count(0)  # never shown again
+    page.locator("[data-test='revoke-ERP 同步']").click()
+    page.locator(".el-message-box").get_by_role("button", name="吊销").click()
+    row = table.locator(".el-table__body tr", has_text="ERP 同步")
+    expect(row).to_contain_text("已吊销")
+    ui.check("api-keys.zh-CN")
+    again = httpx.post(f"{live_server.url}/graphql", json={"query": "{ me { role } }"},
+                       headers={"Authorization": f"Bearer {secret}"})
+    assert again.status_code == 401
+
+
+def test_the_audit_log_and_its_filters(ui: UI) -> None:
+    page = ui.page
+    ui.sign_in(DEMO_EMAIL)
+    page.get_by_role("menuitem", name="审计日志").click()
+    table = page.locator("[data-test=audit-table]")
+    expect(table.locator(".el-table__body > tbody > tr").first).to_be_visible()
+    ui.check("audit.zh-CN")
+    ui.go("/admin/audit?type=company")
+    rows = table.locator(".el-table__body > tbody > tr")
+    expect(rows.first).to_contain_text("公司")
+    for text in rows.all_inner_texts():
+        assert "公司" in text
+    ui.go("/admin/audit?type=api_key&action=revoked")
+    expect(table).to_contain_text(re.compile("暂无记录|吊销"))

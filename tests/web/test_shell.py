@@ -1,0 +1,179 @@
+"""The shell around the pages: languages, roles, tenants, sign-out, the phone layout."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from infra.seed import DEMO_EMAIL, DEMO_PASSWORD
+from tests.conftest import GraphQLClient, LiveServer
+from tests.factories import PASSWORD
+from tests.web.conftest import PHONE, UI, World, api_as
+
+MY_CONTACTS = "query($me: ID!) { contacts(filter: {ownerId: $me}) { totalCount } }"
+
+
+def _choose_language(ui: UI, code: str) -> None:
+    ui.page.locator("[data-test=language-menu]").click()
+    ui.page.locator(f"[data-test=language-{code}]").click()
+
+
+def test_switch_to_english_and_back(ui: UI) -> None:
+    page = ui.page
+    ui.sign_in(DEMO_EMAIL)
+    _choose_language(ui, "en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", name="Welcome, 管理员 Admin")).to_be_visible()
+    expect(page.locator("[data-test=role]")).to_have_text("Owner")
+    ui.check("dashboard.en")
+    for path, name in [("/contacts", "contacts"), ("/companies", "companies"),
+                       ("/contacts/new", "contact-new"), ("/admin/audit", "audit"),
+                       ("/admin/api-keys", "api-keys"), ("/admin/members", "members")]:
+        ui.go(path)
+        ui.check(f"{name}.en")
+    ui.go("/contacts")
+    expect(page.get_by_role("heading", name="Contacts")).to_be_visible()
+    expect(page.locator("[data-test=total]")).to_have_text(re.compile(r"^\d+ in all$"))
+    page.reload()  # the choice is remembered in this browser
+    expect(page.get_by_role("heading", name="Contacts")).to_be_visible()
+    _choose_language(ui, "zh-CN")
+    expect(page.get_by_role("heading", name="联系人")).to_be_visible()
+    expect(page.locator("[data-test=total]")).to_have_text(re.compile(r"^共 \d+ 条$"))
+
+
+def test_a_viewer_is_offered_nothing_to_change(ui: UI) -> None:
+    page = ui.page
+    ui.sign_in("viewer@demo.example.com")
+    expect(page.locator("[data-test=role]")).to_have_text("只读")
+    expect(page.get_by_role("menuitem", name="审计日志")).to_have_count(0)
+    ui.go("/contacts")
+    expect(page.locator("[data-test=contact-table] .el-table__body tr")).to_have_count(20)
+    expect(page.locator("[data-test=new-contact]")).to_have_count(0)
+    expect(page.locator("[data-test=status]")).to_have_count(0)
+    page.locator("[data-test=contact-table] .el-table__body tr a").first.click()
+    expect(page.locator("[data-test=record-name]")).to_be_visible()
+    for action in ("edit", "delete", "restore"):
+        expect(page.locator(f"[data-test={action}]")).to_have_count(0)
+    expect(page.locator("[data-test=history]")).to_have_count(0)  # no audit:read
+    ui.check("contact-detail-viewer.zh-CN")
+    ui.go("/contacts/new")
+    expect(page.locator("[data-test=forbidden]")).to_be_visible()
+    ui.check("forbidden-viewer.zh-CN")
+
+
+def test_a_sales_user_sees_only_their_own_customers(ui: UI, world: World,
+                                                    live_server: LiveServer,
+                                                    gql: GraphQLClient) -> None:
+    email = "sales1@demo.example.com"
+    api = api_as(live_server, gql, email, DEMO_PASSWORD)
+    me = gql.data("{ me { user { id name } } }", client=api)["me"]["user"]
+    own = gql.data(MY_CONTACTS, {"me": me["id"]}, client=api)["contacts"]["totalCount"]
+    assert 0 < own < 200
+    page = ui.page
+    ui.sign_in(email)
+    expect(page.locator("[data-test=role]")).to_have_text("销售")
+    ui.go("/contacts?size=100")
+    expect(page.locator("[data-test=total]")).to_have_text(f"共 {own} 条")
+    owners = page.locator("[data-test=contact-table] .el-table__body tr td:nth-child(6)")
+    expect(owners.first).to_have_text(me["name"])
+    assert set(owners.all_inner_texts()) == {me["name"]}
+    expect(page.locator("[data-test=new-contact]")).to_be_visible()  # sales may create
+    page.locator("[data-test=contact-table] .el-table__body tr a").first.click()
+    expect(page.locator("[data-test=edit]")).to_be_visible()
+    expect(page.locator("[data-test=delete]")).to_have_count(0)  # but not delete
+    ui.check("contacts-sales.zh-CN")
+
+
+def test_tenant_b_never_sees_tenant_a_even_by_typing_its_url(
+    ui: UI, world: World, live_server: LiveServer, gql: GraphQLClient
+) -> None:
+    api = api_as(live_server, gql, DEMO_EMAIL, DEMO_PASSWORD, world.demo_slug)
+    a_contact = gql.data("{ contacts(first: 1) { nodes { id name } } }",
+                         client=api)["contacts"]["nodes"][0]
+    a_company = gql.data("{ companies(first: 1) { nodes { id name } } }",
+                         client=api)["companies"]["nodes"][0]
+    page = ui.page
+    ui.sign_in(world.other.members["bob"].email, PASSWORD)
+    expect(page.locator("[data-test=tenant-name]")).to_have_text(world.other_name)
+    ui.go("/contacts")
+    table = page.locator("[data-test=contact-table]")
+    expect(table).to_contain_text(world.other_customer)
+    expect(page.locator("[data-test=total]")).to_have_text("共 1 条")
+    ui.go(f"/contacts?q={a_contact['name']}")
+    expect(table).to_contain_text("没有符合条件的客户")
+    ui.go(f"/contacts/{a_contact['id']}")
+    expect(page.locator("[data-test=not-found]")).to_be_visible()
+    expect(page.get_by_text(a_contact["name"])).to_have_count(0)
+    ui.check("contact-of-another-tenant.zh-CN")
+    ui.go(f"/companies/{a_company['id']}/edit")
+    expect(page.locator("[data-test=not-found]")).to_be_visible()
+    expect(page.get_by_text(a_company["name"])).to_have_count(0)
+
+
+def test_a_user_of_two_tenants_chooses_one_then_switches(ui: UI, world: World) -> None:
+    page = ui.page
+    ui.go("/sign-in")
+    page.fill("#email", DEMO_EMAIL)
+    page.fill("#password", DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    choices = page.locator("[data-test=tenant-choices]")
+    expect(choices).to_contain_text(world.demo_name)
+    expect(choices).to_contain_text(world.other_name)
+    ui.check("sign-in-choose-tenant.zh-CN")
+    choices.get_by_text(world.other_name).click()
+    page.get_by_role("button", name="继续").click()
+    expect(page.locator("[data-test=tenant-name]")).to_have_text(world.other_name)
+    expect(page.locator("[data-test=role]")).to_have_text("管理员")
+
+    page.locator("[data-test=account-menu]").click()
+    page.locator("[data-test=switch-tenant]").click()
+    dialog = page.locator("[data-test=switch-tenant-dialog]")
+    dialog.get_by_text(world.demo_name).click()
+    page.fill("#switch-password", "wrong password")
+    dialog.get_by_role("button", name="切换").click()
+    expect(dialog).to_contain_text("邮箱或密码错误")
+    ui.check("switch-tenant.zh-CN")
+    page.fill("#switch-password", DEMO_PASSWORD)
+    dialog.get_by_role("button", name="切换").click()
+    expect(page.locator("[data-test=tenant-name]")).to_have_text(world.demo_name)
+    expect(page.locator("[data-test=role]")).to_have_text("所有者")
+
+
+def test_sign_out_ends_the_session(ui: UI) -> None:
+    page = ui.page
+    ui.sign_in("manager@demo.example.com")
+    page.locator("[data-test=account-menu]").click()
+    page.locator("[data-test=sign-out]").click()
+    expect(page).to_have_url(re.compile(r"/sign-in"))
+    expect(page.get_by_text("您已退出登录。")).to_be_visible()
+    ui.go("/contacts")
+    expect(page).to_have_url(re.compile(r"/sign-in\?redirect=(%2F|/)contacts$"))
+
+
+def test_wrong_password_is_said_in_the_users_language(ui: UI) -> None:
+    page = ui.page
+    ui.go("/sign-in")
+    page.get_by_role("radio", name="English").click(force=True)
+    page.fill("#email", DEMO_EMAIL)
+    page.fill("#password", "not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_have_text("Wrong email or password.")
+    ui.check("sign-in-wrong-password.en")
+
+
+def test_the_phone_layout(ui: UI) -> None:
+    page = ui.page
+    page.set_viewport_size(PHONE)
+    ui.sign_in(DEMO_EMAIL)
+    expect(page.locator("nav.sidebar")).to_be_hidden()
+    ui.check("dashboard.phone.zh-CN")
+    ui.go("/contacts")
+    ui.check("contacts.phone.zh-CN")
+    page.get_by_role("button", name="打开菜单").click()
+    drawer = page.locator(".nav-drawer")
+    expect(drawer).to_be_visible()
+    drawer.get_by_role("menuitem", name="公司").click()
+    expect(page.get_by_role("heading", name="公司")).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], "the page scrolls sideways on a phone"

@@ -1,0 +1,35 @@
+// The fields an audit entry changed, as text, with the API's snake_case names made the app's.
+export interface Change {
+  field: string
+  before: string
+  after: string
+  reference: boolean // an id: its values mean nothing to a reader, only that it changed
+}
+
+// Bookkeeping columns, named either way (the API may give the snapshot's keys in camel case).
+const HIDDEN = new Set(['id', 'tenantId', 'createdAt', 'updatedAt', 'deletedAt', 'searchText'])
+
+function text(value: unknown): string {
+  if (value == null) return ''
+  if (typeof value === 'object') {
+    return Object.values(value as Record<string, unknown>).filter((v) => v != null && v !== '').join(' ')
+  }
+  return String(value)
+}
+
+const camel = (field: string) => field.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())
+
+export function changedFields(before: unknown, after: unknown): Change[] {
+  const b = (before ?? {}) as Record<string, unknown>
+  const a = (after ?? {}) as Record<string, unknown>
+  const out: Change[] = []
+  for (const key of new Set([...Object.keys(b), ...Object.keys(a)])) {
+    if (HIDDEN.has(camel(key))) continue
+    const was = text(b[key])
+    const now = text(a[key])
+    if (was === now) continue
+    const reference = /(_id|Id)$/.test(key)
+    out.push({ field: camel(key.replace(/(_id|Id)$/, '')), before: reference ? '' : was, after: reference ? '' : now, reference })
+  }
+  return out
+}

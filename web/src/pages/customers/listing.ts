@@ -1,0 +1,35 @@
+// What the contact and company lists share: URL parameters, sorts, and the API filter they make.
+import type { CustomerFilter, CustomerSort } from '@/gql/graphql'
+
+export const SORTS: CustomerSort[] = ['CREATED_AT_DESC', 'CREATED_AT_ASC', 'UPDATED_AT_DESC', 'NAME_ASC', 'NAME_DESC']
+
+export const LIST_DEFAULTS = {
+  q: '',
+  owner: '',
+  status: 'active',
+  from: '',
+  to: '',
+  sort: 'CREATED_AT_DESC',
+  size: '20',
+  after: '',
+  page: '1',
+}
+export type ListParams = typeof LIST_DEFAULTS
+
+/** Dates in the URL are the user's calendar days; the API takes instants. */
+function startOfDay(day: string, plusDays = 0): string {
+  const d = new Date(`${day}T00:00:00`)
+  d.setDate(d.getDate() + plusDays)
+  return d.toISOString()
+}
+
+export function customerFilter(p: ListParams): CustomerFilter {
+  return {
+    search: p.q || null,
+    ownerId: p.owner || null,
+    createdAfter: p.from ? startOfDay(p.from) : null,
+    createdBefore: p.to ? startOfDay(p.to, 1) : null,
+    includeDeleted: p.status === 'all',
+    deletedOnly: p.status === 'deleted',
+  }
+}

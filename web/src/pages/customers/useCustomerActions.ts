@@ -1,0 +1,50 @@
+// Delete (soft) and restore, with a confirmation and a message; shared by contacts and companies.
+import { ref } from 'vue'
+import { ElMessage, ElMessageBox } from 'element-plus'
+import 'element-plus/es/components/message/style/css'
+import 'element-plus/es/components/message-box/style/css'
+import { i18n } from '@/i18n'
+import { showError } from '@/api/errors'
+
+export function useCustomerActions(remove: () => Promise<unknown>, restore: () => Promise<unknown>, done: () => void) {
+  const t = i18n.global.t
+  const busy = ref(false)
+
+  async function confirmDelete(name: string) {
+    try {
+      await ElMessageBox.confirm(t('customers.deleteConfirm', { name }), t('common.delete'), {
+        type: 'warning',
+        confirmButtonText: t('common.delete'),
+        cancelButtonText: t('common.cancel'),
+        confirmButtonClass: 'el-button--danger',
+      })
+    } catch {
+      return // cancelled
+    }
+    busy.value = true
+    try {
+      await remove()
+      ElMessage({ type: 'success', message: t('customers.deleted', { name }) })
+      done()
+    } catch (error) {
+      showError(error)
+    } finally {
+      busy.value = false
+    }
+  }
+
+  async function doRestore(name: string) {
+    busy.value = true
+    try {
+      await restore()
+      ElMessage({ type: 'success', message: t('customers.restored', { name }) })
+      done()
+    } catch (error) {
+      showError(error)
+    } finally {
+      busy.value = false
+    }
+  }
+
+  return { busy, confirmDelete, restore: doRestore }
+}

@@ -1,0 +1,57 @@
+// Client routes. Every page but sign-in needs a session; a page may also name the permission it
+// needs (`meta.permission`), and without it the user sees "no access" rather than a broken page.
+import { createRouter, createWebHistory } from 'vue-router'
+import { Permission, can, ensureSession, session } from '@/session'
+import AppShell from '@/layouts/AppShell.vue'
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    public?: boolean
+    permission?: string
+    title?: string // a message key
+  }
+}
+
+export const router = createRouter({
+  history: createWebHistory(),
+  routes: [
+    {
+      path: '/sign-in',
+      name: 'sign-in',
+      component: () => import('@/pages/SignIn.vue'),
+      meta: { public: true, title: 'signIn.title' },
+    },
+    {
+      path: '/',
+      component: AppShell,
+      children: [
+        { path: '', name: 'dashboard', component: () => import('@/pages/Dashboard.vue'), meta: { title: 'dashboard.title' } },
+        { path: 'contacts', name: 'contacts', component: () => import('@/pages/customers/ContactList.vue'), meta: { title: 'contacts.title' } },
+        { path: 'contacts/new', name: 'contact-new', component: () => import('@/pages/customers/ContactForm.vue'), meta: { title: 'contacts.new', permission: Permission.customersWrite } },
+        { path: 'contacts/:id', name: 'contact', component: () => import('@/pages/customers/ContactDetail.vue'), props: true, meta: { title: 'contacts.title' } },
+        { path: 'contacts/:id/edit', name: 'contact-edit', component: () => import('@/pages/customers/ContactForm.vue'), props: true, meta: { title: 'contacts.edit', permission: Permission.customersWrite } },
+        { path: 'companies', name: 'companies', component: () => import('@/pages/customers/CompanyList.vue'), meta: { title: 'companies.title' } },
+        { path: 'companies/new', name: 'company-new', component: () => import('@/pages/customers/CompanyForm.vue'), meta: { title: 'companies.new', permission: Permission.customersWrite } },
+        { path: 'companies/:id', name: 'company', component: () => import('@/pages/customers/CompanyDetail.vue'), props: true, meta: { title: 'companies.title' } },
+        { path: 'companies/:id/edit', name: 'company-edit', component: () => import('@/pages/customers/CompanyForm.vue'), props: true, meta: { title: 'companies.edit', permission: Permission.customersWrite } },
+        { path: 'admin/members', name: 'members', component: () => import('@/pages/admin/MemberList.vue'), meta: { title: 'members.title', permission: Permission.usersManage } },
+        { path: 'admin/api-keys', name: 'api-keys', component: () => import('@/pages/admin/ApiKeyList.vue'), meta: { title: 'apiKeys.title', permission: Permission.apiKeysManage } },
+        { path: 'admin/audit', name: 'audit', component: () => import('@/pages/admin/AuditLog.vue'), meta: { title: 'audit.title', permission: Permission.auditRead } },
+        { path: ':pathMatch(.*)*', name: 'not-found', component: () => import('@/pages/NotFound.vue'), meta: { title: 'errors.notFoundTitle' } },
+      ],
+    },
+  ],
+})
+
+router.beforeEach(async (to) => {
+  await ensureSession()
+  if (to.meta.public) return session.viewer && to.name === 'sign-in' ? { name: 'dashboard' } : true
+  if (!session.viewer) {
+    return { name: 'sign-in', query: to.fullPath === '/' ? {} : { redirect: to.fullPath } }
+  }
+  return true
+})
+
+export function allowed(permission: string | undefined): boolean {
+  return !permission || can(permission)
+}

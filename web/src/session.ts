@@ -1,0 +1,142 @@
+// Who is signed in, in which tenant, with which permissions: loaded from `me`, changed only by
+// the login and logout mutations. Pages ask `can(permission)` to decide what to offer; the API
+// checks again whatever they send.
+import { reactive, readonly } from 'vue'
+import { graphql } from '@/gql'
+import type { MeQuery } from '@/gql/graphql'
+import { ApiError, request, setUnauthenticatedHandler } from '@/api/client'
+import { applyTenantLocale } from '@/i18n'
+
+const MeDocument = graphql(`
+  query Me {
+    me {
+      kind
+      role
+      permissions
+      user { id name email }
+      tenant { id name slug locale defaultRegion }
+    }
+  }
+`)
+
+const LoginDocument = graphql(`
+  mutation Login($email: String!, $password: String!, $tenant: String) {
+    login(email: $email, password: $password, tenant: $tenant) {
+      userId
+      tenant { id slug name }
+      tenants { id slug name }
+    }
+  }
+`)
+
+const LogoutDocument = graphql(`
+  mutation Logout {
+    logout
+  }
+`)
+
+export type Viewer = MeQuery['me']
+export interface TenantChoice {
+  id: string
+  slug: string
+  name: string
+}
+
+const state = reactive({
+  viewer: null as Viewer | null,
+  tenants: [] as TenantChoice[],
+  loaded: false,
+})
+export const session = readonly(state)
+
+let loading: Promise<void> | null = null
+// The tenants a user belongs to come with login only: kept per user in this browser for the
+// switcher.
+const tenantsKey = (userId: string) => `crm.tenants.${userId}`
+
+function rememberTenants(userId: string, tenants: TenantChoice[]): void {
+  try {
+    localStorage.setItem(tenantsKey(userId), JSON.stringify(tenants))
+  } catch {
+    /* the switcher then asks to sign in again */
+  }
+}
+
+function recallTenants(userId: string | undefined): TenantChoice[] {
+  if (!userId) return []
+  try {
+    return JSON.parse(localStorage.getItem(tenantsKey(userId)) ?? '[]') as TenantChoice[]
+  } catch {
+    return []
+  }
+}
+
+export async function loadViewer(): Promise<void> {
+  try {
+    const data = await request(MeDocument)
+    state.viewer = data.me
+    state.tenants = recallTenants(data.me.user?.id)
+    applyTenantLocale(data.me.tenant.locale)
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.code !== 'UNAUTHENTICATED') throw error
+    state.viewer = null
+  } finally {
+    state.loaded = true
+  }
+}
+
+/** Loads the viewer once; later calls wait for the same answer. */
+export function ensureSession(): Promise<void> {
+  loading ??= loadViewer().catch((error) => {
+    loading = null
+    throw error
+  })
+  return loading
+}
+
+export type SignInResult = { signedIn: true } | { signedIn: false; tenants: TenantChoice[] }
+
+export async function signIn(email: string, password: string, tenant?: string): Promise<SignInResult> {
+  const { login } = await request(LoginDocument, { email, password, tenant: tenant ?? null })
+  if (!login.tenant) return { signedIn: false, tenants: login.tenants }
+  rememberTenants(login.userId, login.tenants)
+  await loadViewer()
+  loading = Promise.resolve()
+  return { signedIn: true }
+}
+
+export async function signOut(): Promise<void> {
+  try {
+    await request(LogoutDocument)
+  } finally {
+    forget()
+  }
+}
+
+/** Drops what the app knows of the session (it ended, or the server says it has). */
+export function forget(): void {
+  state.viewer = null
+  loading = Promise.resolve()
+}
+
+export function can(permission: string): boolean {
+  return state.viewer?.permissions.includes(permission) ?? false
+}
+
+export const Permission = {
+  customersWrite: 'customers:write',
+  customersDelete: 'customers:delete',
+  customersReadAll: 'customers:read_all',
+  auditRead: 'audit:read',
+  usersManage: 'users:manage',
+  apiKeysManage: 'api_keys:manage',
+} as const
+
+export function onSessionLost(handler: () => void): void {
+  setUnauthenticatedHandler(() => {
+    if (state.viewer) {
+      forget()
+      handler()
+    }
+  })
+}
