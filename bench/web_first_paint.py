@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from infra import web_build  # noqa: E402
-from infra.seed import DEMO_EMAIL, DEMO_PASSWORD, DEMO_SLUG  # noqa: E402
+from modules.demo import DEMO_EMAIL, DEMO_PASSWORD, DEMO_SLUG  # noqa: E402
 
 GOAL_MS = 300.0
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",

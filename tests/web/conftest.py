@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
 from infra import web_build
-from infra.seed import DEMO_EMAIL, DEMO_PASSWORD, seed_demo
+from modules.demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo
 from tests.conftest import ROOT, GraphQLClient, LiveServer, login
 from tests.factories import PASSWORD, TenantData, TenantFactory
 from tests.web.checks import check_page

@@ -7,7 +7,7 @@ import re
 import httpx
 from playwright.sync_api import expect
 
-from infra.seed import DEMO_EMAIL
+from modules.demo import DEMO_EMAIL
 from tests.conftest import LiveServer
 from tests.web.conftest import UI
 

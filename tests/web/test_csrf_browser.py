@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
-from infra.seed import DEMO_EMAIL, DEMO_PASSWORD
+from modules.demo import DEMO_EMAIL, DEMO_PASSWORD
 from tests.conftest import GraphQLClient, LiveServer
 from tests.web.conftest import UI, World, api_as
 

@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from infra.seed import DEMO_EMAIL, DEMO_PASSWORD
+from modules.demo import DEMO_EMAIL, DEMO_PASSWORD
 from tests.conftest import GraphQLClient, LiveServer
 from tests.factories import PASSWORD
 from tests.web.conftest import PHONE, UI, World, api_as
