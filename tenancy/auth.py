@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.db import (
     Database,
-    ReadOnlySession,
+    ReadSession,
     UnitOfWork,
     fetch,
     new_id,
@@ -60,7 +60,7 @@ async def _autocommit(db: Database, tenant_id: uuid.UUID | None, sql: str,
     while it waits here cannot close a cycle."""
     conn = await db.read_connection()
     try:
-        return await fetch(ReadOnlySession(conn, tenant_id), sql, params)  # type: ignore[arg-type]
+        return await fetch(ReadSession(conn, tenant_id), sql, params)
     finally:
         await db.release_read_connection(conn)
 
