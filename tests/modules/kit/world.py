@@ -19,6 +19,7 @@ import httpx
 import psycopg
 from sqlalchemy import text
 
+from graphql_api.csrf import CSRF_HEADER
 from infra.db import Database, UnitOfWork, new_id, set_scope
 from tenancy import service as tenancy
 from tenancy.auth import SESSION_COOKIE
@@ -126,6 +127,8 @@ class World:
 
     def _client(self, headers: dict[str, str] | None = None,
                 cookies: dict[str, str] | None = None) -> httpx.Client:
+        # The web app's CSRF header: cookie-authenticated writes are refused without it.
+        headers = {CSRF_HEADER: "tests", **(headers or {})}
         client = httpx.Client(base_url=self.url, timeout=30, headers=headers, cookies=cookies)
         self.clients.append(client)
         return client
