@@ -167,7 +167,7 @@ def test_a_crashed_server_stops_the_embedded_servers(
     dev.server_process().kill()  # as the OOM killer would
 
     assert dev.exit_status() == 1
-    assert "error: the server stopped unexpectedly" in dev.output
+    assert "error: the server stopped unexpectedly (killed by SIGKILL)" in dev.output
     assert servers_left(data_dir) == []
 
 
