@@ -2,10 +2,11 @@
 
 Signs in to the demo tenant and loads `/contacts` many times in Debian's Chromium, reading the
 browser's own clocks (all from the navigation's start): First Contentful Paint, Largest
-Contentful Paint, and when the list's first row was painted (Element Timing on its name link,
-`elementtiming="contact-list-first-row"`). "Cold" loads use a fresh browser profile each time
-(empty HTTP cache, signed in by cookie); "warm" loads repeat in one profile, as a user reopening
-the page does. The goal (issue 10): the list's first paint under 300 ms on the demo data.
+Contentful Paint, and the frame in which the list's first rows were painted (a MutationObserver
+sees the rows arrive; the next animation frame's start is when they are drawn). "Cold" loads use
+a fresh browser profile each time (empty HTTP cache, signed in by cookie); "warm" loads repeat in
+one profile, as a user reopening the page does. The goal (issue 10): the list's first paint
+under 300 ms on the demo data.
 
     .venv/bin/python bench/web_first_paint.py                 # starts its own `crm dev`
     .venv/bin/python bench/web_first_paint.py --url http://127.0.0.1:8000   # a running one
@@ -45,22 +46,28 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
         "--no-first-run"]
 LOGIN = ("mutation($e: String!, $p: String!, $t: String) "
          "{ login(email: $e, password: $p, tenant: $t) { tenant { slug } } }")
-# Registered before the page's own scripts: collects the paint entries as they happen.
+# Registered before the page's own scripts: collects the paint entries as they happen, and the
+# frame that first draws the list's rows.
 OBSERVE = """
 window.__paints = {};
-for (const type of ['paint', 'largest-contentful-paint', 'element']) {
+for (const type of ['paint', 'largest-contentful-paint']) {
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
-      const key = type === 'paint' ? e.name
-        : type === 'element' ? 'element:' + e.identifier : 'lcp';
-      window.__paints[key] = e.renderTime || e.startTime;
+      window.__paints[type === 'paint' ? e.name : 'lcp'] = e.renderTime || e.startTime;
     }
   }).observe({ type, buffered: true });
 }
+new MutationObserver((_, observer) => {
+  if (!document.querySelector('[data-test=contact-table] .el-table__body tr')) return;
+  observer.disconnect();
+  requestAnimationFrame((frame) => { window.__paints.list = frame; });
+}).observe(document, { childList: true, subtree: true });
 """
 READ = """() => new Promise((resolve) => {
-  const done = () => window.__paints['element:contact-list-first-row'] !== undefined;
-  const tick = () => done() ? resolve(window.__paints) : setTimeout(tick, 10);
+  const done = () => window.__paints.list !== undefined && window.__paints.lcp !== undefined;
+  // A little after the rows' frame, so the largest paint (often the table) is in too.
+  const tick = () => done() ? setTimeout(() => resolve(window.__paints), 100)
+    : setTimeout(tick, 10);
   tick();
 })"""
 
@@ -118,7 +125,7 @@ def load(context: BrowserContext, url: str) -> dict[str, float]:
         nav = page.evaluate("performance.getEntriesByType('navigation')[0].toJSON()")
         return {"fcp": paints.get("first-contentful-paint", float("nan")),
                 "lcp": paints.get("lcp", float("nan")),
-                "list": paints["element:contact-list-first-row"],
+                "list": paints["list"],
                 "html": nav["responseEnd"]}
     finally:
         page.close()

@@ -12,19 +12,53 @@ import signal
 import socket
 import subprocess
 import sys
+import unicodedata
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import uvicorn
 from pydantic import ValidationError
 
-from infra import migrate as migrations
-from infra.db import Database
 from infra.embedded import ServiceUrls, release_embedded, resolve_services
 from infra.logging import configure_logging
 from infra.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from infra.db import Database
+    from tenancy.models import ApiKey, Tenant
+
+
+def _conventional_help_labels() -> None:
+    """typer 0.29 labels help with Python types: `--help <bool>` on flags, which take no value,
+    `--port <int>`, and `{name}` for an argument in the usage line. Label as Unix tools do
+    instead: flags bare, a value by its name (`--port PORT`), an argument by its name (`NAME`)."""
+    from typer.core import TyperArgument, TyperOption
+
+    def option_label(self: TyperOption, ctx: Any) -> str | None:
+        if self.is_flag or self.count:
+            return None
+        return self.metavar or (self.name or "value").upper()
+
+    def argument_label(self: TyperArgument, ctx: Any) -> str | None:
+        return None  # its name says it
+
+    def argument_usage(self: TyperArgument) -> str:
+        name = self.metavar or (self.name or "argument").upper()
+        name = name if self.required else f"[{name}]"
+        return f"{name}..." if self.nargs != 1 else name
+
+    TyperOption.display_type_rich = option_label  # type: ignore[method-assign]
+    TyperArgument.display_type_rich = argument_label  # type: ignore[method-assign,assignment]
+    TyperArgument._usage_display_name = argument_usage  # type: ignore[method-assign]
+
+
+_conventional_help_labels()
 
 app = typer.Typer(help="Multi-tenant CRM", no_args_is_help=True, add_completion=False)
 tenant_app = typer.Typer(help="Tenants (platform operators)", no_args_is_help=True)
@@ -57,6 +91,10 @@ def _services(settings: Settings) -> ServiceUrls:
 
 
 def _owner_db(urls: ServiceUrls) -> Database:
+    # Heavy imports (SQLAlchemy's ORM, Alembic, uvicorn) wait for the commands that need them,
+    # so that `crm --help` and a mistyped command answer at once.
+    from infra.db import Database
+
     return Database(urls.owner_database_url, pool_size=2, max_overflow=0)
 
 
@@ -74,6 +112,8 @@ def _settings() -> Settings:
 @app.command()
 def migrate() -> None:
     """Apply the schema migrations (as the owner role) and ensure the application role."""
+    from infra import migrate as migrations
+
     settings = _settings()
     configure_logging(settings.log_level)
     urls = _services(settings)
@@ -138,6 +178,7 @@ def dev(
     seed: Annotated[bool, typer.Option(help="Create the demo tenant if missing")] = True,
 ) -> None:
     """Development server: embedded servers when unset, migrate, demo data, serve."""
+    from infra import migrate as migrations
     from modules.demo import seed_demo
 
     settings = _settings()
@@ -168,8 +209,10 @@ def dev(
         listener.close()
         release_embedded()
     if returncode != 0:
-        typer.echo(f"error: the server stopped unexpectedly (exit status {returncode}); "
-                   "the embedded servers were stopped", err=True)
+        how = (f"killed by {signal.Signals(-returncode).name}" if returncode < 0
+               else f"exit status {returncode}")
+        typer.echo(f"error: the server stopped unexpectedly ({how}); the embedded servers were "
+                   "stopped", err=True)
         raise typer.Exit(1)
 
 
@@ -211,6 +254,8 @@ def dev_server(
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:
         raise typer.Exit(1)
+    import uvicorn
+
     sock = socket.socket(fileno=fd)  # family and type read from the socket itself
     config = uvicorn.Config("infra.asgi:create", factory=True, log_level="warning",
                             timeout_graceful_shutdown=5)
@@ -220,11 +265,14 @@ def dev_server(
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(envvar="HOST")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(envvar="PORT")] = 8000,
-    workers: Annotated[int, typer.Option(envvar="WORKERS", help="Server processes")] = 1,
+    host: Annotated[str, typer.Option(envvar="HOST", metavar="HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="PORT", metavar="PORT")] = 8000,
+    workers: Annotated[int, typer.Option(envvar="WORKERS", metavar="N",
+                                         help="Server processes")] = 1,
 ) -> None:
     """Production server: no reload, uvloop and httptools, N worker processes."""
+    import uvicorn
+
     settings = _settings()
     configure_logging(settings.log_level, json=settings.log_json)
     _services(settings)
@@ -236,11 +284,14 @@ def serve(
 
 @tenant_app.command("create")
 def tenant_create(
-    name: str,
-    admin_email: Annotated[str, typer.Option("--admin-email")],
-    password: Annotated[str | None, typer.Option(help="Generated when omitted")] = None,
-    slug: Annotated[str | None, typer.Option()] = None,
-    region: Annotated[str, typer.Option(help="Default phone region")] = "CN",
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The company's name")],
+    admin_email: Annotated[str, typer.Option("--admin-email", metavar="EMAIL",
+                                             help="Its first owner")],
+    password: Annotated[str | None, typer.Option(metavar="PASSWORD",
+                                                 help="Generated when omitted")] = None,
+    slug: Annotated[str | None, typer.Option(
+        metavar="SLUG", help="Derived from the name when omitted (Chinese in pinyin)")] = None,
+    region: Annotated[str, typer.Option(metavar="REGION", help="Default phone region")] = "CN",
 ) -> None:
     """Create a tenant with its built-in roles and its first owner."""
     from infra.errors import AppError
@@ -276,14 +327,15 @@ def tenant_create(
 
 @apikey_app.command("create")
 def apikey_create(
-    tenant: Annotated[str, typer.Option(help="Tenant slug")],
-    role: Annotated[str, typer.Option(help="owner, admin, manager, sales or viewer")],
-    name: Annotated[str, typer.Option()],
+    tenant: Annotated[str, typer.Option(metavar="SLUG", help="Tenant slug")],
+    role: Annotated[str, typer.Option(metavar="ROLE",
+                                      help="owner, admin, manager, sales or viewer")],
+    name: Annotated[str, typer.Option(metavar="NAME", help="What the key is for")],
 ) -> None:
     """Create an API key; it is printed once and cannot be shown again."""
     from infra.errors import AppError
     from tenancy.context import system_context
-    from tenancy.service import create_api_key, get_tenant_by_slug
+    from tenancy.service import create_api_key
 
     settings = _settings()
     configure_logging("WARNING")
@@ -292,10 +344,7 @@ def apikey_create(
     async def run() -> str:
         db = _owner_db(urls)
         try:
-            async with db.scoped(None) as session:
-                found = await get_tenant_by_slug(session, tenant)
-            if found is None:
-                raise typer.BadParameter(f"no tenant {tenant!r}", param_hint="--tenant")
+            found = await _tenant(db, tenant)
             async with db.scoped(found.id) as session:
                 issued = await create_api_key(session, system_context(found.id, request_id="cli"),
                                               name=name, role_key=role)
@@ -309,6 +358,165 @@ def apikey_create(
         typer.echo(f"error ({exc.code}): {exc.message}", err=True)
         raise typer.Exit(1) from None
     typer.echo(secret)
+
+
+@tenant_app.command("list")
+def tenant_list() -> None:
+    """List the tenants, by slug."""
+    from tenancy.service import list_tenants
+
+    settings = _settings()
+    configure_logging("WARNING")
+    urls = _services(settings)
+
+    async def run() -> list[Tenant]:
+        db = _owner_db(urls)
+        try:
+            async with db.scoped(None) as session:
+                return await list_tenants(session)
+        finally:
+            await db.dispose()
+
+    _print_table(["SLUG", "NAME", "STATUS", "REGION", "CREATED (UTC)"],
+                 [[t.slug, t.name, t.status, t.default_region, _when(t.created_at)]
+                  for t in asyncio.run(run())])
+
+
+@apikey_app.command("list")
+def apikey_list(
+    tenant: Annotated[str, typer.Option(metavar="SLUG", help="Tenant slug")],
+) -> None:
+    """List a tenant's API keys, newest first (never their secrets)."""
+    settings = _settings()
+    configure_logging("WARNING")
+    urls = _services(settings)
+
+    async def run() -> list[tuple[ApiKey, str]]:
+        db = _owner_db(urls)
+        try:
+            found = await _tenant(db, tenant)
+            async with db.scoped(found.id) as session:
+                return await _api_keys(session, found.id)
+        finally:
+            await db.dispose()
+
+    now = datetime.now(UTC)
+    _print_table(
+        ["ID", "NAME", "ROLE", "KEY", "CREATED (UTC)", "LAST USED", "STATUS"],
+        [[_global_id(key), key.name, role, f"{key.display_prefix}…",
+          _when(key.created_at), _when(key.last_used_at) or "never", _key_status(key, now)]
+         for key, role in asyncio.run(run())])
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(
+    key: Annotated[str, typer.Argument(metavar="ID_OR_NAME",
+                                       help="The key's ID (as listed) or its name")],
+    tenant: Annotated[str, typer.Option(metavar="SLUG", help="Tenant slug")],
+) -> None:
+    """Revoke an API key, as the API's revokeApiKey does (audited; running servers refuse it
+    within API_KEY_CACHE_SECONDS)."""
+    from infra.errors import AppError, Conflict, NotFound
+    from tenancy.context import system_context
+    from tenancy.service import revoke_api_key
+
+    settings = _settings()
+    configure_logging("WARNING")
+    urls = _services(settings)
+
+    async def run() -> tuple[ApiKey, bool]:
+        db = _owner_db(urls)
+        try:
+            found = await _tenant(db, tenant)
+            async with db.scoped(found.id) as session:
+                candidates = [k for k, _ in await _api_keys(session, found.id) if _names(k, key)]
+                # A name may have been reused after its first key was revoked.
+                live = [k for k in candidates if k.revoked_at is None] or candidates
+                if len(live) > 1:
+                    raise Conflict(f"{len(live)} API keys are named {key!r}: give one of their "
+                                   f"IDs ({', '.join(_global_id(k) for k in live)})", field="key")
+                if not live:
+                    raise NotFound(f"tenant {tenant!r} has no API key {key!r}", field="key")
+                already = live[0].revoked_at is not None
+                revoked = await revoke_api_key(
+                    session, system_context(found.id, request_id="cli"), live[0].id)
+            return revoked.api_key, already
+        finally:
+            await db.dispose()
+
+    try:
+        revoked, already = asyncio.run(run())
+    except AppError as exc:
+        typer.echo(f"error ({exc.code}): {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{'already revoked' if already else 'revoked'}: {revoked.name} "
+               f"({_global_id(revoked)}) at {_when(revoked.revoked_at)} UTC")
+
+
+async def _tenant(db: Database, slug: str) -> Tenant:
+    from tenancy.service import get_tenant_by_slug
+
+    async with db.scoped(None) as session:
+        found = await get_tenant_by_slug(session, slug)
+    if found is None:
+        raise typer.BadParameter(f"no tenant {slug!r}", param_hint="--tenant")
+    return found
+
+
+async def _api_keys(session: AsyncSession, tenant_id: uuid.UUID) -> list[tuple[ApiKey, str]]:
+    """All the tenant's keys with their roles, through the service the API lists them with."""
+    from tenancy.context import system_context
+    from tenancy.service import list_api_keys
+
+    keys: list[tuple[ApiKey, str]] = []
+    after = None
+    while True:
+        page = await list_api_keys(session, system_context(tenant_id, request_id="cli"),
+                                   first=100, after=after)
+        keys += page.items
+        if not page.has_next_page:
+            return keys
+        after = page.end_cursor
+
+
+def _global_id(key: ApiKey) -> str:
+    from graphql_api.relay import to_global_id
+
+    return to_global_id("ApiKey", key.id)
+
+
+def _names(key: ApiKey, wanted: str) -> bool:
+    """Whether `wanted` is this key's ID (the API's, or the bare UUID) or its name."""
+    if wanted in (_global_id(key), str(key.id), key.id.hex):
+        return True
+    with contextlib.suppress(ValueError):
+        if uuid.UUID(wanted) == key.id:
+            return True
+    return key.name == wanted
+
+
+def _key_status(key: ApiKey, now: datetime) -> str:
+    if key.revoked_at is not None:
+        return "revoked"
+    if key.expires_at is not None and key.expires_at <= now:
+        return "expired"
+    return "active"
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Columns aligned in a terminal, where a Chinese character takes two cells."""
+    def cells(text: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+    table = [header, *rows]
+    widths = [max(cells(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        typer.echo("  ".join(value + " " * (width - cells(value))
+                             for value, width in zip(row, widths, strict=True)).rstrip())
 
 
 if __name__ == "__main__":

@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-import psycopg
-from sqlalchemy.engine import make_url
 
 from infra.settings import Settings
 
@@ -48,6 +46,8 @@ def start_embedded_postgres(data_dir: Path, *, database: str = "crm") -> str:
     _keep_alive.append(server)
     socket_dir = str(server.get_postmaster_info().socket_dir)
     admin = f"host={socket_dir} user=postgres dbname=postgres"
+    import psycopg  # here, as the servers are: the crm command's `--help` needs neither
+
     with psycopg.connect(admin, autocommit=True) as conn:
         exists = conn.execute("select 1 from pg_database where datname = %s",
                               (database,)).fetchone()
@@ -109,12 +109,16 @@ def start_embedded_redis(data_dir: Path) -> str:
 
 
 def derive_app_url(owner_url: str, settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
     url = make_url(owner_url).set(username=settings.app_db_role, password=settings.app_db_password)
     return url.render_as_string(hide_password=False)
 
 
 def normalise_db_url(url: str) -> str:
     """Accept postgres:// and postgresql:// and pin the psycopg 3 driver."""
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url.replace("postgres://", "postgresql://", 1))
     if parsed.drivername in ("postgresql", "postgresql+psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")

@@ -6,7 +6,7 @@ and only then is the credential looked up and checked.
 
 Login checks the password with no database connection held (argon2 is slow on purpose; a pooled
 connection waiting on it is one that other requests cannot have), a bounded number at a time per
-client address, and only then opens a transaction for the session it writes.
+client address, and then writes its session in the request's own transaction.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from infra.db import (
     UnitOfWork,
     fetch,
     new_id,
-    sends_scope,
+    reads_only,
     set_scope,
 )
-from infra.errors import Unauthenticated, ValidationFailed
+from infra.errors import BadRequest, Unauthenticated, ValidationFailed
 from infra.validation import normalise_email
 from tenancy.api_keys import ParsedKey
 from tenancy.audit import record_change
@@ -80,7 +80,7 @@ where tenant_id = %(tenant_id)s and id = %(id)s
 """
 
 
-@sends_scope
+@reads_only
 async def authenticate_api_key(session: AsyncSession, key: ParsedKey) -> Authenticated | None:
     rows = await fetch(session, API_KEY_SQL, {"tenant_id": key.tenant_id,
                                               "key_hash": key.key_hash})
@@ -97,7 +97,7 @@ async def authenticate_api_key(session: AsyncSession, key: ParsedKey) -> Authent
     return Authenticated(actor, row.default_region, touch_due=touch_due)
 
 
-@sends_scope
+@reads_only
 async def _touch_in_read_lane(session: AsyncSession, params: dict[str, Any]) -> None:
     await fetch(session, TOUCH_API_KEY_SQL, params)
 
@@ -199,7 +199,7 @@ where s.tenant_id = %(tenant_id)s and s.id = %(session_id)s
 """
 
 
-@sends_scope
+@reads_only
 async def authenticate_session(session: AsyncSession, tenant_id: uuid.UUID,
                                session_id: uuid.UUID) -> Authenticated | None:
     rows = await fetch(session, SESSION_SQL, {"tenant_id": tenant_id, "session_id": session_id})
@@ -254,16 +254,20 @@ async def find_user(db: Database, email: str) -> FoundUser | None:
     return FoundUser(rows[0].id, rows[0].email, rows[0].password_hash) if rows else None
 
 
-async def login(db: Database, cookies: SessionCookies, *, email: str, password: str,
-                tenant_slug: str | None, client_ip: str | None, user_agent: str | None,
-                request_id: str, throttle: LoginThrottle | None = None) -> LoginResult:
+async def login(db: Database, uow: UnitOfWork, cookies: SessionCookies, *, email: str,
+                password: str, tenant_slug: str | None, client_ip: str | None,
+                user_agent: str | None, request_id: str,
+                throttle: LoginThrottle | None = None) -> LoginResult:
     """Check the password, list the user's tenants, and open a session in the chosen one.
 
     A user in one tenant gets it; a user in several must name one (`tenant_slug`). The email is
     normalised once, and that form is what the throttle counts, the lookup compares and the
-    audit row names. Up to the password check no connection is held.
+    audit row names. Up to the password check no connection is held; the session, its audit row
+    and `last_login_at` are then written in the request's transaction (`uow`), so they stand or
+    fall with the rest of the request.
     """
     email = login_email(email)
+    await _release_connection(uow)
     async with password_checks.enter(client_ip):
         if throttle is not None:
             await throttle.attempt(email, client_ip)
@@ -272,10 +276,9 @@ async def login(db: Database, cookies: SessionCookies, *, email: str, password: 
     try:
         if not verified or user is None:
             raise Unauthenticated("wrong email or password")
-        async with db.scoped(None) as session:
-            result = await _open_session(
-                session, user, cookies=cookies, tenant_slug=tenant_slug, client_ip=client_ip,
-                user_agent=user_agent, request_id=request_id, request_tenant=None)
+        result = await uow.run_atomic(
+            _open_session, user, cookies=cookies, tenant_slug=tenant_slug, client_ip=client_ip,
+            user_agent=user_agent, request_id=request_id, request_tenant=uow.tenant_id)
     except Unauthenticated:
         if throttle is not None:
             throttle.failed(email, client_ip)
@@ -283,6 +286,24 @@ async def login(db: Database, cookies: SessionCookies, *, email: str, password: 
     if throttle is not None:
         await throttle.succeeded(email, client_ip)
     return result
+
+
+async def _wrote_nothing(session: AsyncSession) -> bool:
+    return (await session.scalar(text("select pg_current_xact_id_if_assigned() is null"))
+            ) is True
+
+
+async def _release_connection(uow: UnitOfWork) -> None:
+    """Give the request's connection back before the password check. Authentication may have
+    begun the transaction with its reads (a signed-in user switching tenants, a stale cookie);
+    a transaction that has written nothing (no transaction id assigned) is rolled back, which
+    loses nothing, and the session's writes begin another, scoped alike. One that has written
+    is refused: login comes before the request's other mutations, or alone."""
+    if not uow.in_transaction:
+        return
+    if not await uow.run(_wrote_nothing):
+        raise BadRequest("log in before any other mutation of the same request (or alone)")
+    await uow.rollback()
 
 
 async def _set_auth_user(session: AsyncSession, user_id: uuid.UUID | None) -> None:
@@ -293,9 +314,10 @@ async def _set_auth_user(session: AsyncSession, user_id: uuid.UUID | None) -> No
 async def _open_session(session: AsyncSession, user: FoundUser, *, cookies: SessionCookies,
                         tenant_slug: str | None, client_ip: str | None, user_agent: str | None,
                         request_id: str, request_tenant: uuid.UUID | None) -> LoginResult:
-    """The user's tenants, then the session in the chosen one. The transaction is scoped to that
-    tenant only meanwhile and handed back as it came (`request_tenant`, no authenticating
-    user)."""
+    """In the request's transaction, inside a savepoint: the user's tenants, then the session in
+    the chosen one. The transaction is scoped to that tenant only meanwhile and handed back as
+    it came (the request's tenant, no authenticating user); should anything fail, rolling back
+    the savepoint undoes both settings with the writes."""
     # Visible only while authenticating: this user's own memberships across tenants.
     await set_scope(session, None)
     await _set_auth_user(session, user.id)

@@ -12,7 +12,7 @@ from psycopg.rows import args_row
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from infra.db import fetch, sends_scope
+from infra.db import fetch, reads_only
 from infra.pagination import Page, SortKey, apply_keyset, build_page, counted
 from tenancy.audit import AuditEntry, OutboxEvent
 from tenancy.context import CallContext
@@ -43,7 +43,7 @@ def owner_user_sql(alias: str, key_sql: str) -> str:
 USERS_SQL = f"select id, name, email from users where {member_user_sql('users', 'any(%(ids)s)')}"
 
 
-@sends_scope
+@reads_only
 async def users_by_ids(session: AsyncSession, ctx: CallContext, ids: Sequence[uuid.UUID]
                        ) -> list[UserRow | None]:
     """Members of the caller's tenant only, in the order asked (for data loaders)."""

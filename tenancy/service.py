@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,9 +28,35 @@ from tenancy.permissions import BUILTIN_ROLES, Permission, own_records_only
 SLUG_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
+# CJK unified ideographs, with extension A, the compatibility block and the supplementary planes.
+_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+")
+
+
 def slugify(name: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:63].strip("-")
-    return slug or f"t-{uuid.uuid4().hex[:8]}"
+    """A readable slug for a tenant's name: Chinese in pinyin, one word per run of characters
+    (杭州绿源茶业 → hangzhoulvyuanchaye), Latin letters without their accents, anything else a
+    dash; `t-<random>` when nothing readable is left (a name in another script)."""
+    from pypinyin import lazy_pinyin  # its dictionaries take a fifth of a second to load
+
+    text = unicodedata.normalize("NFKC", name)  # full-width letters and digits to ASCII
+    text = _HAN_RUN.sub(lambda run: f"-{''.join(lazy_pinyin(run.group()))}-", text)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    if len(slug) > 63:  # cut at a word where there is one
+        cut = slug[:64]
+        slug = cut[:cut.rfind("-")] if "-" in cut[20:] else slug[:63]
+    return slug.strip("-") or f"t-{uuid.uuid4().hex[:8]}"
+
+
+async def _unused_slug(session: AsyncSession, slug: str) -> str:
+    """`slug`, or `slug-2`, `slug-3`... (shortened to fit) whichever no tenant has yet."""
+    taken = set(await session.scalars(select(Tenant.slug).where(
+        Tenant.slug.startswith(slug[:40], autoescape=True))))
+    candidate, n = slug, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{slug[:62 - len(str(n))].rstrip('-')}-{n}"
+    return candidate
 
 
 @dataclass
@@ -60,7 +87,8 @@ async def create_tenant(
     name = name.strip()
     if not 1 <= len(name) <= 200:
         errors.append(FieldError("name", "must be 1 to 200 characters"))
-    slug = slug or slugify(name)
+    derived = slug is None
+    slug = slugify(name) if slug is None else slug
     if not SLUG_RE.match(slug):
         errors.append(FieldError("slug", "lowercase letters, digits and dashes, at most 63"))
     try:
@@ -74,7 +102,9 @@ async def create_tenant(
         errors.append(FieldError("password", f"at least {MIN_PASSWORD_LENGTH} characters"))
     if errors:
         raise ValidationFailed(errors)
-    if await session.scalar(select(func.count()).select_from(Tenant).where(Tenant.slug == slug)):
+    if derived:
+        slug = await _unused_slug(session, slug)
+    elif await session.scalar(select(func.count()).select_from(Tenant).where(Tenant.slug == slug)):
         raise Conflict(f"a tenant with slug {slug!r} exists", field="slug")
 
     tenant_id = new_id()
@@ -227,3 +257,8 @@ async def count_api_keys(session: AsyncSession, ctx: CallContext) -> int:
 
 async def get_tenant_by_slug(session: AsyncSession, slug: str) -> Tenant | None:
     return await session.scalar(select(Tenant).where(Tenant.slug == slug))
+
+
+async def list_tenants(session: AsyncSession) -> list[Tenant]:
+    """Platform operation (the owner connection, across tenants): every tenant, by slug."""
+    return list(await session.scalars(select(Tenant).order_by(Tenant.slug)))

@@ -24,13 +24,14 @@ def _choice(t: TenantChoice) -> TenantChoiceType:
 class TenancyMutations:
     @strawberry.mutation(description=(
         "Check email and password and set the session cookie. A user in several tenants gets "
-        "the list back (and no session) until they name one with `tenant` (its slug)."))
+        "the list back (and no session) until they name one with `tenant` (its slug). Part of "
+        "the request's transaction: beside a mutation that fails, no session is opened."))
     async def login(self, info: Info, email: str, password: str,
                     tenant: str | None = None) -> LoginPayload:
         context = info.context
         request = context.request
         result = await auth.login(
-            context.db, context.cookies, email=email, password=password,
+            context.db, context.uow, context.cookies, email=email, password=password,
             tenant_slug=tenant, client_ip=request.client.host if request.client else None,
             user_agent=request.headers.get("user-agent"), request_id=context.request_id,
             throttle=context.throttle)

@@ -68,6 +68,11 @@ class UnitOfWork:
         self.tenant_id: uuid.UUID | None = None
         self.after_commit: list[Callable[[], Awaitable[None]]] = []
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether it holds a connection now (its transaction begun, or the read lane's)."""
+        return self._session is not None
+
     def scope(self, tenant_id: uuid.UUID | None) -> None:
         if self._session is not None and tenant_id != self.tenant_id:
             raise RuntimeError("the tenant of an open transaction cannot change")
@@ -159,5 +164,3 @@ def reads_only(fn: Callable[P, T]) -> Callable[P, T]:
     fn.reads_only = True  # type: ignore[attr-defined]
     return fn
 
-
-sends_scope = reads_only  # the former name, until every caller says what it means

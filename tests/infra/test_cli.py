@@ -105,3 +105,82 @@ def test_the_readme_cli_section_works_as_typed() -> None:
         assert shown.returncode == 0, (line, shown.stderr)
         for option in re.findall(r"--[a-z-]+", line):
             assert option in shown.stdout, (line, option)
+
+
+def test_help_is_labelled_like_other_command_line_tools() -> None:
+    helps = {args: subprocess.run([*CRM, *args, "--help"], capture_output=True, text=True,
+                                  timeout=60, check=False, env=dict(os.environ, COLUMNS="200"))
+             for args in [(), ("dev",), ("tenant", "create"), ("apikey", "revoke")]}
+    for args, shown in helps.items():
+        assert shown.returncode == 0, (args, shown.stderr)
+        for odd in ("<bool>", "<str>", "<int>", "{"):  # typer's Python-type labels
+            assert odd not in shown.stdout, (args, odd, shown.stdout)
+    assert re.search(r"--port +PORT ", helps["dev",].stdout)
+    assert re.search(r"--help +Show this message", helps[()].stdout)  # a flag takes no value
+    assert "Usage: crm tenant create [OPTIONS] NAME" in helps["tenant", "create"].stdout
+    assert re.search(r"--admin-email +EMAIL ", helps["tenant", "create"].stdout)
+    assert "Usage: crm apikey revoke [OPTIONS] ID_OR_NAME" in helps["apikey", "revoke"].stdout
+
+
+def test_a_chinese_name_gets_a_pinyin_slug_unique_among_tenants(servers: Servers) -> None:
+    tag = uuid.uuid4().hex[:6]
+    first = crm(servers, "tenant", "create", f"杭州绿源茶业 {tag}", "--admin-email",
+                f"boss@{tag}.example.com")
+    second = crm(servers, "tenant", "create", f"杭州绿源茶业 {tag}", "--admin-email",
+                 f"boss@{tag}.example.com")
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    assert f"tenant created: hangzhoulvyuanchaye-{tag}\n" in first.stdout
+    assert f"tenant created: hangzhoulvyuanchaye-{tag}-2\n" in second.stdout
+
+    listed = crm(servers, "tenant", "list")
+    assert listed.returncode == 0, listed.stderr
+    header, *rows = listed.stdout.splitlines()
+    assert header.split() == ["SLUG", "NAME", "STATUS", "REGION", "CREATED", "(UTC)"]
+    ours = [row for row in rows if row.startswith(f"hangzhoulvyuanchaye-{tag}")]
+    assert len(ours) == 2
+    assert all(f"杭州绿源茶业 {tag}" in row and " active " in row for row in ours)
+
+
+def test_apikey_list_and_revoke(servers: Servers, gql: GraphQLClient) -> None:
+    slug = f"keys-{uuid.uuid4().hex[:6]}"
+    assert crm(servers, "tenant", "create", "钥匙测试", "--admin-email",
+               f"boss@{slug}.example.com", "--slug", slug).returncode == 0
+    keys = {name: crm(servers, "apikey", "create", "--tenant", slug, "--role", role,
+                      "--name", name).stdout.strip()
+            for name, role in [("ERP", "manager"), ("Ops", "admin")]}
+
+    listed = crm(servers, "apikey", "list", "--tenant", slug)
+    assert listed.returncode == 0, listed.stderr
+    rows = {row.split()[1]: row.split() for row in listed.stdout.splitlines()[1:]}
+    assert rows["ERP"][2] == "manager" and rows["ERP"][-1] == "active"
+    assert rows["ERP"][-2] == "never"  # not used yet
+    assert rows["Ops"][2] == "admin"
+
+    revoked = crm(servers, "apikey", "revoke", "--tenant", slug, "ERP")
+    assert revoked.returncode == 0, revoked.stderr
+    assert revoked.stdout.startswith(f"revoked: ERP ({rows['ERP'][0]}) at ")
+    assert gql.post("{ me { role } }", key=keys["ERP"]).status_code == 401
+
+    again = crm(servers, "apikey", "revoke", "--tenant", slug, rows["ERP"][0])  # by its ID
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("already revoked: ERP")
+    assert crm(servers, "apikey", "list", "--tenant", slug).stdout.count(" revoked") == 1
+
+    # As with the API's revokeApiKey: the key shows revoked, and one audit row says who did it.
+    seen = gql.data("""{ apiKeys { nodes { id name revokedAt } }
+        auditLog(filter: {entityType: "api_key", action: "revoked"}) {
+          nodes { actorType requestId } } }""", key=keys["Ops"])
+    erp = next(k for k in seen["apiKeys"]["nodes"] if k["name"] == "ERP")
+    assert erp["id"] == rows["ERP"][0] and erp["revokedAt"] is not None
+    assert seen["auditLog"]["nodes"] == [{"actorType": "system", "requestId": "cli"}]
+
+    unknown = crm(servers, "apikey", "revoke", "--tenant", slug, "nope")
+    assert unknown.returncode == 1
+    assert unknown.stderr.startswith("error (NOT_FOUND): ")
+
+    for _ in range(2):
+        crm(servers, "apikey", "create", "--tenant", slug, "--role", "viewer", "--name", "BI")
+    ambiguous = crm(servers, "apikey", "revoke", "--tenant", slug, "BI")
+    assert ambiguous.returncode == 1
+    assert ambiguous.stderr.startswith("error (CONFLICT): 2 API keys are named 'BI': give one")

@@ -10,14 +10,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
 
 from tenancy import auth, passwords
-from tests.conftest import LOGIN, GraphQLClient, LiveServer
-from tests.factories import TenantFactory
+from tests.conftest import LOGIN, GraphQLClient, LiveServer, login
+from tests.factories import PASSWORD, TenantFactory
 
+_real_verify = passwords._verify
 CREATE_CONTACT = 'mutation { createContact(input: {name: "并发时的写入"}) { id name } }'
 
 
@@ -101,3 +103,24 @@ def test_failed_logins_from_one_address_hold_no_connection_and_queue_within_boun
     assert codes.count("UNAUTHENTICATED") == bound
     assert held.peak == gate.running
     assert gate.in_progress(address) == 0  # nothing left behind for the address
+
+
+def test_a_signed_in_callers_login_holds_no_connection_either(
+    gql: GraphQLClient, live_server: LiveServer, tenants: TenantFactory, held: HeldChecks
+) -> None:
+    owner = tenants.make().members["owner"]
+    with pytest.MonkeyPatch.context() as patch:  # the real check, for signing in
+        patch.setattr(passwords, "_verify", _real_verify)
+        client = login(live_server, gql, owner.email, PASSWORD)
+    client.headers["X-Requested-By"] = "tests"
+    answers: list[dict[str, Any]] = []
+    # Authenticating the cookie began the request's transaction; the check must not hold it.
+    thread = threading.Thread(target=lambda: answers.append(gql(
+        LOGIN, {"email": owner.email, "password": "not the password"}, client=client)))
+    thread.start()
+    until(lambda: held.now == 1, "the check to start")
+    assert live_server.engine.pool.checkedout() == 0
+    held.release.set()
+    thread.join(timeout=60)
+    assert answers[0]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert gql.data("{ me { kind } }", client=client) == {"me": {"kind": "user"}}

@@ -13,8 +13,7 @@ from tests.web.conftest import UI
 
 
 def test_members_and_their_roles(ui: UI) -> None:
-    ui.sign_in(DEMO_EMAIL)
-    ui.page.get_by_role("menuitem", name="成员").click()
+    ui.enter(DEMO_EMAIL, "/admin/members")
     table = ui.page.locator("[data-test=member-table]")
     expect(table.locator(".el-table__body tr")).to_have_count(5)
     expect(table).to_contain_text("陈经理")
@@ -24,7 +23,7 @@ def test_members_and_their_roles(ui: UI) -> None:
 
 def test_an_api_key_is_shown_once_works_and_is_revoked(ui: UI, live_server: LiveServer) -> None:
     page = ui.page
-    ui.sign_in(DEMO_EMAIL)
+    ui.enter(DEMO_EMAIL)
     page.get_by_role("menuitem", name="API 密钥").click()
     page.locator("[data-test=new-api-key]").click()
     page.fill("#key-name", "ERP 同步")
@@ -52,8 +51,7 @@ def test_an_api_key_is_shown_once_works_and_is_revoked(ui: UI, live_server: Live
 
 def test_the_audit_log_and_its_filters(ui: UI) -> None:
     page = ui.page
-    ui.sign_in(DEMO_EMAIL)
-    page.get_by_role("menuitem", name="审计日志").click()
+    ui.enter(DEMO_EMAIL, "/admin/audit")
     table = page.locator("[data-test=audit-table]")
     expect(table.locator(".el-table__body > tbody > tr").first).to_be_visible()
     ui.check("audit.zh-CN")

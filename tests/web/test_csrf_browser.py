@@ -76,7 +76,7 @@ def _probes(live_server: LiveServer, gql: GraphQLClient, world: World) -> int:
 def test_another_origin_cannot_write_with_the_users_session(
     ui: UI, world: World, attacker: int, host: str, live_server: LiveServer, gql: GraphQLClient
 ) -> None:
-    ui.sign_in(DEMO_EMAIL)  # the victim is signed in, on 127.0.0.1:<app port>
+    ui.enter(DEMO_EMAIL)  # the victim is signed in, on 127.0.0.1:<app port>
     page = ui.page
     page.goto(f"http://{host}:{attacker}/")
     page.wait_for_function("window.done === true")

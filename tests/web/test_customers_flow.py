@@ -30,7 +30,7 @@ def test_find_a_contact_by_its_chinese_name(ui: UI, world: World, live_server: L
                                             gql: GraphQLClient) -> None:
     api = api_as(live_server, gql, DEMO_EMAIL, DEMO_PASSWORD, world.demo_slug)
     wanted = gql.data(FIRST_BY_NAME, client=api)["contacts"]["nodes"][0]
-    ui.sign_in(DEMO_EMAIL)
+    ui.enter(DEMO_EMAIL)
     ui.page.get_by_role("menuitem", name="联系人").click()
     table = ui.page.locator("[data-test=contact-table]")
     expect(table.locator(".el-table__body tr")).to_have_count(20)
@@ -49,8 +49,7 @@ def test_find_a_contact_by_its_chinese_name(ui: UI, world: World, live_server: L
 
 def test_create_with_an_invalid_phone_fix_it_edit_delete_and_restore(ui: UI) -> None:
     page = ui.page
-    ui.sign_in(DEMO_EMAIL)
-    ui.go("/contacts")
+    ui.enter(DEMO_EMAIL, "/contacts")
     page.locator("[data-test=new-contact]").click()
     expect(page.get_by_role("heading", name="新建联系人")).to_be_visible()
     page.fill("#name", "欧阳 明月")
@@ -104,8 +103,7 @@ def test_create_with_an_invalid_phone_fix_it_edit_delete_and_restore(ui: UI) -> 
 
 def test_companies_list_detail_and_form(ui: UI) -> None:
     page = ui.page
-    ui.sign_in(DEMO_EMAIL)
-    page.get_by_role("menuitem", name="公司").click()
+    ui.enter(DEMO_EMAIL, "/companies")
     table = page.locator("[data-test=company-table]")
     expect(table.locator(".el-table__body tr")).to_have_count(12)
     ui.check("companies.zh-CN")

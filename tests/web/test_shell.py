@@ -21,7 +21,7 @@ def _choose_language(ui: UI, code: str) -> None:
 
 def test_switch_to_english_and_back(ui: UI) -> None:
     page = ui.page
-    ui.sign_in(DEMO_EMAIL)
+    ui.enter(DEMO_EMAIL)
     _choose_language(ui, "en")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_role("heading", name="Welcome, 管理员 Admin")).to_be_visible()
@@ -44,7 +44,7 @@ def test_switch_to_english_and_back(ui: UI) -> None:
 
 def test_a_viewer_is_offered_nothing_to_change(ui: UI) -> None:
     page = ui.page
-    ui.sign_in("viewer@demo.example.com")
+    ui.enter("viewer@demo.example.com")
     expect(page.locator("[data-test=role]")).to_have_text("只读")
     expect(page.get_by_role("menuitem", name="审计日志")).to_have_count(0)
     ui.go("/contacts")
@@ -71,9 +71,8 @@ def test_a_sales_user_sees_only_their_own_customers(ui: UI, world: World,
     own = gql.data(MY_CONTACTS, {"me": me["id"]}, client=api)["contacts"]["totalCount"]
     assert 0 < own < 200
     page = ui.page
-    ui.sign_in(email)
+    ui.enter(email, "/contacts?size=100")
     expect(page.locator("[data-test=role]")).to_have_text("销售")
-    ui.go("/contacts?size=100")
     expect(page.locator("[data-test=total]")).to_have_text(f"共 {own} 条")
     owners = page.locator("[data-test=contact-table] .el-table__body tr td:nth-child(6)")
     expect(owners.first).to_have_text(me["name"])
@@ -94,9 +93,8 @@ def test_tenant_b_never_sees_tenant_a_even_by_typing_its_url(
     a_company = gql.data("{ companies(first: 1) { nodes { id name } } }",
                          client=api)["companies"]["nodes"][0]
     page = ui.page
-    ui.sign_in(world.other.members["bob"].email, PASSWORD)
+    ui.enter(world.other.members["bob"].email, "/contacts", password=PASSWORD)
     expect(page.locator("[data-test=tenant-name]")).to_have_text(world.other_name)
-    ui.go("/contacts")
     table = page.locator("[data-test=contact-table]")
     expect(table).to_contain_text(world.other_customer)
     expect(page.locator("[data-test=total]")).to_have_text("共 1 条")
@@ -142,7 +140,7 @@ def test_a_user_of_two_tenants_chooses_one_then_switches(ui: UI, world: World) -
 
 def test_sign_out_ends_the_session(ui: UI) -> None:
     page = ui.page
-    ui.sign_in("manager@demo.example.com")
+    ui.enter("manager@demo.example.com")
     page.locator("[data-test=account-menu]").click()
     page.locator("[data-test=sign-out]").click()
     expect(page).to_have_url(re.compile(r"/sign-in"))
@@ -165,7 +163,7 @@ def test_wrong_password_is_said_in_the_users_language(ui: UI) -> None:
 def test_the_phone_layout(ui: UI) -> None:
     page = ui.page
     page.set_viewport_size(PHONE)
-    ui.sign_in(DEMO_EMAIL)
+    ui.enter(DEMO_EMAIL)
     expect(page.locator("nav.sidebar")).to_be_hidden()
     ui.check("dashboard.phone.zh-CN")
     ui.go("/contacts")
