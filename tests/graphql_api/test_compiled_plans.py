@@ -182,7 +182,7 @@ def test_lists_of_plain_fields_are_rendered_by_the_database_as_strawberry_would(
     finally:
         db.statement_listeners.remove(sent.append)
     assert plans(live_server).hits == hits + 1
-    assert "json_build_object(" in sent[1]
+    assert any("json_build_object(" in statement for statement in sent)
     if "notes" in query:
         node = next(n for n in first["data"]["contacts"]["nodes"] if n["nm"] == "渲染测试")
         assert node["notes"] == tricky and node["birthday"] == "2000-02-29"
