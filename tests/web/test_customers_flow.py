@@ -55,9 +55,9 @@ def test_create_with_an_invalid_phone_fix_it_edit_delete_and_restore(ui: UI) -> 
     page.fill("#name", "欧阳 明月")
     page.fill("#phone", "1380013")  # too short for a mainland number
     page.fill("#email", "mingyue@example.cn")
-    region = page.locator(".el-cascader.region")
+    region = page.get_by_role("textbox", name="省 / 市 / 区")  # labelled for screen readers
     region.click()
-    region.locator("input").fill("浦东新区")
+    region.fill("浦东新区")
     page.locator(".el-cascader__suggestion-item", has_text="浦东新区").first.click()
     page.fill("#address-street", "世纪大道 100 号")
     page.locator("[data-test=save]").click()

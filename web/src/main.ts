@@ -1,3 +1,4 @@
+import './boot' // first: starts asking who is signed in
 import { createApp } from 'vue'
 import '@fontsource/noto-sans-sc/400.css'
 import '@fontsource/noto-sans-sc/500.css'

@@ -44,6 +44,11 @@ export const router = createRouter({
 })
 
 router.beforeEach(async (to) => {
+  // Fetch the page's code while the session is being checked, not after.
+  for (const record of to.matched) {
+    const component = record.components?.default
+    if (typeof component === 'function') (component as () => Promise<unknown>)().catch(() => {})
+  }
   await ensureSession()
   if (to.meta.public) return session.viewer && to.name === 'sign-in' ? { name: 'dashboard' } : true
   if (!session.viewer) {

@@ -6,6 +6,7 @@ import { graphql } from '@/gql'
 import type { MeQuery } from '@/gql/graphql'
 import { ApiError, request, setUnauthenticatedHandler } from '@/api/client'
 import { applyTenantLocale } from '@/i18n'
+import { takeEarlyViewer } from '@/boot'
 
 const MeDocument = graphql(`
   query Me {
@@ -73,7 +74,7 @@ function recallTenants(userId: string | undefined): TenantChoice[] {
 
 export async function loadViewer(): Promise<void> {
   try {
-    const data = await request(MeDocument)
+    const data = await (takeEarlyViewer() ?? request(MeDocument))
     state.viewer = data.me
     state.tenants = recallTenants(data.me.user?.id)
     applyTenantLocale(data.me.tenant.locale)
