@@ -1,14 +1,16 @@
 // Client routes. Every page but sign-in needs a session; a page may also name the permission it
 // needs (`meta.permission`), and without it the user sees "no access" rather than a broken page.
-import { createRouter, createWebHistory } from 'vue-router'
+import { createRouter, createWebHistory, type LocationQuery } from 'vue-router'
 import { Permission, can, ensureSession, session } from '@/session'
 import AppShell from '@/layouts/AppShell.vue'
+import { prefetchContactList } from '@/pages/customers/contactList'
 
 declare module 'vue-router' {
   interface RouteMeta {
     public?: boolean
     permission?: string
     title?: string // a message key
+    prefetch?: (query: LocationQuery) => void // the page's first query, sent while its code loads
   }
 }
 
@@ -26,7 +28,7 @@ export const router = createRouter({
       component: AppShell,
       children: [
         { path: '', name: 'dashboard', component: () => import('@/pages/Dashboard.vue'), meta: { title: 'dashboard.title' } },
-        { path: 'contacts', name: 'contacts', component: () => import('@/pages/customers/ContactList.vue'), meta: { title: 'contacts.title' } },
+        { path: 'contacts', name: 'contacts', component: () => import('@/pages/customers/ContactList.vue'), meta: { title: 'contacts.title', prefetch: prefetchContactList } },
         { path: 'contacts/new', name: 'contact-new', component: () => import('@/pages/customers/ContactForm.vue'), meta: { title: 'contacts.new', permission: Permission.customersWrite } },
         { path: 'contacts/:id', name: 'contact', component: () => import('@/pages/customers/ContactDetail.vue'), props: true, meta: { title: 'contacts.title' } },
         { path: 'contacts/:id/edit', name: 'contact-edit', component: () => import('@/pages/customers/ContactForm.vue'), props: true, meta: { title: 'contacts.edit', permission: Permission.customersWrite } },
@@ -49,6 +51,8 @@ router.beforeEach(async (to) => {
     const component = record.components?.default
     if (typeof component === 'function') (component as () => Promise<unknown>)().catch(() => {})
   }
+  // ... and its first query too, unless it is known that nobody is signed in.
+  if (to.meta.prefetch && (!session.loaded || session.viewer)) to.meta.prefetch(to.query)
   await ensureSession()
   if (to.meta.public) return session.viewer && to.name === 'sign-in' ? { name: 'dashboard' } : true
   if (!session.viewer) {

@@ -3,6 +3,7 @@
 import { ref, shallowRef, watch, type Ref, type ShallowRef } from 'vue'
 import type { TypedDocumentString } from '@/gql/graphql'
 import { ApiError, request } from '@/api/client'
+import { takePrefetched } from '@/api/prefetch'
 
 export interface QueryState<R> {
   data: ShallowRef<R | null>
@@ -25,7 +26,8 @@ export function useQuery<R, V>(
     const mine = ++sequence
     loading.value = true
     try {
-      const result = await (request as (d: TypedDocumentString<R, V>, v: V) => Promise<R>)(document, vars)
+      const result = await (takePrefetched(document, vars) ??
+        (request as (d: TypedDocumentString<R, V>, v: V) => Promise<R>)(document, vars))
       if (mine !== sequence) return
       data.value = result
       error.value = null
