@@ -81,6 +81,10 @@ class GraphQLContext:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
-        """Call a writing service inside a savepoint: if it fails, none of its writes remain."""
+        """Call a writing service inside a savepoint: if it fails, none of its writes remain.
+        The request's data loaders start afresh after it: what they cached may have changed."""
         ctx = self.ctx
-        return await self.uow.run_atomic(lambda s: fn(s, ctx, *args, **kwargs))
+        try:
+            return await self.uow.run_atomic(lambda s: fn(s, ctx, *args, **kwargs))
+        finally:
+            self._loaders = None

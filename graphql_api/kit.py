@@ -26,6 +26,7 @@ from strawberry.types.base import get_object_definition
 from graphql_api.permissions import needs
 from graphql_api.relay import Connection, Node, decode_id, to_global_id
 from graphql_api.rendering import Related, global_id_sql, renders, requested
+from infra.errors import ValidationFailed
 from modules.kit import links, registry
 from modules.kit.entity import Entity, camel
 from modules.kit.links import Link, LinkService
@@ -132,16 +133,25 @@ def input_values(entity: Entity, data: Any, prefix: str = "") -> dict[str, Any]:
     return values
 
 
+_DELETED_FLAGS = ("include_deleted", "deleted_only")
+
+
 def filter_values(entity: Entity, data: Any) -> dict[str, Any]:
-    """A filter input as the kit's lists take it: conditions given (None, False and empty
-    lists left out), references' global ids decoded (and those of conditions that take ids:
-    `Filter.id_type`, one id or a list)."""
+    """A filter input as the kit's lists take it: the conditions given (None and empty lists
+    left out; `false` is a value like any other, except for the deleted-records flags, whose
+    default it is), references' global ids decoded (and those of conditions that take ids:
+    `Filter.id_type`, one id or a list). A condition this entity's list does not have (an
+    input shared by several lists) is refused, never silently ignored."""
     if data is None:
         return {}
     values: dict[str, Any] = {}
     for key, value in vars(data).items():
-        if value is None or value is False or value == []:
+        if value is None or value == [] or (key in _DELETED_FLAGS and value is False):
             continue
+        if key not in entity.filters and key not in _DELETED_FLAGS:
+            raise ValidationFailed.single(f"filter.{camel(key)}",
+                                          f"does not apply to {entity.noun} lists",
+                                          "not_applicable")
         condition = entity.filters.get(key)
         id_type = condition.id_type() if condition is not None else None
         if id_type is not None:

@@ -38,14 +38,15 @@ _SPACE_RUNS = re.compile(" {2,}")
 
 
 def clean_text(value: str) -> str:
-    """NFC-normalise, fold full-width and other Unicode spaces into one space, drop zero-width
+    """NFC-normalise, fold full-width and other Unicode spaces (and the Unicode line and
+    paragraph separators) into one space, drop zero-width
     spaces and byte-order marks, refuse control and text-direction override characters, trim.
     Newlines and tabs stay (notes have paragraphs)."""
     value = unicodedata.normalize("NFC", value)
     out = []
     for ch in value:
         category = unicodedata.category(ch)
-        if category == "Zs":
+        if category in ("Zs", "Zl", "Zp"):  # line and paragraph separators too: one line
             out.append(" ")
         elif category == "Cc" and ch not in "\n\t":
             raise ValueError("contains control characters")

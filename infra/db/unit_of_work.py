@@ -128,6 +128,9 @@ class UnitOfWork:
         async with self._lock:
             session = await self._ensure()
             async with session.begin_nested():
+                # SQLAlchemy sends SAVEPOINT with the savepoint's first ORM statement; a write
+                # through `fetch` first would not be inside it. Send it now.
+                await session.connection()
                 return await fn(session, *args, **kwargs)
 
     async def _finish(self, commit: bool) -> None:

@@ -205,7 +205,8 @@ class LinkService:
     async def _record(self, session: AsyncSession, ctx: CallContext, owner: Any,
                       action: str, before: Sequence[uuid.UUID], after: Sequence[uuid.UUID]
                       ) -> None:
-        """The owner's audit row and event, as its own writes have them."""
+        """The owner's audit row and event, as its own writes have them: the targets the API
+        shows before and after (live ones; links to deleted targets stay hidden)."""
         from graphql_api.relay import to_global_id  # the one encoding of global ids
 
         type_name, field = self.link.target.type_name, self.link.field
@@ -240,16 +241,17 @@ class LinkService:
         new = [i for i in ids if i not in stored]
         if not new:
             return owner
-        if sum(stored.values()) + len(new) > link.limit:
+        # Links to deleted targets count: they come back with a restore.
+        if len(stored) + len(new) > link.limit:
             raise ValidationFailed.single(
-                link.field, f"a {link.owner_entity.noun} carries at most {link.limit}",
-                "too_many")
+                link.field, f"a {link.owner_entity.noun} carries at most {link.limit} "
+                "(links to deleted ones included: they come back when restored)", "too_many")
         await session.execute(
             insert(link.model).values([{"tenant_id": ctx.tenant_id, link.owner_key: owner_id,
                                         link.target_key: i} for i in new])
             .on_conflict_do_nothing())
-        await self._record(session, ctx, owner, link.actions[0], list(stored),
-                           sorted([*stored, *new]))
+        shown = [i for i, live in stored.items() if live]
+        await self._record(session, ctx, owner, link.actions[0], shown, sorted([*shown, *new]))
         return owner
 
     async def detach(self, session: AsyncSession, ctx: CallContext, owner_id: uuid.UUID,
@@ -267,7 +269,8 @@ class LinkService:
             delete(link.model).where(link.model.tenant_id == ctx.tenant_id,
                                      link.owner_column() == owner_id,
                                      link.target_column().in_(gone)))
-        await self._record(session, ctx, owner, link.actions[1], list(stored),
-                           [i for i in stored if i not in gone])
+        shown = [i for i, live in stored.items() if live]
+        await self._record(session, ctx, owner, link.actions[1], shown,
+                           [i for i in shown if i not in gone])
         return owner
 

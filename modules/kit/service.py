@@ -161,8 +161,7 @@ class EntityService(Generic[M]):
         ctx.require(entity.write)
         values = self.validate(ctx, data, row=None)
         for key, value in self.defaults(ctx).items():
-            if values.get(key) is None:
-                values[key] = value
+            values.setdefault(key, value)  # only where not sent: a sent null stays null
         await self.check(session, ctx, values, row=None)
         row = entity.model(tenant_id=ctx.tenant_id, id=new_id(), **values)
         session.add(row)
