@@ -9,11 +9,13 @@ instead of text are caught twice: vue-i18n's missing-key hook (the app lists the
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 MISSING_GLYPHS_JS = r"""
 async () => {
@@ -41,6 +43,8 @@ async () => {
 """
 
 I18N_JS = "() => window.__crmI18n ?? null"
+# A function, not an expression: the app's CSP forbids the eval Playwright uses for expressions.
+SETTLED_JS = "() => document.getAnimations().every((a) => a.playState !== 'running')"
 
 
 def missing_glyphs(page: Page) -> list[str]:
@@ -61,6 +65,9 @@ def check_page(page: Page, folder: Path, name: str) -> Path:
     page.wait_for_load_state("networkidle")
     page.evaluate("document.fonts.ready.then(() => true)")
     page.evaluate("window.scrollTo(0, 0)")  # the sticky header where it belongs in the picture
+    # Dialogs and messages finish moving (an endless spinner just runs out the wait).
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function(SETTLED_JS, timeout=2_000)
     folder.mkdir(parents=True, exist_ok=True)
     shot = folder / f"{name}.png"
     page.screenshot(path=str(shot), full_page=True)
