@@ -175,3 +175,17 @@ def test_the_phone_layout(ui: UI) -> None:
     expect(page.get_by_role("heading", name="公司")).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], "the page scrolls sideways on a phone"
+
+
+def test_a_session_that_ends_under_the_page_goes_back_to_sign_in(ui: UI) -> None:
+    """UNAUTHENTICATED from any query (the session expired, or was ended elsewhere) leads to
+    the sign-in page, which then returns to where the user was."""
+    page = ui.page
+    ui.enter("manager@demo.example.com", "/contacts")
+    page.context.clear_cookies()
+    page.get_by_role("menuitem", name="公司").click()
+    expect(page).to_have_url(re.compile(r"/sign-in\?redirect=(%2F|/)companies$"))
+    page.fill("#email", "manager@demo.example.com")
+    page.fill("#password", DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("heading", name="公司")).to_be_visible()
