@@ -40,6 +40,12 @@ def link_by_name(name: str) -> Link | None:
 
 
 def register_service(service: EntityService[Any]) -> None:
+    """One service per entity (made once, at module level): links, loaders and `node(id:)`
+    use this one, so a second would silently split the entity's behaviour."""
+    existing = _SERVICES.get(service.entity.name)
+    if existing is not None and existing is not service:
+        raise ValueError(f"a service for {service.entity.name!r} exists already: "
+                         f"{type(existing).__qualname__}; make one instance, at module level")
     _SERVICES[service.entity.name] = service
 
 

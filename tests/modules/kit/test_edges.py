@@ -293,3 +293,14 @@ def test_a_manager_may_create_an_unowned_customer_with_an_explicit_null(
     finally:
         mia.close()
     assert created["owner"] is None, created
+
+
+def test_an_entity_has_one_service() -> None:
+    """Links, loaders and `node(id:)` find an entity's service in the registry: a second
+    instance would silently take over from the module's own, so it is refused."""
+    from modules.customers.service import ContactService, contacts
+    from modules.kit import registry
+
+    with pytest.raises(ValueError, match="exists already"):
+        ContactService()
+    assert registry.service_of(contacts.entity) is contacts
