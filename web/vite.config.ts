@@ -36,6 +36,18 @@ export default defineConfig({
     target: 'es2022',
     chunkSizeWarningLimit: 800,
     reportCompressedSize: false,
+    rollupOptions: {
+      output: {
+        // Element Plus's components (and their CSS) in one chunk, Vue's runtime in another: a page
+        // then needs two or three files instead of twenty, which on HTTP/1.1's six connections
+        // queued the page's GraphQL query behind them (the list painted ~500 ms later).
+        manualChunks(id) {
+          if (/node_modules\/(element-plus|@element-plus|@floating-ui|@vueuse|lodash-es|lodash-unified|async-validator|dayjs|@ctrl|normalize-wheel-es|memoize-one|escape-html)\//.test(id)) return 'element-plus'
+          if (/node_modules\/(@vue|vue|vue-router|vue-i18n|@intlify)\//.test(id)) return 'vue'
+          return undefined
+        },
+      },
+    },
   },
   server: {
     proxy: { '/graphql': process.env.CRM_API ?? 'http://127.0.0.1:8000' },
