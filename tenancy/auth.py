@@ -31,7 +31,7 @@ from infra.db import (
     reads_only,
     set_scope,
 )
-from infra.errors import BadRequest, Unauthenticated, ValidationFailed
+from infra.errors import AppError, BadRequest, Unauthenticated, ValidationFailed
 from infra.validation import normalise_email
 from tenancy.api_keys import ParsedKey
 from tenancy.audit import record_change
@@ -311,6 +311,42 @@ async def _set_auth_user(session: AsyncSession, user_id: uuid.UUID | None) -> No
                           {"u": str(user_id) if user_id else ""})
 
 
+async def _active_tenants(session: AsyncSession, user_id: uuid.UUID) -> list[TenantChoice]:
+    """The active tenants where this user's membership is active, by name. Visible only while
+    authenticating (`app.auth_user_id` set, no tenant in scope): the caller sets both."""
+    rows = await session.execute(
+        select(Tenant.id, Tenant.slug, Tenant.name)
+        .join(Membership, Membership.tenant_id == Tenant.id)
+        .where(Membership.user_id == user_id, Membership.status == "active",
+               Tenant.status == "active")
+        .order_by(Tenant.name)
+    )
+    return [TenantChoice(r.id, r.slug, r.name) for r in rows]
+
+
+async def _start_session(session: AsyncSession, cookies: SessionCookies, *, user_id: uuid.UUID,
+                         email: str, tenant_id: uuid.UUID, client_ip: str | None,
+                         user_agent: str | None, request_id: str) -> str:
+    """A new web session in `tenant_id` (the transaction scoped to it), audited and evented
+    there; the signed cookie that names it."""
+    role = await session.scalar(
+        select(Role.key).join(Membership, (Membership.tenant_id == Role.tenant_id)
+                              & (Membership.role_id == Role.id))
+        .where(Membership.tenant_id == tenant_id, Membership.user_id == user_id))
+    actor = Actor("user", user_id, tenant_id, role or "", frozenset(), email)
+    ctx = CallContext(actor, request_id=request_id, client_ip=client_ip)
+    web_session = WebSession(tenant_id=tenant_id, id=new_id(), user_id=user_id,
+                             expires_at=datetime.now(UTC) + timedelta(seconds=cookies.max_age),
+                             client_ip=client_ip, user_agent=(user_agent or "")[:400] or None)
+    session.add(web_session)
+    await session.execute(update(User).where(User.id == user_id).values(last_login_at=func.now()))
+    await session.flush()
+    await record_change(session, ctx, entity_type="session", entity_id=web_session.id,
+                        action="created", before=None,
+                        after={"user_id": str(user_id), "client_ip": client_ip})
+    return cookies.dump(tenant_id, web_session.id)
+
+
 async def _open_session(session: AsyncSession, user: FoundUser, *, cookies: SessionCookies,
                         tenant_slug: str | None, client_ip: str | None, user_agent: str | None,
                         request_id: str, request_tenant: uuid.UUID | None) -> LoginResult:
@@ -321,14 +357,7 @@ async def _open_session(session: AsyncSession, user: FoundUser, *, cookies: Sess
     # Visible only while authenticating: this user's own memberships across tenants.
     await set_scope(session, None)
     await _set_auth_user(session, user.id)
-    rows = await session.execute(
-        select(Tenant.id, Tenant.slug, Tenant.name)
-        .join(Membership, Membership.tenant_id == Tenant.id)
-        .where(Membership.user_id == user.id, Membership.status == "active",
-               Tenant.status == "active")
-        .order_by(Tenant.name)
-    )
-    tenants = [TenantChoice(r.id, r.slug, r.name) for r in rows]
+    tenants = await _active_tenants(session, user.id)
     if not tenants:
         raise Unauthenticated("this user belongs to no active tenant")
     if tenant_slug:
@@ -342,26 +371,98 @@ async def _open_session(session: AsyncSession, user: FoundUser, *, cookies: Sess
     cookie = None
     if chosen is not None:
         await set_scope(session, chosen.id)
-        role = await session.scalar(
-            select(Role.key).join(Membership, (Membership.tenant_id == Role.tenant_id)
-                                  & (Membership.role_id == Role.id))
-            .where(Membership.tenant_id == chosen.id, Membership.user_id == user.id))
-        actor = Actor("user", user.id, chosen.id, role or "", frozenset(), user.email)
-        ctx = CallContext(actor, request_id=request_id, client_ip=client_ip)
-        web_session = WebSession(tenant_id=chosen.id, id=new_id(), user_id=user.id,
-                                 expires_at=datetime.now(UTC) + timedelta(seconds=cookies.max_age),
-                                 client_ip=client_ip, user_agent=(user_agent or "")[:400] or None)
-        session.add(web_session)
-        await session.execute(update(User).where(User.id == user.id)
-                              .values(last_login_at=func.now()))
-        await session.flush()
-        await record_change(session, ctx, entity_type="session", entity_id=web_session.id,
-                            action="created", before=None,
-                            after={"user_id": str(user.id), "client_ip": client_ip})
-        cookie = cookies.dump(chosen.id, web_session.id)
+        cookie = await _start_session(session, cookies, user_id=user.id, email=user.email,
+                                      tenant_id=chosen.id, client_ip=client_ip,
+                                      user_agent=user_agent, request_id=request_id)
     await _set_auth_user(session, None)
     await set_scope(session, request_tenant)
     return LoginResult(user.id, tenants, chosen, cookie)
+
+
+class NotATenantMember(AppError):
+    """Switching to a tenant the user is no active member of (or that does not exist, or is
+    not active: the same answer, so that slugs cannot be probed)."""
+
+    code = "NOT_A_MEMBER"
+
+
+@dataclass(frozen=True)
+class SwitchResult:
+    tenant: TenantChoice
+    cookie: str
+
+
+async def my_tenants(session: AsyncSession, ctx: CallContext) -> list[TenantChoice]:
+    """The tenants the signed-in user may switch to (their active memberships, the current
+    one included), by name. Only a user has any; an API key belongs to its tenant alone."""
+    user_id = ctx.actor.user_id
+    if user_id is None:
+        return []
+    try:
+        await set_scope(session, None)
+        await _set_auth_user(session, user_id)
+        return await _active_tenants(session, user_id)
+    finally:
+        await _set_auth_user(session, None)
+        await set_scope(session, ctx.tenant_id)
+
+
+def switch_throttle(throttle: LoginThrottle) -> LoginThrottle:
+    """Refused switches counted like failed logins, under keys of their own: a user probing
+    tenant slugs is slowed down as a password guesser is, and switching (which checks no
+    password) neither uses up nor clears their failed logins."""
+    return LoginThrottle(throttle.redis, per_email=throttle.per_email,
+                         per_address=throttle.per_address, window_seconds=throttle.window,
+                         key_prefix=f"{throttle.key_prefix}switch:")
+
+
+async def switch_tenant(uow: UnitOfWork, cookies: SessionCookies, ctx: CallContext, *,
+                        session_id: uuid.UUID | None, tenant_slug: str, user_agent: str | None,
+                        throttle: LoginThrottle | None = None) -> SwitchResult:
+    """Move the signed-in user's web session to another tenant of theirs, without the password:
+    a new session there (audited and evented in that tenant, as login's is) and the current one
+    ended (audited in its own). Only for a user signed in by cookie; an active membership of an
+    active tenant is required, else NOT_A_MEMBER."""
+    actor = ctx.actor
+    if actor.kind != "user" or session_id is None:
+        raise BadRequest("only a user signed in to the web app can switch tenants")
+    throttle = switch_throttle(throttle) if throttle is not None else None
+    if throttle is not None:
+        await throttle.attempt(actor.label, ctx.client_ip)
+    try:
+        result = await uow.run_atomic(_switch_session, ctx, cookies=cookies,
+                                      session_id=session_id, tenant_slug=tenant_slug,
+                                      user_agent=user_agent)
+    except NotATenantMember:
+        if throttle is not None:
+            throttle.failed(actor.label, ctx.client_ip)
+        raise
+    if throttle is not None:
+        await throttle.succeeded(actor.label, ctx.client_ip)
+    return result
+
+
+async def _switch_session(session: AsyncSession, ctx: CallContext, *, cookies: SessionCookies,
+                          session_id: uuid.UUID, tenant_slug: str,
+                          user_agent: str | None) -> SwitchResult:
+    """In a savepoint of the request's transaction, which is scoped to the current tenant and
+    handed back so (see `_open_session`)."""
+    user_id = ctx.actor.user_id
+    assert user_id is not None  # checked by switch_tenant
+    await set_scope(session, None)
+    await _set_auth_user(session, user_id)
+    tenants = await _active_tenants(session, user_id)
+    await _set_auth_user(session, None)
+    chosen = next((t for t in tenants if t.slug == tenant_slug), None)
+    if chosen is None:
+        raise NotATenantMember("you are not an active member of this tenant")
+    await set_scope(session, chosen.id)
+    cookie = await _start_session(session, cookies, user_id=user_id, email=ctx.actor.label,
+                                  tenant_id=chosen.id, client_ip=ctx.client_ip,
+                                  user_agent=user_agent, request_id=ctx.request_id)
+    await set_scope(session, ctx.tenant_id)
+    await logout(session, ctx, session_id)
+    return SwitchResult(chosen, cookie)
 
 
 async def logout(session: AsyncSession, ctx: CallContext, session_id: uuid.UUID) -> None:

@@ -2,8 +2,9 @@
 
 from graphql_api.tenancy.mutations import TenancyMutations
 from graphql_api.tenancy.queries import TenancyQueries
+from graphql_api.tenancy.session import SessionMutations, SessionQueries
 from graphql_api.tenancy.types import UserType
 
-QUERIES = [TenancyQueries]
-MUTATIONS = [TenancyMutations]
+QUERIES = [TenancyQueries, SessionQueries]
+MUTATIONS = [TenancyMutations, SessionMutations]
 TYPES = [UserType]

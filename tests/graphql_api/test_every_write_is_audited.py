@@ -80,8 +80,15 @@ def _login(scene: Scene) -> str:
     return request_id
 
 
+def _switch_tenant(scene: Scene) -> str:
+    # Into the tenant it is in (the owner has no other): the session is renewed all the same.
+    request_id, _ = scene.send("mutation($t: String!) { switchTenant(tenant: $t) { slug } }",
+                               {"t": scene.tenant.slug}, session=True)
+    return request_id
+
+
 def _logout(scene: Scene) -> str:
-    request_id, _ = scene.send("mutation { logout }", session=True)  # the login's cookie
+    request_id, _ = scene.send("mutation { logout }", session=True)  # the switch's cookie
     return request_id
 
 
@@ -117,6 +124,7 @@ CASES: dict[str, Callable[[Scene], str]] = {
     "deleteTag": lambda s, k="Tag", v="delete": _customer(s, k, v),
     "restoreTag": lambda s, k="Tag", v="restore": _customer(s, k, v),
     "login": _login,
+    "switchTenant": _switch_tenant,
     "logout": _logout,
     "createApiKey": _create_key,
     "revokeApiKey": _revoke_key,

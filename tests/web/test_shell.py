@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
+import psycopg
 from playwright.sync_api import expect
 
 from modules.demo import DEMO_EMAIL, DEMO_PASSWORD
 from tests.conftest import GraphQLClient, LiveServer
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, Member, TenantData, TenantFactory
 from tests.web.conftest import PHONE, UI, World, api_as
 
 MY_CONTACTS = "query($me: ID!) { contacts(filter: {ownerId: $me}) { totalCount } }"
@@ -127,15 +130,46 @@ def test_a_user_of_two_tenants_chooses_one_then_switches(ui: UI, world: World) -
     page.locator("[data-test=account-menu]").click()
     page.locator("[data-test=switch-tenant]").click()
     dialog = page.locator("[data-test=switch-tenant-dialog]")
-    dialog.get_by_text(world.demo_name).click()
-    page.fill("#switch-password", "wrong password")
-    dialog.get_by_role("button", name="切换").click()
-    expect(dialog).to_contain_text("邮箱或密码错误")
+    expect(dialog.get_by_role("radio", name=world.demo_name)).to_be_visible()
+    expect(dialog.locator("input[type=password]")).to_have_count(0)  # the session vouches
     ui.check("switch-tenant.zh-CN")
-    page.fill("#switch-password", DEMO_PASSWORD)
+    dialog.get_by_text(world.demo_name).click()
     dialog.get_by_role("button", name="切换").click()
     expect(page.locator("[data-test=tenant-name]")).to_have_text(world.demo_name)
     expect(page.locator("[data-test=role]")).to_have_text("所有者")
+    ui.go("/contacts")
+    expect(page.locator("[data-test=contact-table]")).not_to_contain_text(world.other_customer)
+
+
+def test_switching_into_a_company_one_has_just_left_is_refused(
+    ui: UI, tenants: TenantFactory, owner_conn: psycopg.Connection[Any]
+) -> None:
+    def two_tenants() -> tuple[TenantData, TenantData, Member]:
+        home, away = tenants.make(), tenants.make()
+        user = home.members["owner"]
+        tenants.add_member(away, email=user.email, name="兼任 Shared", role="viewer")
+        return home, away, user
+
+    # In a thread of its own: Playwright's event loop is running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        home, away, user = pool.submit(two_tenants).result()
+    page = ui.page
+    ui.enter(user.email, password=PASSWORD, tenant=home.slug)
+    _choose_language(ui, "en")
+    page.locator("[data-test=account-menu]").click()
+    page.locator("[data-test=switch-tenant]").click()
+    dialog = page.locator("[data-test=switch-tenant-dialog]")
+    expect(dialog.get_by_role("radio")).to_have_count(2)
+    owner_conn.execute("update memberships set status = 'disabled' "
+                       "where tenant_id = %s and user_id = %s", (away.id, user.user_id))
+    owner_conn.commit()
+    dialog.get_by_role("button", name="Switch").click()
+    expect(dialog).to_contain_text("You are not, or no longer, a member of that company.")
+    expect(dialog.get_by_role("radio")).to_have_count(1)  # the list as it is now
+    ui.check("switch-tenant-refused.en")
+    page.keyboard.press("Escape")
+    page.reload()
+    expect(page.locator("[data-test=account-menu]")).to_be_visible()  # still signed in, at home
 
 
 def test_sign_out_ends_the_session(ui: UI) -> None:

@@ -1,5 +1,5 @@
 // Who is signed in, in which tenant, with which permissions: loaded from `me`, changed only by
-// the login and logout mutations. Pages ask `can(permission)` to decide what to offer; the API
+// the login, switchTenant and logout mutations. Pages ask `can(permission)` to decide what to offer; the API
 // checks again whatever they send.
 import { reactive, readonly } from 'vue'
 import { graphql } from '@/gql'
@@ -30,6 +30,18 @@ const LoginDocument = graphql(`
   }
 `)
 
+const MyTenantsDocument = graphql(`
+  query MyTenants {
+    myTenants { id slug name }
+  }
+`)
+
+const SwitchTenantDocument = graphql(`
+  mutation SwitchTenant($tenant: String!) {
+    switchTenant(tenant: $tenant) { id slug name }
+  }
+`)
+
 const LogoutDocument = graphql(`
   mutation Logout {
     logout
@@ -45,38 +57,16 @@ export interface TenantChoice {
 
 const state = reactive({
   viewer: null as Viewer | null,
-  tenants: [] as TenantChoice[],
   loaded: false,
 })
 export const session = readonly(state)
 
 let loading: Promise<void> | null = null
-// The tenants a user belongs to come with login only: kept per user in this browser for the
-// switcher.
-const tenantsKey = (userId: string) => `crm.tenants.${userId}`
-
-function rememberTenants(userId: string, tenants: TenantChoice[]): void {
-  try {
-    localStorage.setItem(tenantsKey(userId), JSON.stringify(tenants))
-  } catch {
-    /* the switcher then asks to sign in again */
-  }
-}
-
-function recallTenants(userId: string | undefined): TenantChoice[] {
-  if (!userId) return []
-  try {
-    return JSON.parse(localStorage.getItem(tenantsKey(userId)) ?? '[]') as TenantChoice[]
-  } catch {
-    return []
-  }
-}
 
 export async function loadViewer(): Promise<void> {
   try {
     const data = await (takeEarlyViewer() ?? request(MeDocument))
     state.viewer = data.me
-    state.tenants = recallTenants(data.me.user?.id)
     applyTenantLocale(data.me.tenant.locale)
   } catch (error) {
     if (!(error instanceof ApiError) || error.code !== 'UNAUTHENTICATED') throw error
@@ -100,10 +90,20 @@ export type SignInResult = { signedIn: true } | { signedIn: false; tenants: Tena
 export async function signIn(email: string, password: string, tenant?: string): Promise<SignInResult> {
   const { login } = await request(LoginDocument, { email, password, tenant: tenant ?? null })
   if (!login.tenant) return { signedIn: false, tenants: login.tenants }
-  rememberTenants(login.userId, login.tenants)
   await loadViewer()
   loading = Promise.resolve()
   return { signedIn: true }
+}
+
+/** The tenants the signed-in user may switch to, the current one included. */
+export async function myTenants(): Promise<TenantChoice[]> {
+  return (await request(MyTenantsDocument)).myTenants
+}
+
+/** Moves the session to another tenant of the user's (no password: the session vouches for
+ *  them). The caller reloads the app, so nothing of the tenant left stays in memory. */
+export async function switchTenant(slug: string): Promise<void> {
+  await request(SwitchTenantDocument, { tenant: slug })
 }
 
 export async function signOut(): Promise<void> {

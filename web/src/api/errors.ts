@@ -32,6 +32,7 @@ export function errorMessage(error: unknown): string {
     case 'NETWORK':
     case 'QUERY_TOO_COMPLEX':
     case 'PAYLOAD_TOO_LARGE':
+    case 'NOT_A_MEMBER':
       return t(`errors.${error.code}`)
     default:
       return t('errors.INTERNAL', { requestId: ext.requestId ?? '—' })

@@ -52,11 +52,11 @@ const en = {
   },
   switchTenant: {
     title: 'Switch company',
-    hint: 'Confirm your password to open a session in another company.',
+    hint: 'Choose the company to work in. You stay signed in; the page reloads.',
     current: 'current',
     target: 'Company',
     submit: 'Switch',
-    unknownTenants: 'Sign in again to see the companies you belong to.',
+    onlyOne: 'You belong to this company only.',
   },
   common: {
     save: 'Save',
@@ -100,6 +100,7 @@ const en = {
     NETWORK: 'The server cannot be reached. Check your connection.',
     QUERY_TOO_COMPLEX: 'The request was too large for the server.',
     PAYLOAD_TOO_LARGE: 'The request was too large for the server.',
+    NOT_A_MEMBER: 'You are not, or no longer, a member of that company.',
     OUTDATED: 'This page is out of date. Reload the app.',
     forbiddenTitle: 'No access',
     notFoundTitle: 'Not found',

@@ -52,11 +52,11 @@ const zhCN: Messages = {
   },
   switchTenant: {
     title: '切换公司',
-    hint: '请确认密码，以便在另一家公司中登录。',
+    hint: '选择要进入的公司。无需重新登录，页面将重新加载。',
     current: '当前',
     target: '公司',
     submit: '切换',
-    unknownTenants: '请重新登录以查看您所属的公司。',
+    onlyOne: '您只属于当前这一家公司。',
   },
   common: {
     save: '保存',
@@ -100,6 +100,7 @@ const zhCN: Messages = {
     NETWORK: '无法连接服务器，请检查网络。',
     QUERY_TOO_COMPLEX: '请求过大，服务器无法处理。',
     PAYLOAD_TOO_LARGE: '请求过大，服务器无法处理。',
+    NOT_A_MEMBER: '您不是（或已不再是）该公司的成员。',
     OUTDATED: '页面版本已过期，请刷新。',
     forbiddenTitle: '无权访问',
     notFoundTitle: '未找到',
