@@ -52,6 +52,10 @@ def test_create_with_an_invalid_phone_fix_it_edit_delete_and_restore(ui: UI) -> 
     ui.enter(DEMO_EMAIL, "/contacts")
     page.locator("[data-test=new-contact]").click()
     expect(page.get_by_role("heading", name="新建联系人")).to_be_visible()
+    # A form's company picker asks for one; "all companies" is the list filter's word.
+    company_item = page.locator(".el-form-item", has=page.locator("#company"))
+    expect(company_item).to_contain_text("选择公司")
+    expect(company_item).not_to_contain_text("全部公司")
     page.fill("#name", "欧阳 明月")
     page.fill("#phone", "1380013")  # too short for a mainland number
     page.fill("#email", "mingyue@example.cn")

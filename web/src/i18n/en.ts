@@ -169,6 +169,7 @@ const en = {
     rangeEnd: 'To',
     anyOwner: 'Any owner',
     anyCompany: 'Any company',
+    selectCompany: 'Select a company',
     deletedTag: 'Deleted',
     deletedBanner: 'This record was deleted on {date}.',
     deleteConfirm: 'Delete “{name}”? It can be restored later.',

@@ -169,6 +169,7 @@ const zhCN: Messages = {
     rangeEnd: '结束日期',
     anyOwner: '全部负责人',
     anyCompany: '全部公司',
+    selectCompany: '选择公司',
     deletedTag: '已删除',
     deletedBanner: '此记录已于 {date} 删除。',
     deleteConfirm: '确定删除“{name}”吗？之后可以恢复。',
