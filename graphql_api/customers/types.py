@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
 import strawberry
+from strawberry.types import Info
 
 from graphql_api.kit import linked, node, reference, sort_enum
 from graphql_api.relay import Node
@@ -86,6 +88,18 @@ class ContactType(Customer):
     def gender(self) -> Gender | None:
         value = self.gender
         return Gender(value) if value else None
+
+
+@strawberry.type(name="OwnerCount", description="How many of something an owner has.")
+class OwnerCountType:
+    count: int
+    owner_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(description="Null for the records nobody owns.")
+    async def owner(self, info: Info) -> UserType | None:
+        if self.owner_id is None:
+            return None
+        return await info.context.loaders.user.load(self.owner_id)  # type: ignore[no-any-return]
 
 
 @strawberry.input

@@ -6,8 +6,11 @@ events) is the kit's, from the declarations in `entities.py`.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.errors import FieldError, Forbidden, ValidationFailed
@@ -67,3 +70,21 @@ class ContactService(EntityService[Contact]):
 
 companies = CompanyService()
 contacts = ContactService()
+
+
+@dataclass(frozen=True)
+class OwnerCount:
+    owner_id: uuid.UUID | None  # None: contacts nobody owns
+    count: int
+
+
+async def contact_counts_by_owner(session: AsyncSession, ctx: CallContext) -> list[OwnerCount]:
+    """Live contacts the caller may see, counted per owner in one query, most first: a sales
+    user's record rule leaves them their own count only, as their contact list does."""
+    ctx.require(CONTACT.read)
+    n = func.count().label("n")
+    stmt = (kit_repository.visible(CONTACT, ctx)
+            .with_only_columns(Contact.owner_id, n)
+            .group_by(Contact.owner_id)
+            .order_by(n.desc(), Contact.owner_id))
+    return [OwnerCount(owner_id, count) for owner_id, count in await session.execute(stmt)]

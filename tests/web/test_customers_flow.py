@@ -23,6 +23,10 @@ def test_sign_in_shows_the_dashboard_with_real_figures(ui: UI, world: World) -> 
     expect(ui.page.locator("[data-test=role]")).to_have_text("所有者")
     expect(ui.page.locator("[data-test=stat-contacts]")).to_contain_text("200")
     expect(ui.page.locator("[data-test=owner-chart] svg")).to_be_visible()
+    # The chart's figures (also in a table for screen readers), from one grouped query.
+    bars = ui.page.locator(".chart-figure table tr")
+    expect(bars.first).to_be_attached()
+    assert sum(int(v) for v in bars.locator("td").all_inner_texts()) <= 200
     ui.check("dashboard.zh-CN")
 
 
