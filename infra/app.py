@@ -23,6 +23,8 @@ from infra.db import Database, verify_application_role
 from infra.settings import Settings
 from infra.web import WebApp
 from tenancy.throttle import LoginThrottle
+from workers.broker import build_broker
+from workers.outbox import relay_through
 
 log = structlog.get_logger("http")
 
@@ -78,6 +80,8 @@ def create_app(settings: Settings, *, app_database_url: str, redis_url: str,
                              window_seconds=settings.login_failure_window_seconds,
                              key_prefix=settings.redis_key_prefix)
     graphql = GraphQLEndpoint(build_schema(settings), db, settings, throttle)
+    # Requests that commit outbox events send a relay through this app's broker, after commit.
+    broker = build_broker(settings, redis_url)
 
     async def healthz(request: Request) -> Response:
         checks: dict[str, Any] = {}
@@ -102,6 +106,7 @@ def create_app(settings: Settings, *, app_database_url: str, redis_url: str,
         yield
         await db.dispose()
         await redis.aclose()
+        broker.client.close()
 
     app = Starlette(
         routes=[
@@ -113,9 +118,11 @@ def create_app(settings: Settings, *, app_database_url: str, redis_url: str,
     app.state.db = db
     app.state.graphql = graphql
     app.state.settings = settings
+    app.state.broker = broker
 
     async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == "/graphql":
+            relay_through(broker)  # this request's context only
             await graphql(scope, receive, send)  # the hot path, straight to the endpoint
         else:
             await app(scope, receive, send)

@@ -176,14 +176,19 @@ def dev(
     port: Annotated[int | None, typer.Option(
         metavar="PORT", help="Listen port (default: PORT, else 8000)")] = None,
     seed: Annotated[bool, typer.Option(help="Create the demo tenant if missing")] = True,
+    background: Annotated[bool, typer.Option(
+        "--background/--no-background",
+        help="Run a worker and the scheduler beside the server")] = True,
 ) -> None:
-    """Development server: embedded servers when unset, migrate, demo data, serve."""
+    """Development server: embedded servers when unset, migrate, demo data, a worker and the
+    scheduler, serve."""
     from infra import migrate as migrations
     from modules.demo import seed_demo
 
     settings = _settings()
     configure_logging(settings.log_level)
     listener = _listen(host or settings.host, settings.port if port is None else port)
+    children: list[subprocess.Popen[bytes]] = []
     try:
         urls = _services(settings)
         migrations.upgrade(urls.owner_database_url, settings)
@@ -200,13 +205,17 @@ def dev(
         url = _url(listener)
         typer.echo(f"CRM running at {url}  (GraphQL and GraphiQL at {url}graphql)")
         typer.echo(f"Other commands: {_as_typed()} --help")
+        if background:
+            children += _start_background()
         returncode = _serve_in_child(listener)
     finally:
-        # However the server ended, stop the embedded servers this process started (unless
-        # another process still uses them); a second Ctrl-C must not cut that short.
+        # However the server ended, stop the worker and the scheduler, then the embedded
+        # servers this process started (unless another process still uses them); a second
+        # Ctrl-C must not cut that short.
         for signum in (signal.SIGINT, *_STOP_SIGNALS):
             signal.signal(signum, signal.SIG_IGN)
         listener.close()
+        _stop_children(children)
         release_embedded()
     if returncode != 0:
         how = (f"killed by {signal.Signals(-returncode).name}" if returncode < 0
@@ -214,6 +223,100 @@ def dev(
         typer.echo(f"error: the server stopped unexpectedly ({how}); the embedded servers were "
                    "stopped", err=True)
         raise typer.Exit(1)
+
+
+def _die_with_parent() -> None:
+    """In a child, before exec: SIGTERM when `crm` dies, even if it is killed outright."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _worker_command(processes: int, threads: int, queues: Sequence[str] = ()) -> list[str]:
+    command = [sys.executable, "-m", "dramatiq", "workers.entry",
+               "--processes", str(processes), "--threads", str(threads)]
+    return command + (["--queues", *queues] if queues else [])
+
+
+def _start_background() -> list[subprocess.Popen[bytes]]:
+    """`crm dev`'s worker (one process, two threads) and scheduler, on the same servers."""
+    return [subprocess.Popen(_worker_command(1, 2), preexec_fn=_die_with_parent),  # noqa: PLW1509
+            subprocess.Popen([sys.executable, "-m", "infra.cli", "scheduler"],
+                             preexec_fn=_die_with_parent)]  # noqa: PLW1509
+
+
+def _stop_children(children: Sequence[subprocess.Popen[bytes]], timeout: float = 15) -> None:
+    """Ask each child to stop (SIGTERM: Dramatiq finishes its current messages), then wait;
+    kill what is still there after `timeout` seconds."""
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def _run_child(command: list[str]) -> int:
+    """Run a child until it ends or this process is asked to stop; its exit status (0 when
+    asked to stop), the child stopped either way."""
+    child = subprocess.Popen(command, preexec_fn=_die_with_parent)  # noqa: PLW1509
+    try:
+        return child.wait()
+    except (KeyboardInterrupt, SystemExit):
+        return 0
+    finally:
+        for signum in (signal.SIGINT, *_STOP_SIGNALS):
+            signal.signal(signum, signal.SIG_IGN)
+        _stop_children([child], timeout=30)
+
+
+@app.command()
+def worker(
+    processes: Annotated[int | None, typer.Option(
+        metavar="N", help="Worker processes (default: WORKER_PROCESSES, else 1)")] = None,
+    threads: Annotated[int | None, typer.Option(
+        metavar="N", help="Threads per process (default: WORKER_THREADS, else 4)")] = None,
+    queue: Annotated[list[str] | None, typer.Option(
+        metavar="QUEUE", help="Consume only this queue (repeatable); default: all")] = None,
+) -> None:
+    """Background workers: Dramatiq processes running every actor (see docs/workers.md)."""
+    settings = _settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    _services(settings)
+    returncode = _run_child(_worker_command(processes or settings.worker_processes,
+                                            threads or settings.worker_threads, queue or ()))
+    release_embedded()
+    if returncode != 0:
+        raise typer.Exit(returncode if returncode > 0 else 1)
+
+
+@app.command()
+def scheduler() -> None:
+    """Send the periodic jobs at their times; run one or several (they never double a job)."""
+    from workers import configure_broker, load_actor_modules
+    from workers.schedule import build_scheduler, describe
+
+    settings = _settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    urls = _services(settings)
+    configure_broker(settings, urls.redis_url)
+    load_actor_modules(settings)
+    found = build_scheduler(settings, urls.redis_url)
+    import structlog
+
+    structlog.get_logger("scheduler").info("scheduler started", jobs=describe(settings))
+    try:
+        found.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        if found.running:
+            found.shutdown(wait=False)
+        release_embedded()
 
 
 def _serve_in_child(listener: socket.socket) -> int:

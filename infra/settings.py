@@ -55,6 +55,28 @@ class Settings(BaseSettings):
     graphql_compiled_plans: bool = True  # see graphql_api/compiled.py
     api_key_cache_seconds: float = 5.0  # see tenancy.auth.ApiKeyCache; 0 turns it off
 
+    # Background work (workers/, docs/workers.md). Dramatiq's Redis broker gives a dead
+    # worker's unacknowledged messages back once it has missed heartbeats this long, when a
+    # broker command draws the maintenance chance (per million commands).
+    worker_processes: int = 1  # `crm worker` processes (each with WORKER_THREADS threads)
+    worker_threads: int = 4
+    worker_heartbeat_timeout_ms: int = 60_000
+    worker_maintenance_chance: int = 1000
+    worker_dead_message_ttl_ms: int = 7 * 24 * 3600 * 1000  # how long dead letters are kept
+    worker_imports: str = ""  # more actor/consumer modules to load, comma-separated
+    # The outbox: relayed after each commit, swept for anything older than the grace period
+    # every OUTBOX_SWEEP_SECONDS (Redis down at commit, a worker killed), kept
+    # OUTBOX_RETENTION_DAYS once published.
+    outbox_sweep_seconds: float = 30.0
+    outbox_sweep_grace_seconds: float = 10.0
+    outbox_relay_batch: int = 200
+    outbox_retention_days: float = 7.0
+    consumer_max_attempts: int = 5  # a consumer failing an event this often gives it up
+    consumer_timeout_seconds: float = 30.0  # one handler call on one event
+    retention_sweep_seconds: float = 600.0
+    retention_batch: int = 5000  # rows deleted per statement by the retention job
+    worker_failures_retention_days: float = 30.0
+
     @model_validator(mode="after")
     def _json_logs_in_production(self) -> Settings:
         if self.log_json is None:

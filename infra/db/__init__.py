@@ -24,11 +24,11 @@ from infra.db.statements import (
     set_scope,
     statement_listeners,
 )
-from infra.db.unit_of_work import UnitOfWork, reads_only
+from infra.db.unit_of_work import UnitOfWork, after_commit, reads_only
 
 __all__ = [
     "NAMING", "SET_SCOPE", "SET_SCOPE_SQL", "Base", "Database", "NeedsTransaction",
     "ReadSession", "TenantOwned", "Timestamps", "UnitOfWork", "UnsafeDatabaseRole",
-    "create_engine", "driver_connection", "fetch", "new_id", "raw_json_adapters", "reads_only",
-    "set_scope", "statement_listeners", "verify_application_role",
+    "after_commit", "create_engine", "driver_connection", "fetch", "new_id", "raw_json_adapters",
+    "reads_only", "set_scope", "statement_listeners", "verify_application_role",
 ]

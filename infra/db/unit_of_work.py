@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import psycopg
@@ -95,6 +95,7 @@ class UnitOfWork:
             self._connection = connection
             session = AsyncSession(bind=connection, expire_on_commit=False, autoflush=False)
             session.info["driver"] = raw.driver_connection
+            session.info["tenant_id"] = self.tenant_id  # for after-commit work (workers.outbox)
             # Sent before the transaction's first statement, whoever sends it: by `fetch` in
             # the same round trip, or by this hook before the ORM's first statement.
             session.info["pending_scope"] = {
@@ -151,12 +152,27 @@ class UnitOfWork:
             await connection.close()
 
     async def commit(self) -> None:
+        registered = self._session.info.get(AFTER_COMMIT) if self._session is not None else None
         await self._finish(commit=True)
         for callback in self.after_commit:
+            await callback()
+        for callback in (registered or {}).values():
             await callback()
 
     async def rollback(self) -> None:
         await self._finish(commit=False)
+
+
+AFTER_COMMIT = "after_commit"
+
+
+def after_commit(session: AsyncSession, key: Hashable,
+                 callback: Callable[[], Awaitable[None]]) -> None:
+    """Run `callback` once the transaction of `session` has committed (never if it rolls back),
+    when a `UnitOfWork` commits it: for work that must not start before the data it reads is
+    visible, such as enqueueing a job. One callback per `key`: registering a key again keeps the
+    first. Callbacks must not raise (the transaction has committed: log instead)."""
+    session.info.setdefault(AFTER_COMMIT, {}).setdefault(key, callback)
 
 
 def reads_only(fn: Callable[P, T]) -> Callable[P, T]:

@@ -1,0 +1,34 @@
+"""A consumer for the tests: one row per event it has, in the same transaction as its mark.
+
+Loaded into test workers by WORKER_IMPORTS (tests/workers/harness.py); its table is made by the
+harness. Counting its rows counts the consumer's effects: exactly one per event is the goal.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from workers.events import Event, consumer
+from workers.kit import Job
+
+TABLE = "test_consumer_effects"
+CREATE = f"""
+create table if not exists {TABLE} (
+    tenant_id uuid not null,
+    event_id uuid not null,
+    event_type text not null,
+    at timestamptz not null default clock_timestamp()
+);
+alter table {TABLE} enable row level security;
+alter table {TABLE} force row level security;
+drop policy if exists tenant_isolation on {TABLE};
+create policy tenant_isolation on {TABLE} using (tenant_id = app_tenant_id())
+    with check (tenant_id = app_tenant_id());
+"""
+
+
+@consumer("test_effects")
+async def record(job: Job, event: Event) -> None:
+    await job.session.execute(
+        text(f"insert into {TABLE} (tenant_id, event_id, event_type) values (:t, :e, :y)"),
+        {"t": event.tenant_id, "e": event.id, "y": event.event_type})
