@@ -10,6 +10,7 @@ so with schedulers on several hosts each fire time is sent once.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Callable
@@ -112,6 +113,8 @@ class Firing:
 
 def build_scheduler(settings: Settings, redis_url: str) -> BlockingScheduler:
     """The scheduler of every declared periodic job (import their modules first)."""
+    # APScheduler logs every run at INFO: once a second with tests' sweeps. Failures still show.
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     client = redis.Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=10)
     firing = Firing(settings, client)
     scheduler = BlockingScheduler(timezone=UTC)

@@ -6,6 +6,9 @@ harness. Counting its rows counts the consumer's effects: exactly one per event 
 
 from __future__ import annotations
 
+import asyncio
+import os
+
 from sqlalchemy import text
 
 from workers.events import Event, consumer
@@ -27,8 +30,15 @@ create policy tenant_isolation on {TABLE} using (tenant_id = app_tenant_id())
 """
 
 
+# A little work per event (TEST_EFFECTS_DELAY seconds), so that a worker killed during a
+# stream is killed in the middle of a batch.
+DELAY = float(os.environ.get("TEST_EFFECTS_DELAY", "0"))
+
+
 @consumer("test_effects")
 async def record(job: Job, event: Event) -> None:
+    if DELAY:
+        await asyncio.sleep(DELAY)
     await job.session.execute(
         text(f"insert into {TABLE} (tenant_id, event_id, event_type) values (:t, :e, :y)"),
         {"t": event.tenant_id, "e": event.id, "y": event.event_type})
