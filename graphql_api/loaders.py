@@ -38,6 +38,7 @@ class Loaders:
     def __init__(self, context: GraphQLContext) -> None:
         self._context = context
         self.user = DataLoader[uuid.UUID, Any](load_fn=self._users)
+        self.role_key = DataLoader[uuid.UUID, Any](load_fn=self._role_keys)
 
     def __getattr__(self, name: str) -> DataLoader[uuid.UUID, Any]:
         """The loader of the kit entity called `name`, made on first use in this request."""
@@ -49,3 +50,6 @@ class Loaders:
 
     async def _users(self, ids: Sequence[uuid.UUID]) -> list[Any]:
         return await self._context.read(directory.users_by_ids, ids)
+
+    async def _role_keys(self, ids: Sequence[uuid.UUID]) -> list[Any]:
+        return await self._context.read(directory.role_keys_by_ids, ids)

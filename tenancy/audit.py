@@ -69,9 +69,8 @@ class ApiForm:
 
 # The GraphQL type whose global ID names an audited entity (memberships are named by their
 # user, as `members` lists them); other entities by their name in CamelCase.
-_NODE_TYPES = {"api_key": "ApiKey", "membership": "User"}
+_NODE_TYPES = {"membership": "User"}
 _FORMS: dict[str, ApiForm] = {
-    "api_key": ApiForm({"role_id": "Role", "created_by": "User"}),
     "membership": ApiForm({"user_id": "User"}),
     "session": ApiForm({"user_id": "User"}),
 }

@@ -53,6 +53,18 @@ async def users_by_ids(session: AsyncSession, ctx: CallContext, ids: Sequence[uu
     return [found.get(i) for i in ids]
 
 
+ROLE_KEYS_SQL = "select id, key from roles where tenant_id = %(tenant_id)s and id = any(%(ids)s)"
+
+
+@reads_only
+async def role_keys_by_ids(session: AsyncSession, ctx: CallContext, ids: Sequence[uuid.UUID]
+                           ) -> list[str | None]:
+    """The keys of the tenant's roles (`manager`), in the order asked (for data loaders)."""
+    rows = await fetch(session, ROLE_KEYS_SQL, {"tenant_id": ctx.tenant_id, "ids": list(ids)})
+    found = {r.id: r.key for r in rows}
+    return [found.get(i) for i in ids]
+
+
 async def is_active_member(session: AsyncSession, ctx: CallContext, user_id: uuid.UUID) -> bool:
     found = await session.scalar(
         select(Membership.user_id).where(Membership.tenant_id == ctx.tenant_id,

@@ -73,6 +73,10 @@ class ApiKey(TenantOwned, Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
+    # The key itself, on the row `ApiKeyService.create` returns and nowhere else: in memory
+    # for the one answer that shows it, never stored (the table holds its hash).
+    secret = None  # str on an issued row; not a mapped column
+
 
 class WebSession(TenantOwned, Base):
     __tablename__ = "web_sessions"

@@ -1,4 +1,5 @@
-"""Tenancy rules: creating tenants with their built-in roles, users and memberships, API keys."""
+"""Tenancy rules: creating tenants with their built-in roles, users and memberships, API keys
+(declared through the module kit: `tenancy.entities`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import phonenumbers
@@ -15,12 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.db import new_id, set_scope
 from infra.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from infra.pagination import Page, SortKey, apply_keyset, build_page, counted
+from infra.pagination import Page
 from infra.validation import normalise_email
 from tenancy import api_keys
 from tenancy.audit import record_change, snapshot
 from tenancy.auth import api_key_cache
+from modules.kit import EntityService
 from tenancy.context import CallContext, system_context
+from tenancy.entities import API_KEY
 from tenancy.models import ApiKey, Membership, Role, Tenant, User
 from tenancy.passwords import MIN_PASSWORD_LENGTH, hash_password
 from tenancy.permissions import BUILTIN_ROLES, Permission, own_records_only
@@ -174,6 +176,87 @@ async def add_member(
     return user
 
 
+class ApiKeyService(EntityService[ApiKey]):
+    """Issuing and revoking API keys; lists, lookups and loaders are the kit's (API_KEY).
+
+    A key is created with a name and a role (by its key). Its secret is generated here, shown
+    once (on the row `create` returns, in memory: `ApiKey.secret`) and stored only as a hash.
+    A key never holds a permission its creator lacks, nor a role limited to its holder's own
+    records (it acts for no user: it would see nothing and make records nobody owns).
+    """
+
+    entity = API_KEY
+
+    def validate(self, ctx: CallContext, data: dict[str, Any], *, row: ApiKey | None
+                 ) -> dict[str, Any]:
+        if row is not None:
+            raise Conflict("an API key is not edited: revoke it and issue another", field="id")
+        errors: list[FieldError] = []
+        name = data.get("name")
+        name = name.strip() if isinstance(name, str) else ""
+        if not 1 <= len(name) <= 100:
+            errors.append(FieldError("name", "must be 1 to 100 characters"))
+        role = data.get("role")
+        if not isinstance(role, str) or not role:
+            errors.append(FieldError("role", "names a role by its key (e.g. manager)"))
+        if errors:
+            raise ValidationFailed(errors)
+        return {"name": name, "role": role}
+
+    async def check(self, session: AsyncSession, ctx: CallContext, values: dict[str, Any], *,
+                    row: ApiKey | None) -> None:
+        role = await session.scalar(select(Role).where(Role.tenant_id == ctx.tenant_id,
+                                                       Role.key == values.pop("role")))
+        if role is None:
+            raise NotFound("no such role", field="role")
+        granted = frozenset(role.permissions)
+        if not granted <= ctx.actor.permissions:
+            raise Forbidden("an API key cannot hold permissions its creator lacks",
+                            field="role")
+        if own_records_only(granted):
+            raise ValidationFailed.single(
+                "role", f"role {role.key!r} is limited to its holder's own records; an API "
+                "key acts for no user, so give it a role that reads the whole tenant", "role")
+        values["role_id"] = role.id
+
+    def defaults(self, ctx: CallContext) -> dict[str, Any]:
+        secret, key_hash, prefix = api_keys.generate_key(ctx.tenant_id)
+        return {"created_by": ctx.actor.user_id, "key_hash": key_hash,
+                "display_prefix": prefix, "secret": secret}
+
+    async def create(self, session: AsyncSession, ctx: CallContext, data: dict[str, Any]
+                     ) -> ApiKey:
+        ctx.require(self.entity.write)
+        values = self.validate(ctx, data, row=None)
+        await self.check(session, ctx, values, row=None)
+        material = self.defaults(ctx)
+        secret = material.pop("secret")
+        row = ApiKey(tenant_id=ctx.tenant_id, id=new_id(), **values, **material)
+        session.add(row)
+        await self.flush(session)
+        await session.refresh(row, ["created_at"])
+        await self.record(session, ctx, row, "created", None, self.snapshot(row))
+        row.secret = secret  # type: ignore[assignment]
+        return row
+
+    async def revoke(self, session: AsyncSession, ctx: CallContext, id: uuid.UUID) -> ApiKey:
+        """Stops the key working (within `api_key_cache_seconds` on other servers); revoking a
+        revoked key changes nothing and answers it as it is (idempotent)."""
+        ctx.require(self.entity.write)
+        row = await self.editable(session, ctx, id)
+        api_key_cache.forget(row.id)
+        if row.revoked_at is not None:
+            return row
+        before = self.snapshot(row)
+        row.revoked_at = await self._now(session)  # the transaction's time, as the audit row's
+        await session.flush()
+        await self.record(session, ctx, row, "revoked", before, self.snapshot(row))
+        return row
+
+
+api_key_service = ApiKeyService()
+
+
 @dataclass
 class IssuedKey:
     api_key: ApiKey
@@ -184,75 +267,29 @@ class IssuedKey:
 async def create_api_key(
     session: AsyncSession, ctx: CallContext, *, name: str, role_key: str
 ) -> IssuedKey:
-    ctx.require(Permission.API_KEYS_MANAGE)
-    name = name.strip()
-    if not 1 <= len(name) <= 100:
-        raise ValidationFailed.single("name", "must be 1 to 100 characters")
-    role = await session.scalar(select(Role).where(Role.tenant_id == ctx.tenant_id,
-                                                   Role.key == role_key))
-    if role is None:
-        raise NotFound(f"no role {role_key!r}", field="role")
-    granted = frozenset(role.permissions)
-    if not granted <= ctx.actor.permissions:
-        raise Forbidden("an API key cannot hold permissions its creator lacks", field="role")
-    if own_records_only(granted):
-        # A key acts for no user, so a role limited to its holder's own records would give it
-        # nothing to see and make records that nobody owns.
-        raise ValidationFailed.single(
-            "role", f"role {role.key!r} is limited to its holder's own records; an API key "
-            "acts for no user, so give it a role that reads the whole tenant", "role")
-    secret, key_hash, prefix = api_keys.generate_key(ctx.tenant_id)
-    key = ApiKey(tenant_id=ctx.tenant_id, id=new_id(), name=name, key_hash=key_hash,
-                 display_prefix=prefix, role_id=role.id, created_by=ctx.actor.user_id)
-    session.add(key)
-    await session.flush()
-    await session.refresh(key)
-    await record_change(session, ctx, entity_type="api_key", entity_id=key.id, action="created",
-                        before=None, after=snapshot(key, exclude=frozenset({"key_hash"})))
-    return IssuedKey(key, role.key, secret)
+    key = await api_key_service.create(session, ctx, {"name": name, "role": role_key})
+    return IssuedKey(key, role_key, key.secret or "")
 
 
 async def revoke_api_key(session: AsyncSession, ctx: CallContext, key_id: uuid.UUID
                          ) -> IssuedKey:
-    ctx.require(Permission.API_KEYS_MANAGE)
-    key = await session.scalar(select(ApiKey).where(ApiKey.tenant_id == ctx.tenant_id,
-                                                    ApiKey.id == key_id))
-    if key is None:
-        raise NotFound("no such API key", field="id")
-    before = snapshot(key, exclude=frozenset({"key_hash"}))
-    api_key_cache.forget(key.id)
-    if key.revoked_at is None:
-        key.revoked_at = func.now()  # the transaction's time, as the audit row's
-        await session.flush()
-        await session.refresh(key, ["revoked_at"])
-        await record_change(session, ctx, entity_type="api_key", entity_id=key.id,
-                            action="revoked", before=before,
-                            after=snapshot(key, exclude=frozenset({"key_hash"})))
+    key = await api_key_service.revoke(session, ctx, key_id)
     role = await session.scalar(select(Role.key).where(Role.tenant_id == ctx.tenant_id,
                                                        Role.id == key.role_id))
     return IssuedKey(key, role or "", secret="")
 
 
-API_KEY_SORT = SortKey("CREATED_AT_DESC", (ApiKey.created_at, ApiKey.id),
-                       (datetime, uuid.UUID), True)
-
-
 async def list_api_keys(session: AsyncSession, ctx: CallContext, *, first: int,
-                        after: str | None) -> Page[tuple[ApiKey, str]]:
-    """The tenant's API keys (never their secrets), newest first."""
-    ctx.require(Permission.API_KEYS_MANAGE)
-    stmt: Any = (select(ApiKey, Role.key)
-            .join(Role, (Role.tenant_id == ApiKey.tenant_id) & (Role.id == ApiKey.role_id))
-            .where(ApiKey.tenant_id == ctx.tenant_id))
-    rows = (await session.execute(apply_keyset(stmt, API_KEY_SORT, after, first))).all()
-    items: list[tuple[ApiKey, str]] = [(key, role) for key, role in rows]
-    return build_page(items, lambda item: (item[0].created_at, item[0].id), first, after)
-
-
-async def count_api_keys(session: AsyncSession, ctx: CallContext) -> int:
-    ctx.require(Permission.API_KEYS_MANAGE)
-    stmt = select(ApiKey.id).where(ApiKey.tenant_id == ctx.tenant_id)
-    return int(await session.scalar(counted(stmt)) or 0)
+                        after: str | None, revoked: bool | None = None
+                        ) -> Page[tuple[ApiKey, str]]:
+    """The tenant's API keys (never their secrets), newest first, with their roles' keys."""
+    filters = {} if revoked is None else {"revoked": revoked}
+    page = await api_key_service.list_page(session, ctx, filters=filters,
+                                           sort="CREATED_AT_DESC", first=first, after=after)
+    roles = dict((await session.execute(select(Role.id, Role.key).where(
+        Role.tenant_id == ctx.tenant_id))).tuples().all())
+    return page.map(lambda key: (key, roles.get(key.role_id, "")),
+                    lambda item: page.key_of(item[0]))
 
 
 async def get_tenant_by_slug(session: AsyncSession, slug: str) -> Tenant | None:

@@ -7,12 +7,11 @@ from strawberry.types import Info
 
 from graphql_api.permissions import needs
 from graphql_api.relay import decode_id, to_global_id
-from graphql_api.tenancy.queries import api_key_type
 from graphql_api.tenancy.types import ApiKeyType, CreatedApiKey, LoginPayload, TenantChoiceType
 from tenancy import auth
-from tenancy import service as tenancy_service
 from tenancy.auth import TenantChoice
 from tenancy.permissions import Permission
+from tenancy.service import api_key_service
 
 
 def _choice(t: TenantChoice) -> TenantChoiceType:
@@ -49,15 +48,16 @@ class TenancyMutations:
         context.set_cookie = ""
         return True
 
-    @strawberry.mutation(extensions=needs(Permission.API_KEYS_MANAGE))
+    @strawberry.mutation(extensions=needs(Permission.API_KEYS_MANAGE), description=(
+        "Issue an API key with one of the tenant's roles (by key, e.g. `manager`): never one "
+        "with a permission its issuer lacks, nor a role limited to its holder's own records."))
     async def create_api_key(self, info: Info, name: str, role: str) -> CreatedApiKey:
-        issued = await info.context.write(tenancy_service.create_api_key, name=name,
-                                          role_key=role)
-        return CreatedApiKey(api_key=api_key_type(issued.api_key, issued.role_key),
-                             secret=issued.secret)
+        key = await info.context.write(api_key_service.create, {"name": name, "role": role})
+        return CreatedApiKey(api_key=key, secret=key.secret)
 
-    @strawberry.mutation(extensions=needs(Permission.API_KEYS_MANAGE))
+    @strawberry.mutation(extensions=needs(Permission.API_KEYS_MANAGE), description=(
+        "Stop a key working (idempotent). Other servers may accept it for a few seconds "
+        "more (their cache of keys)."))
     async def revoke_api_key(self, info: Info, id: strawberry.ID) -> ApiKeyType:
-        revoked = await info.context.write(tenancy_service.revoke_api_key,
-                                           decode_id(id, "ApiKey"))
-        return api_key_type(revoked.api_key, revoked.role_key)
+        return await info.context.write(  # type: ignore[no-any-return]
+            api_key_service.revoke, decode_id(id, "ApiKey"))

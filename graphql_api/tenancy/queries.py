@@ -7,9 +7,12 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from graphql_api.kit import get_field, list_field
 from graphql_api.permissions import needs
 from graphql_api.relay import Connection, from_global_id
 from graphql_api.tenancy.types import (
+    ApiKeyFilter,
+    ApiKeySort,
     ApiKeyType,
     AuditEntryType,
     AuditFilter,
@@ -20,14 +23,8 @@ from graphql_api.tenancy.types import (
 )
 from infra.errors import ValidationFailed
 from tenancy import directory
-from tenancy import service as tenancy_service
 from tenancy.permissions import Permission
-
-
-def api_key_type(key: Any, role: str) -> ApiKeyType:
-    return ApiKeyType(name=key.name, display_prefix=key.display_prefix, role=role,
-                      created_at=key.created_at, last_used_at=key.last_used_at,
-                      expires_at=key.expires_at, revoked_at=key.revoked_at, key_id=key.id)
+from tenancy.service import api_key_service
 
 
 def _audit_filters(f: AuditFilter | None) -> dict[str, Any]:
@@ -62,16 +59,10 @@ class TenancyQueries:
         page = await context.read(directory.members, first=context.page_size(first), after=after)
         return Connection(page=page, counter=lambda: context.read(directory.count_members))
 
-    @strawberry.field(extensions=needs(Permission.API_KEYS_MANAGE),
-                      description="API keys, newest first (never their secrets).")
-    async def api_keys(self, info: Info, first: int | None = None, after: str | None = None
-                       ) -> Connection[ApiKeyType]:
-        context = info.context
-        page = await context.read(tenancy_service.list_api_keys, first=context.page_size(first),
-                                  after=after)
-        return Connection(page=page.map(lambda item: api_key_type(*item),
-                                         lambda key: (key.created_at, key.key_id)),
-                          counter=lambda: context.read(tenancy_service.count_api_keys))
+    api_keys = list_field(api_key_service, ApiKeyType, filter=ApiKeyFilter, sort=ApiKeySort,
+                          description="API keys, newest first unless sorted (never their "
+                          "secrets).")
+    api_key = get_field(api_key_service, ApiKeyType)
 
     @strawberry.field(extensions=needs(Permission.AUDIT_READ),
                       description="Who changed what, newest first.")

@@ -9,10 +9,13 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from graphql_api.kit import node, sort_enum
+from graphql_api.loaders import loaded_by
 from graphql_api.relay import Node, to_global_id
 from graphql_api.rendering import global_id_sql, renders
 from tenancy.audit import AuditEntry, OutboxEvent, node_type
 from tenancy.directory import UserRow, member_user_sql
+from tenancy.entities import API_KEY
 from tenancy.models import User
 
 
@@ -81,20 +84,34 @@ class LoginPayload:
     tenants: list[TenantChoiceType]
 
 
-@strawberry.type(name="ApiKey")
-class ApiKeyType:
+@node(API_KEY, description=(
+    "A key for the API (`Authorization: Bearer <key>`), acting with its role's permissions "
+    "for no user. Its secret is shown once, when it is issued."))
+class ApiKeyType(Node):
     name: str
-    display_prefix: str
-    role: str
+    display_prefix: str = strawberry.field(description="The first characters of its secret, "
+                                           "to tell keys apart.")
     created_at: datetime
-    last_used_at: datetime | None
+    last_used_at: datetime | None = strawberry.field(
+        description="When it was last used, to within a few minutes.")
     expires_at: datetime | None
-    revoked_at: datetime | None
-    key_id: strawberry.Private[Any]
+    revoked_at: datetime | None = strawberry.field(
+        description="When it was revoked; it works no more from then.")
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(to_global_id("ApiKey", self.key_id))
+    @strawberry.field(description="The key of the role whose permissions it holds.")
+    @loaded_by("role_key", "role_id")
+    async def role(self, info: Info) -> str:
+        return await info.context.loaders.role_key.load(self.role_id) or ""  # type: ignore[attr-defined,no-any-return]
+
+
+ApiKeySort = sort_enum(API_KEY, "ApiKeySort", description="Orderings of API key lists.")
+
+
+@strawberry.input(description="Narrows a list of API keys; all given conditions must hold.")
+class ApiKeyFilter:
+    search: str | None = strawberry.field(default=None, description="Part of the name.")
+    revoked: bool | None = strawberry.field(
+        default=None, description="true: only revoked keys; false: only working ones.")
 
 
 @strawberry.type

@@ -10,6 +10,7 @@ from modules.kit.entity import (
     EqualsLower,
     Field,
     Filter,
+    Present,
     Sort,
     camel,
     like_pattern,
@@ -20,6 +21,6 @@ from modules.kit.service import EntityService
 
 __all__ = [
     "AtLeast", "Before", "Contains", "Entity", "EntityService", "Equals", "EqualsLower", "Field",
-    "Filter", "Link", "LinkService", "LinkedTo", "Sort", "camel", "like_pattern",
+    "Filter", "Link", "LinkService", "LinkedTo", "Present", "Sort", "camel", "like_pattern",
     "standard_sorts",
 ]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, bindparam, func
+from sqlalchemy import Boolean, String, bindparam, func
 from sqlalchemy.sql.elements import ColumnElement
 
 from tenancy.audit import ApiForm, declare_api_form
@@ -113,6 +113,18 @@ class Before(Filter):
     def clause(self, model: Any, name: str) -> ColumnElement[bool]:
         col = getattr(model, self.column)
         return col < bindparam(name, type_=col.type)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Present(Filter):
+    """Whether a nullable column holds a value: `true` lists rows where it does (`revoked:
+    true`, the revoked keys), `false` those where it is null. One SQL text for both."""
+
+    column: str
+
+    def clause(self, model: Any, name: str) -> ColumnElement[bool]:
+        return getattr(model, self.column).isnot(None) == bindparam(  # type: ignore[no-any-return]
+            name, type_=Boolean)
 
 
 @dataclass(frozen=True)

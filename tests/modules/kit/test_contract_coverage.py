@@ -8,6 +8,7 @@ import pkgutil
 from pathlib import Path
 
 import modules
+import tenancy
 from modules.kit import registry
 from tests.modules.kit.contract import EntityContract
 
@@ -23,8 +24,9 @@ def _contracts(cls: type[EntityContract]) -> list[type[EntityContract]]:
 
 def test_every_declared_entity_runs_the_contract() -> None:
     # Entities register when their module is imported: import every one.
-    for info in pkgutil.walk_packages(modules.__path__, "modules."):
-        importlib.import_module(info.name)
+    for package in (modules, tenancy):
+        for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            importlib.import_module(info.name)
     for path in sorted(TESTS.rglob("test_contract.py")):
         importlib.import_module(".".join(path.relative_to(TESTS.parent).with_suffix("").parts))
     declared = {e.name for e in registry.entities()}
