@@ -178,10 +178,10 @@ async def _relay(session: AsyncSession, settings: Settings, tenant_id: uuid.UUID
     batch = Batch(claimed=len(rows))
     if not rows:
         return batch
-    had = set((await session.execute(
+    had = {(event_id, name) for event_id, name in (await session.execute(
         select(ConsumedEvent.event_id, ConsumedEvent.consumer).where(
             ConsumedEvent.tenant_id == tenant_id,
-            ConsumedEvent.event_id.in_([r.id for r in rows])))).tuples().all())
+            ConsumedEvent.event_id.in_([r.id for r in rows])))).all()}
     ctx = system_context(tenant_id, request_id="outbox.relay")
     done: list[uuid.UUID] = []
     for row in rows:
