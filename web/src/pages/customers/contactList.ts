@@ -4,7 +4,7 @@ import type { LocationQuery } from 'vue-router'
 import { graphql } from '@/gql'
 import type { CustomerSort } from '@/gql/graphql'
 import { prefetch } from '@/api/prefetch'
-import { readParams } from '@/composables/useRouteQuery'
+import { readParams } from '@/routeParams'
 import { LIST_DEFAULTS, customerFilter, type ListParams } from './listing'
 
 export const ContactListDocument = graphql(`

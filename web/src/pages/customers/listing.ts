@@ -3,6 +3,9 @@ import type { CustomerFilter, CustomerSort } from '@/gql/graphql'
 
 export const SORTS: CustomerSort[] = ['CREATED_AT_DESC', 'CREATED_AT_ASC', 'UPDATED_AT_DESC', 'NAME_ASC', 'NAME_DESC']
 
+// The table's sortable columns and the API sort each stands for (useListPage).
+export const SORTABLE = { name: 'NAME', createdAt: 'CREATED_AT' }
+
 export const LIST_DEFAULTS = {
   q: '',
   owner: '',

@@ -1,4 +1,4 @@
-// Delete (soft) and restore, with a confirmation and a message; shared by contacts and companies.
+// Delete (soft) and restore a record, with a confirmation and a message (RecordPage uses it).
 import { ref } from 'vue'
 import { ElMessage, ElMessageBox } from 'element-plus'
 import 'element-plus/es/components/message/style/css'
@@ -6,7 +6,7 @@ import 'element-plus/es/components/message-box/style/css'
 import { i18n } from '@/i18n'
 import { showError } from '@/api/errors'
 
-export function useCustomerActions(remove: () => Promise<unknown>, restore: () => Promise<unknown>, done: () => void) {
+export function useRecordActions(remove: () => Promise<unknown>, restore: () => Promise<unknown>, done: () => void) {
   const t = i18n.global.t
   const busy = ref(false)
 

@@ -1,4 +1,4 @@
-// Between a record as the API returns it and the form's plain strings, and back to an input that
+// Between a record as the API returns it and a form's plain strings, and back to an input that
 // carries only what changed (the API leaves out fields not sent and clears fields sent as null).
 import type { AddressModel } from '@/components/AddressFields.vue'
 
