@@ -240,15 +240,21 @@ def _worker_command(processes: int, threads: int, queues: Sequence[str] = ()) ->
 
 
 def _start_background() -> list[subprocess.Popen[bytes]]:
-    """`crm dev`'s worker (one process, two threads) and scheduler, on the same servers."""
-    return [subprocess.Popen(_worker_command(1, 2), preexec_fn=_die_with_parent),  # noqa: PLW1509
-            subprocess.Popen([sys.executable, "-m", "infra.cli", "scheduler"],
-                             preexec_fn=_die_with_parent)]  # noqa: PLW1509
+    """`crm dev`'s worker (one process, two threads; 10 s to finish its messages when asked
+    to stop) and scheduler, on the same servers. Each in a process group of its own: a
+    terminal's Ctrl-C reaches `crm dev`, which stops them with one SIGTERM (Dramatiq takes a
+    second signal as "kill", which would leave its worker process's threads behind)."""
+    worker = [*_worker_command(1, 2), "--worker-shutdown-timeout", "10000"]
+    return [subprocess.Popen(command, preexec_fn=_die_with_parent,  # noqa: PLW1509
+                             process_group=0)
+            for command in (worker, [sys.executable, "-m", "infra.cli", "scheduler"])]
 
 
 def _stop_children(children: Sequence[subprocess.Popen[bytes]], timeout: float = 15) -> None:
     """Ask each child to stop (SIGTERM: Dramatiq finishes its current messages), then wait;
-    kill what is still there after `timeout` seconds."""
+    kill what is still there after `timeout` seconds, with its own children."""
+    import psutil
+
     for child in children:
         if child.poll() is None:
             child.terminate()
@@ -256,6 +262,9 @@ def _stop_children(children: Sequence[subprocess.Popen[bytes]], timeout: float =
         try:
             child.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            with contextlib.suppress(psutil.Error):
+                for grandchild in psutil.Process(child.pid).children(recursive=True):
+                    grandchild.kill()
             child.kill()
             child.wait()
 

@@ -81,6 +81,13 @@ def servers_left(data_dir: Path) -> list[str]:
     return [" ".join(process.cmdline()) for process in left]
 
 
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 class Dev:
     """`crm dev` in a session of its own, as in a terminal of its own."""
 
@@ -112,8 +119,18 @@ class Dev:
         raise AssertionError(f"crm dev did not serve /healthz:\n{self.output}")
 
     def server_process(self) -> psutil.Process:
-        (child,) = psutil.Process(self.process.pid).children()
+        (child,) = [c for c in psutil.Process(self.process.pid).children()
+                    if "dev-server" in c.cmdline()]
         return child
+
+    def background(self) -> list[psutil.Process]:
+        """Its worker (Dramatiq's main process and its worker process) and its scheduler."""
+        found = []
+        for child in psutil.Process(self.process.pid).children(recursive=True):
+            command = " ".join(child.cmdline())
+            if "workers.entry" in command or command.endswith("infra.cli scheduler"):
+                found.append(child)
+        return found
 
     def exit_status(self) -> int:
         return self.process.wait(timeout=60)
@@ -152,12 +169,17 @@ def test_sigterm_stops_the_server_and_the_embedded_servers(
     dev = start()
     dev.wait_until_serving()
     assert servers_in(data_dir)  # its own PostgreSQL and Redis
+    background = dev.background()
+    commands = [" ".join(p.cmdline()) for p in background]
+    assert any("scheduler" in c for c in commands), commands  # and a worker and the scheduler
+    assert any("dramatiq workers.entry" in c for c in commands), commands
 
     os.kill(dev.process.pid, signal.SIGTERM)  # as a process manager or `kill` stops it
 
     assert dev.exit_status() == 0, dev.output
     assert servers_left(data_dir) == []
     assert dev.port_is_free()
+    assert not [p for p in background if _alive(p)]
 
 
 def test_a_crashed_server_stops_the_embedded_servers(
@@ -166,11 +188,13 @@ def test_a_crashed_server_stops_the_embedded_servers(
     dev = start()
     dev.wait_until_serving()
 
+    background = dev.background()
     dev.server_process().kill()  # as the OOM killer would
 
     assert dev.exit_status() == 1
     assert "error: the server stopped unexpectedly (killed by SIGKILL)" in dev.output
     assert servers_left(data_dir) == []
+    assert background and not [p for p in background if _alive(p)]
 
 
 def test_ctrl_c_stops_everything_even_after_a_crm_dev_was_killed_outright(
@@ -178,12 +202,15 @@ def test_ctrl_c_stops_everything_even_after_a_crm_dev_was_killed_outright(
 ) -> None:
     killed = start()
     killed.wait_until_serving()
+    background = killed.background()
     os.kill(killed.process.pid, signal.SIGKILL)  # nothing can clean up after this...
     killed.process.wait()
-    deadline = time.monotonic() + 10
-    while not killed.port_is_free() and time.monotonic() < deadline:
+    deadline = time.monotonic() + 20
+    while (not killed.port_is_free() or [p for p in background if _alive(p)]) and \
+            time.monotonic() < deadline:
         time.sleep(0.1)
     assert killed.port_is_free()  # ...but its server process goes with it
+    assert background and not [p for p in background if _alive(p)]  # its worker and scheduler
     assert servers_in(data_dir)  # and the embedded servers are left, listing a dead user
 
     dev = start()
