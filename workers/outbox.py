@@ -92,9 +92,20 @@ def _notice_outbox_writes(state: ORMExecuteState) -> None:
 orm_event.listen(Session, "do_orm_execute", _notice_outbox_writes)
 
 
+_sending: set[asyncio.Future[None]] = set()
+
+
 async def trigger_relay(broker: dramatiq.Broker, tenant_id: uuid.UUID) -> None:
+    """Send the tenant's relay from a thread, without waiting for it: a slow or unreachable
+    Redis delays no response (the transaction has committed; the sweep relays what is lost)."""
+    future = asyncio.get_running_loop().run_in_executor(None, _send_relay, broker, tenant_id)
+    _sending.add(future)
+    future.add_done_callback(_sending.discard)
+
+
+def _send_relay(broker: dramatiq.Broker, tenant_id: uuid.UUID) -> None:
     try:
-        await asyncio.to_thread(send, relay.message(tenant_id), broker=broker)
+        send(relay.message(tenant_id), broker=broker)
     except Exception as error:  # noqa: BLE001 - committed already: the sweep will relay it
         log.warning("outbox relay not triggered; the sweep will relay", tenant_id=str(tenant_id),
                     error=type(error).__name__)

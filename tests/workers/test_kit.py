@@ -86,8 +86,13 @@ def test_the_relay_is_sent_after_commit_and_never_for_a_rollback(
             await db.dispose()
 
     asyncio.run(write(commit=False))
+    time.sleep(0.5)  # the relay is sent from a thread, after the response
     assert broker.client.llen(queue) == 0
     asyncio.run(write(commit=True))  # two events, one transaction: one relay
+    deadline = time.monotonic() + 5
+    while broker.client.llen(queue) == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)
     assert broker.client.llen(queue) == 1
 
 
