@@ -77,10 +77,23 @@ class Settings(BaseSettings):
     retention_batch: int = 5000  # rows deleted per statement by the retention job
     worker_failures_retention_days: float = 30.0
 
+    # Webhooks (modules/webhooks). Targets on private, loopback or link-local addresses, and
+    # plain http, are refused unless allowed; unset: allowed only with ENV=development.
+    webhooks_allow_private_targets: bool | None = None  # a bool once validated
+    webhook_timeout_seconds: float = 10.0  # one attempt, connection to last byte
+    webhook_delivery_retention_days: float = 30.0  # the delivery log, once a delivery is done
+    webhook_sweep_seconds: float = 15.0  # how often due deliveries (retries) are looked for
+
     @model_validator(mode="after")
     def _json_logs_in_production(self) -> Settings:
         if self.log_json is None:
             self.log_json = self.env == "production"
+        return self
+
+    @model_validator(mode="after")
+    def _private_webhook_targets_in_development(self) -> Settings:
+        if self.webhooks_allow_private_targets is None:
+            self.webhooks_allow_private_targets = self.env == "development"
         return self
 
     @model_validator(mode="after")

@@ -22,6 +22,7 @@ class Permission(StrEnum):
     API_KEYS_MANAGE = "api_keys:manage"
     TENANT_MANAGE = "tenant:manage"
     BILLING_MANAGE = "billing:manage"
+    WEBHOOKS_MANAGE = "webhooks:manage"  # subscriptions, their secrets, the delivery log
 
 
 P = Permission

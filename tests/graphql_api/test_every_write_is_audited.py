@@ -105,6 +105,47 @@ def _revoke_key(scene: Scene) -> str:
     return request_id
 
 
+WEBHOOK_URL = "https://93.184.215.14/hooks/crm"  # public (the test server refuses private ones)
+
+
+def _webhook(scene: Scene, query: str, key: str = "WebhookSubscription",
+             **variables: object) -> str:
+    """A webhook mutation on the scene's subscription (`$id`), keeping any id it answers."""
+    request_id, data = scene.send(query, {"id": scene.ids.get(key), **variables})
+    answer = next(iter(data.values()))
+    if isinstance(answer, dict) and "id" in answer:
+        scene.ids[answer.get("__typename") or key] = answer["id"]
+    return request_id
+
+
+WEBHOOK_CASES: dict[str, Callable[[Scene], str]] = {
+    "createWebhookSubscription": lambda s: _webhook(
+        s, "mutation($u: String!) { createWebhookSubscription(input: {url: $u, "
+        "eventTypes: [\"contact.created\"]}) { id } }", u=WEBHOOK_URL),
+    "updateWebhookSubscription": lambda s: _webhook(
+        s, "mutation($id: ID!) { updateWebhookSubscription(id: $id, input: {description: "
+        "\"ERP\"}) { id } }"),
+    "pauseWebhookSubscription": lambda s: _webhook(
+        s, "mutation($id: ID!) { pauseWebhookSubscription(id: $id) { id } }"),
+    "resumeWebhookSubscription": lambda s: _webhook(
+        s, "mutation($id: ID!) { resumeWebhookSubscription(id: $id) { id } }"),
+    "rotateWebhookSecret": lambda s: _webhook(
+        s, "mutation($id: ID!) { rotateWebhookSecret(id: $id) { id } }"),
+    "sendTestWebhookEvent": lambda s: _webhook(
+        s, "mutation($id: ID!) { sendTestWebhookEvent(id: $id) { __typename id } }"),
+    "redeliverWebhook": lambda s: _webhook(
+        s, "mutation($id: ID!) { redeliverWebhook(id: $id) { __typename id } }",
+        "WebhookDelivery"),
+    "redeliverWebhooksSince": lambda s: _webhook(
+        s, "mutation($id: ID!, $t: DateTime!) { redeliverWebhooksSince(subscriptionId: $id, "
+        "since: $t) }", t="2000-01-01T00:00:00+00:00"),
+    "deleteWebhookSubscription": lambda s: _webhook(
+        s, "mutation($id: ID!) { deleteWebhookSubscription(id: $id) { id } }"),
+    "restoreWebhookSubscription": lambda s: _webhook(
+        s, "mutation($id: ID!) { restoreWebhookSubscription(id: $id) { id } }"),
+}
+
+
 # In order: later cases use what earlier ones made.
 CASES: dict[str, Callable[[Scene], str]] = {
     "createContact": lambda s, k="Contact", v="create": _customer(s, k, v),
@@ -128,6 +169,7 @@ CASES: dict[str, Callable[[Scene], str]] = {
     "logout": _logout,
     "createApiKey": _create_key,
     "revokeApiKey": _revoke_key,
+    **WEBHOOK_CASES,
 }
 
 

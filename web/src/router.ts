@@ -38,6 +38,8 @@ export const router = createRouter({
         { path: 'companies/:id/edit', name: 'company-edit', component: () => import('@/pages/customers/CompanyForm.vue'), props: true, meta: { title: 'companies.edit', permission: Permission.customersWrite } },
         { path: 'admin/members', name: 'members', component: () => import('@/pages/admin/MemberList.vue'), meta: { title: 'members.title', permission: Permission.usersManage } },
         { path: 'admin/api-keys', name: 'api-keys', component: () => import('@/pages/admin/ApiKeyList.vue'), meta: { title: 'apiKeys.title', permission: Permission.apiKeysManage } },
+        { path: 'admin/webhooks', name: 'webhooks', component: () => import('@/pages/webhooks/WebhookList.vue'), meta: { title: 'webhooks.title', permission: Permission.webhooksManage } },
+        { path: 'admin/webhooks/deliveries', name: 'webhook-deliveries', component: () => import('@/pages/webhooks/WebhookDeliveries.vue'), meta: { title: 'webhooks.deliveryLog', permission: Permission.webhooksManage } },
         { path: 'admin/audit', name: 'audit', component: () => import('@/pages/admin/AuditLog.vue'), meta: { title: 'audit.title', permission: Permission.auditRead } },
         { path: ':pathMatch(.*)*', name: 'not-found', component: () => import('@/pages/NotFound.vue'), meta: { title: 'errors.notFoundTitle' } },
       ],

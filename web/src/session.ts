@@ -131,6 +131,7 @@ export const Permission = {
   auditRead: 'audit:read',
   usersManage: 'users:manage',
   apiKeysManage: 'api_keys:manage',
+  webhooksManage: 'webhooks:manage',
 } as const
 
 export function onSessionLost(handler: () => void): void {

@@ -1,0 +1,1 @@
+"""GraphQL of webhooks: subscriptions, the delivery log, redelivery."""
