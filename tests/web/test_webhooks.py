@@ -70,6 +70,13 @@ def test_subscribe_see_the_secret_once_test_rotate_pause_resume(ui: UI, world: W
     assert secret_box.input_value() != secret
     page.locator("[data-test=close-secret]").click()
 
+    panel = page.locator("[data-test=worker-status]")
+    expect(panel).to_contain_text("个后台进程在线")
+    panel.locator(".el-collapse-item__header").click()
+    expect(panel.locator("[data-test=queue-table]")).to_be_visible()
+    expect(panel.locator("[data-test=failure-table]")).to_be_visible()
+    ui.check("webhooks-workers.zh-CN")
+
     more("暂停")
     expect(row.locator("[data-test=webhook-status]")).to_contain_text("已暂停")
     more("恢复")

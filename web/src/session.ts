@@ -132,6 +132,7 @@ export const Permission = {
   usersManage: 'users:manage',
   apiKeysManage: 'api_keys:manage',
   webhooksManage: 'webhooks:manage',
+  tenantManage: 'tenant:manage',
 } as const
 
 export function onSessionLost(handler: () => void): void {

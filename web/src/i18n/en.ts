@@ -362,6 +362,24 @@ const en = {
       SKIPPED: 'Not sent',
     },
   },
+  workers: {
+    healthy: 'Workers running',
+    unhealthy: 'Workers not running',
+    summary: '{workers} worker processes online · {pending} events waiting · {failures} recent failures',
+    checkedAt: 'Checked {at}',
+    oldestPending: 'oldest waiting event from {at}',
+    brokerDown: 'The message broker (Redis) does not answer: events wait in the database and are sent once it is back.',
+    queue: 'Queue',
+    ready: 'Waiting',
+    inProgress: 'Running',
+    delayed: 'Delayed',
+    dead: 'Dead',
+    failures: 'Recent failures',
+    noFailures: 'No failures.',
+    job: 'Job',
+    attempt: 'Attempt',
+    error: 'Error',
+  },
 }
 
 export type Messages = typeof en

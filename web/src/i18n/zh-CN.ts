@@ -362,6 +362,24 @@ const zhCN: Messages = {
       SKIPPED: '未发送',
     },
   },
+  workers: {
+    healthy: '后台任务运行中',
+    unhealthy: '后台任务未运行',
+    summary: '{workers} 个后台进程在线 · {pending} 个事件待处理 · 最近失败 {failures} 次',
+    checkedAt: '检查于 {at}',
+    oldestPending: '最早待处理事件产生于 {at}',
+    brokerDown: '消息队列（Redis）无响应：事件保存在数据库中，恢复后继续推送。',
+    queue: '队列',
+    ready: '等待中',
+    inProgress: '执行中',
+    delayed: '延迟',
+    dead: '死信',
+    failures: '最近失败',
+    noFailures: '没有失败记录。',
+    job: '任务',
+    attempt: '第几次',
+    error: '错误',
+  },
 }
 
 export default zhCN
