@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from infra.embedded import ServiceUrls, release_embedded, resolve_services
+from infra.embedded import ServiceUrls, release_embedded, resolve_services, started_embedded
 from infra.logging import configure_logging
 from infra.settings import Settings, get_settings
 
@@ -206,7 +206,7 @@ def dev(
         typer.echo(f"CRM running at {url}  (GraphQL and GraphiQL at {url}graphql)")
         typer.echo(f"Other commands: {_as_typed()} --help")
         if background:
-            children += _start_background()
+            children += _start_background(settings)
         returncode = _serve_in_child(listener)
     finally:
         # However the server ended, stop the worker and the scheduler, then the embedded
@@ -233,18 +233,22 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def _worker_command(processes: int, threads: int, queues: Sequence[str] = ()) -> list[str]:
+def _worker_command(settings: Settings, processes: int, threads: int,
+                    queues: Sequence[str] = ()) -> list[str]:
+    # An idle consumer polls Redis at most this often (Dramatiq reads it from the environment
+    # when it starts): it bounds the delay from a commit to its relay when workers are idle.
+    os.environ.setdefault("dramatiq_worker_timeout", str(settings.worker_poll_ms))
     command = [sys.executable, "-m", "dramatiq", "workers.entry",
                "--processes", str(processes), "--threads", str(threads)]
     return command + (["--queues", *queues] if queues else [])
 
 
-def _start_background() -> list[subprocess.Popen[bytes]]:
+def _start_background(settings: Settings) -> list[subprocess.Popen[bytes]]:
     """`crm dev`'s worker (one process, two threads; 10 s to finish its messages when asked
     to stop) and scheduler, on the same servers. Each in a process group of its own: a
     terminal's Ctrl-C reaches `crm dev`, which stops them with one SIGTERM (Dramatiq takes a
     second signal as "kill", which would leave its worker process's threads behind)."""
-    worker = [*_worker_command(1, 2), "--worker-shutdown-timeout", "10000"]
+    worker = [*_worker_command(settings, 1, 2), "--worker-shutdown-timeout", "10000"]
     return [subprocess.Popen(command, preexec_fn=_die_with_parent,  # noqa: PLW1509
                              process_group=0)
             for command in (worker, [sys.executable, "-m", "infra.cli", "scheduler"])]
@@ -271,8 +275,10 @@ def _stop_children(children: Sequence[subprocess.Popen[bytes]], timeout: float =
 
 def _run_child(command: list[str]) -> int:
     """Run a child until it ends or this process is asked to stop; its exit status (0 when
-    asked to stop), the child stopped either way."""
-    child = subprocess.Popen(command, preexec_fn=_die_with_parent)  # noqa: PLW1509
+    asked to stop), the child stopped either way (by this process alone, with one SIGTERM: it
+    runs in a process group of its own, out of a terminal's Ctrl-C)."""
+    child = subprocess.Popen(command, preexec_fn=_die_with_parent,  # noqa: PLW1509
+                             process_group=0)
     try:
         return child.wait()
     except (KeyboardInterrupt, SystemExit):
@@ -296,8 +302,15 @@ def worker(
     settings = _settings()
     configure_logging(settings.log_level, json=settings.log_json)
     _services(settings)
-    returncode = _run_child(_worker_command(processes or settings.worker_processes,
-                                            threads or settings.worker_threads, queue or ()))
+    command = _worker_command(settings, processes or settings.worker_processes,
+                              threads or settings.worker_threads, queue or ())
+    if not started_embedded():
+        # Configured servers (production): Dramatiq becomes this process, so a process
+        # manager's signals reach it as its own documentation expects.
+        sys.stdout.flush()
+        os.execv(sys.executable, command)
+    # Embedded servers: stay, to stop them once the workers have stopped.
+    returncode = _run_child(command)
     release_embedded()
     if returncode != 0:
         raise typer.Exit(returncode if returncode > 0 else 1)

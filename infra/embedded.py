@@ -86,6 +86,11 @@ def _is_alive(pid: int) -> bool:
         return False
 
 
+def started_embedded() -> bool:
+    """Whether this process started (or attached to) an embedded server it must release."""
+    return bool(_keep_alive)
+
+
 def release_embedded() -> None:
     """Stop using the embedded servers now (as at exit): each stops if no other process uses it.
 

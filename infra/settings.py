@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     # broker command draws the maintenance chance (per million commands).
     worker_processes: int = 1  # `crm worker` processes (each with WORKER_THREADS threads)
     worker_threads: int = 4
+    worker_poll_ms: int = 100  # an idle worker looks at its queues at most this often
     worker_heartbeat_timeout_ms: int = 60_000
     worker_maintenance_chance: int = 1000
     worker_dead_message_ttl_ms: int = 7 * 24 * 3600 * 1000  # how long dead letters are kept
