@@ -54,15 +54,15 @@ def test_published_events_past_retention_are_pruned_in_batches(
                      "(%s, 'x.y', 'old', %s), (%s, 'x.y', 'new', %s)",
                      (tenant.id, NOW - timedelta(days=8), tenant.id, NOW))
 
-    async def run() -> dict[str, int]:
+    async def run(now: datetime) -> dict[str, int]:
         db = Database(servers.app_url, pool_size=2, max_overflow=0, read_pool_size=1)
         try:  # batches of 2: three statements for the five old events
             settings = servers.settings.model_copy(update={"retention_batch": 2})
-            return await prune_retained(db, settings, now=NOW)
+            return await prune_retained(db, settings, now=now)
         finally:
             await db.dispose()
 
-    deleted = asyncio.run(run())
+    deleted = asyncio.run(run(NOW))
     assert deleted["outbox"] >= 5 and deleted["consumed_events"] >= 5
     assert deleted["worker_failures"] >= 1 and deleted["job_receipts"] >= 1
     with psycopg.connect(servers.owner_dsn) as conn:
@@ -81,3 +81,14 @@ def test_published_events_past_retention_are_pruned_in_batches(
     listed = gql.data(EVENTS, key=tenant.keys["admin"])["events"]
     assert listed["totalCount"] == 2
     assert [n["publishedAt"] is None for n in listed["nodes"]] == [False, True]  # newest first
+
+    # However far the caller sets the cutoff, the functions the app's role may call delete
+    # nothing younger than a day.
+    with psycopg.connect(servers.owner_dsn, autocommit=True) as conn:
+        young = add_event(conn, tenant.id, 0.5, published=True)
+    asyncio.run(run(NOW + timedelta(days=365)))
+    with psycopg.connect(servers.owner_dsn) as conn:
+        assert conn.execute("select count(*) from outbox where id = %s",
+                            (young,)).fetchone() == (1,)
+        assert conn.execute("select count(*) from consumed_events where event_id = %s",
+                            (young,)).fetchone() == (1,)

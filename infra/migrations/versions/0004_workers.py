@@ -26,6 +26,7 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
+MIN_AGE = "interval '1 day'"  # the youngest rows a prune function may delete
 FUNCTIONS = (
     "outbox_pending_tenants(timestamptz, integer)",
     "prune_outbox(uuid, integer)",
@@ -82,7 +83,14 @@ def upgrade(app_role: str = "crm_app") -> None:
                         and o.occurred_at < p_before)
         limit p_limit $$""")
     # Each deletes at most p_limit rows older than the cutoff, taking them tenant by tenant
-    # along the (tenant_id, id) keys, and says how many it deleted.
+    # along the (tenant_id, id) keys, and says how many it deleted. Whatever cutoff the caller
+    # gives, nothing younger than a day goes (MIN_AGE): the application's role can prune
+    # history, never the recent rows (UUIDv7 ids carry their time in their first 48 bits).
+    op.execute("""
+    create function uuid7_floor(p_at timestamptz) returns uuid
+        language sql stable set search_path = public, pg_temp as $$
+        select (lpad(to_hex((extract(epoch from p_at) * 1000)::bigint), 12, '0')
+                || '70008000000000000000')::uuid $$""")
     for name, table, cutoff, extra in (
             ("prune_outbox", "outbox", "id", "and x.published_at is not null"),
             # A mark of an event still pending stays: its consumer must not run it again.
@@ -99,7 +107,8 @@ def upgrade(app_role: str = "crm_app") -> None:
                 select d.* from tenants t cross join lateral (
                     select x.tenant_id, {', '.join('x.' + k.strip() for k in key.split(','))}
                     from {table} x
-                    where x.tenant_id = t.id and x.{cutoff} < p_before {extra}
+                    where x.tenant_id = t.id {extra}
+                      and x.{cutoff} < least(p_before, uuid7_floor(now() - {MIN_AGE}))
                     order by x.{cutoff} limit p_limit) d
                 limit p_limit),
             gone as (
@@ -107,13 +116,13 @@ def upgrade(app_role: str = "crm_app") -> None:
                 where x.tenant_id = d.tenant_id and {join}
                 returning 1)
             select count(*)::integer from gone $$""")
-    op.execute("""
+    op.execute(f"""
     create function prune_job_receipts(p_before timestamptz, p_limit integer) returns integer
         language sql volatile security definer set search_path = public, pg_temp as $$
         with doomed as (
             select d.* from tenants t cross join lateral (
                 select x.tenant_id, x.actor, x.key from job_receipts x
-                where x.tenant_id = t.id and x.done_at < p_before
+                where x.tenant_id = t.id and x.done_at < least(p_before, now() - {MIN_AGE})
                 order by x.done_at limit p_limit) d
             limit p_limit),
         gone as (
@@ -129,6 +138,7 @@ def upgrade(app_role: str = "crm_app") -> None:
 def downgrade(app_role: str = "crm_app") -> None:
     for function in FUNCTIONS:
         op.execute(f"drop function if exists {function}")
+    op.execute("drop function if exists uuid7_floor(timestamptz)")
     drop_tenant_table("worker_failures")
     drop_tenant_table("job_receipts")
     drop_tenant_table("consumed_events")
