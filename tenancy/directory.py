@@ -6,17 +6,17 @@ import uuid
 from collections import namedtuple
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from psycopg.rows import args_row
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.db import fetch, reads_only
 from infra.pagination import Page, SortKey, apply_keyset, build_page, counted
 from tenancy.audit import AuditEntry, OutboxEvent
 from tenancy.context import CallContext
-from tenancy.models import Membership, Role, Tenant, User
+from tenancy.models import Membership, Tenant
 from tenancy.permissions import Permission
 
 UserRow = namedtuple("UserRow", ["id", "name", "email"])
@@ -77,37 +77,6 @@ async def current_tenant(session: AsyncSession, ctx: CallContext) -> Tenant:
     tenant = await session.get(Tenant, ctx.tenant_id)
     assert tenant is not None, "an authenticated caller's tenant exists"
     return tenant
-
-
-class MemberRow(NamedTuple):
-    user: User
-    role: str
-    status: str
-    key: tuple[Any, ...]  # the sort key as the database computed it, for cursors
-
-
-MEMBER_SORT = SortKey("NAME_ASC", (func.lower(User.name), User.id), (str, uuid.UUID), False)
-
-
-def _members(ctx: CallContext, *columns: Any) -> Any:
-    return (select(*columns)
-            .join(Membership, Membership.user_id == User.id)
-            .join(Role, (Role.tenant_id == Membership.tenant_id)
-                  & (Role.id == Membership.role_id))
-            .where(Membership.tenant_id == ctx.tenant_id))
-
-
-async def members(session: AsyncSession, ctx: CallContext, *, first: int, after: str | None
-                  ) -> Page[MemberRow]:
-    """The tenant's members with their roles, by name."""
-    stmt = _members(ctx, User, Role.key, Membership.status, *MEMBER_SORT.selected())
-    rows = (await session.execute(apply_keyset(stmt, MEMBER_SORT, after, first))).all()
-    items = [MemberRow(user, role, status, tuple(key)) for user, role, status, *key in rows]
-    return build_page(items, lambda m: m.key, first, after)
-
-
-async def count_members(session: AsyncSession, ctx: CallContext) -> int:
-    return await _count(session, _members(ctx, User.id))
 
 
 async def _count(session: AsyncSession, stmt: Any) -> int:

@@ -55,6 +55,23 @@ class Membership(Timestamps, Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
 
 
+class Member(Base):
+    """A member of the tenant as lists read one: the `members` view (migration 0006), a
+    membership joined to its user, keyed by the user's id. Read only: memberships are written
+    through `Membership`."""
+
+    __tablename__ = "members"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # the user's
+    role_id: Mapped[uuid.UUID]
+    status: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+
+
 class ApiKey(TenantOwned, Base):
     __tablename__ = "api_keys"
     __table_args__ = (

@@ -18,7 +18,8 @@ class Permission(StrEnum):
     TAGS_WRITE = "tags:write"  # create, rename and recolour tags: the tenant's shared labels
     TAGS_DELETE = "tags:delete"  # soft delete and restore tags
     AUDIT_READ = "audit:read"
-    USERS_MANAGE = "users:manage"
+    MEMBERS_READ = "members:read"  # see the tenant's members and their roles
+    USERS_MANAGE = "users:manage"  # add members, change their roles, disable them
     API_KEYS_MANAGE = "api_keys:manage"
     TENANT_MANAGE = "tenant:manage"
     BILLING_MANAGE = "billing:manage"
@@ -32,10 +33,12 @@ _READ_WRITE = {P.CUSTOMERS_READ, P.CUSTOMERS_READ_ALL, P.CUSTOMERS_WRITE, P.CUST
 BUILTIN_ROLES: dict[str, tuple[str, frozenset[Permission]]] = {
     "owner": ("Owner", frozenset(Permission)),
     "admin": ("Administrator", frozenset(Permission) - {P.BILLING_MANAGE}),
-    "manager": ("Manager", frozenset(_READ_WRITE | {P.AUDIT_READ})),
+    "manager": ("Manager", frozenset(_READ_WRITE | {P.AUDIT_READ, P.MEMBERS_READ})),
     # Sales tag their own customers with the tenant's tags; managers curate the tags.
-    "sales": ("Sales", frozenset({P.CUSTOMERS_READ, P.CUSTOMERS_WRITE, P.TAGS_READ})),
-    "viewer": ("Viewer", frozenset({P.CUSTOMERS_READ, P.CUSTOMERS_READ_ALL, P.TAGS_READ})),
+    "sales": ("Sales", frozenset({P.CUSTOMERS_READ, P.CUSTOMERS_WRITE, P.TAGS_READ,
+                                  P.MEMBERS_READ})),
+    "viewer": ("Viewer", frozenset({P.CUSTOMERS_READ, P.CUSTOMERS_READ_ALL, P.TAGS_READ,
+                                    P.MEMBERS_READ})),
 }
 
 

@@ -10,22 +10,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.db import new_id, set_scope
 from infra.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from infra.pagination import Page
 from infra.validation import normalise_email
+from modules.kit import EntityService
 from tenancy import api_keys
 from tenancy.audit import record_change, snapshot
 from tenancy.auth import api_key_cache
-from modules.kit import EntityService
 from tenancy.context import CallContext, system_context
-from tenancy.entities import API_KEY
-from tenancy.models import ApiKey, Membership, Role, Tenant, User
+from tenancy.entities import API_KEY, MEMBER
+from tenancy.models import ApiKey, Member, Membership, Role, Tenant, User, WebSession
 from tenancy.passwords import MIN_PASSWORD_LENGTH, hash_password
-from tenancy.permissions import BUILTIN_ROLES, Permission, own_records_only
+from tenancy.permissions import BUILTIN_ROLES, own_records_only
 
 SLUG_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -144,36 +144,150 @@ async def add_member(
     role_key: str,
 ) -> User:
     """Add a user (new, or existing by email: one login, many tenants) to the current tenant."""
-    ctx.require(Permission.USERS_MANAGE)
-    email = normalise_email(email)
+    member = await member_service.create(session, ctx, {"email": email, "name": name,
+                                                        "role": role_key, "password": password})
+    return await session.get_one(User, member.id)
+
+
+MEMBER_STATUSES = ("active", "disabled")
+
+
+async def _role(session: AsyncSession, ctx: CallContext, key: str) -> Role:
     role = await session.scalar(select(Role).where(Role.tenant_id == ctx.tenant_id,
-                                                   Role.key == role_key))
+                                                   Role.key == key))
     if role is None:
-        raise NotFound(f"no role {role_key!r}", field="role")
-    # Users of other tenants are invisible under RLS: find an existing login by email through
-    # the one security-definer lookup (as login does), not by selecting from users.
-    existing = (await session.execute(text("select id from auth_find_user(:email)"),
-                                      {"email": email})).scalar()
-    if existing is None:
-        user = User(id=new_id(), email=email, name=name.strip() or email,
-                    password_hash=hash_password(password) if password else None)
-        session.add(user)
+        raise NotFound(f"no role {key!r}", field="role")
+    return role
+
+
+def _within_reach(ctx: CallContext, role: Role, what: str) -> None:
+    """Nobody hands out, or takes from someone, more than they hold themselves."""
+    if not frozenset(role.permissions) <= ctx.actor.permissions:
+        raise Forbidden(f"{what}: role {role.key!r} holds permissions you lack", field="role")
+
+
+class MemberService(EntityService[Member]):
+    """Adding members, changing their role, disabling and enabling them. Lists, lookups and
+    loaders are the kit's (MEMBER, read from the `members` view); writes go to `memberships`.
+
+    One write, one audit row: the member's (a new login's name and email are in it).
+    Rules: one login per email across tenants (an existing one joins, its password untouched);
+    no role with a permission the actor lacks is given or taken away; the tenant keeps at
+    least one active owner; nobody disables themselves; a disabled member's sessions end.
+    """
+
+    entity = MEMBER
+
+    def validate(self, ctx: CallContext, data: dict[str, Any], *, row: Member | None
+                 ) -> dict[str, Any]:
+        errors: list[FieldError] = []
+        values: dict[str, Any] = {}
+        if row is None:
+            try:
+                values["email"] = normalise_email(str(data.get("email") or ""))
+            except ValueError as exc:
+                errors.append(FieldError("email", str(exc)))
+            name = str(data.get("name") or "").strip()
+            if len(name) > 200:
+                errors.append(FieldError("name", "at most 200 characters"))
+            values["name"] = name
+            password = data.get("password")
+            if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+                errors.append(FieldError("password",
+                                         f"at least {MIN_PASSWORD_LENGTH} characters"))
+            values["password"] = password
+            if not data.get("role"):
+                errors.append(FieldError("role", "names a role by its key (e.g. sales)"))
+        if "role" in data:
+            if not isinstance(data["role"], str) or not data["role"]:
+                errors.append(FieldError("role", "names a role by its key (e.g. sales)"))
+            values["role"] = data["role"]
+        if "status" in data:
+            if data["status"] not in MEMBER_STATUSES:
+                errors.append(FieldError("status", "is active or disabled"))
+            values["status"] = data["status"]
+        if errors:
+            raise ValidationFailed(errors)
+        return values
+
+    async def create(self, session: AsyncSession, ctx: CallContext, data: dict[str, Any]
+                     ) -> Member:
+        ctx.require(self.entity.write)
+        values = self.validate(ctx, data, row=None)
+        role = await _role(session, ctx, values["role"])
+        _within_reach(ctx, role, "cannot give")
+        email, password = values["email"], values["password"]
+        # Users of other tenants are invisible under RLS: find an existing login by email
+        # through the one security-definer lookup (as login does), not by selecting users.
+        existing = (await session.execute(text("select id from auth_find_user(:email)"),
+                                          {"email": email})).scalar()
+        membership = Membership(tenant_id=ctx.tenant_id, role_id=role.id, status="active")
+        if existing is None:
+            user = User(id=new_id(), email=email, name=values["name"] or email,
+                        password_hash=hash_password(password) if password else None)
+            membership.user_id = user.id
+            # A user row is visible (and insertable) to the app only as a member of the
+            # caller's tenant, or as the user being authenticated: the new login is the
+            # latter until its membership exists, and no one after.
+            await session.execute(text("select set_config('app.auth_user_id', :id, true)"),
+                                  {"id": str(user.id)})
+            session.add(user)
+            await session.flush()
+            session.add(membership)
+            await session.flush()
+            await session.execute(text("select set_config('app.auth_user_id', '', true)"))
+        else:
+            if await session.scalar(select(func.count()).select_from(Membership).where(
+                    Membership.tenant_id == ctx.tenant_id, Membership.user_id == existing)):
+                raise Conflict("this user is already a member of the tenant", field="email")
+            membership.user_id = existing
+            session.add(membership)
+            await session.flush()
+        user_id = membership.user_id
+        member = await self.editable(session, ctx, user_id)
+        await self.record(session, ctx, member, "created", None, self.snapshot(member))
+        return member
+
+    async def update(self, session: AsyncSession, ctx: CallContext, id: uuid.UUID,
+                     data: dict[str, Any]) -> Member:
+        ctx.require(self.entity.write)
+        member = await self.editable(session, ctx, id)
+        values = self.validate(ctx, data, row=member)
+        membership = await session.get_one(Membership, (ctx.tenant_id, id))
+        current = await session.get_one(Role, (ctx.tenant_id, membership.role_id))
+        role = await _role(session, ctx, values["role"]) if "role" in values else current
+        status = values.get("status", membership.status)
+        if role.id == membership.role_id and status == membership.status:
+            return member
+        _within_reach(ctx, current, "cannot change this member")
+        _within_reach(ctx, role, "cannot give")
+        if id == ctx.actor.user_id and status != "active":
+            raise Conflict("you cannot disable yourself", field="status")
+        if (current.key == "owner" and membership.status == "active"
+                and (role.key != "owner" or status != "active")):
+            others = await session.scalar(
+                select(func.count()).select_from(Membership).join(
+                    Role, (Role.tenant_id == Membership.tenant_id)
+                    & (Role.id == Membership.role_id))
+                .where(Membership.tenant_id == ctx.tenant_id, Membership.user_id != id,
+                       Membership.status == "active", Role.key == "owner"))
+            if not others:
+                raise Conflict("the tenant must keep an active owner", field="role")
+        before = self.snapshot(member)
+        membership.role_id, membership.status = role.id, status
         await session.flush()
-        await record_change(session, ctx, entity_type="user", entity_id=user.id, action="created",
-                            before=None, after=snapshot(user, exclude=frozenset({"password_hash"})))
-    elif await session.scalar(select(func.count()).select_from(Membership).where(
-            Membership.tenant_id == ctx.tenant_id, Membership.user_id == existing)):
-        raise Conflict("this user is already a member of the tenant", field="email")
-    membership = Membership(tenant_id=ctx.tenant_id, user_id=existing or user.id,
-                            role_id=role.id, status="active")
-    session.add(membership)
-    await session.flush()
-    if existing is not None:  # visible now that they are a member here
-        user = await session.get_one(User, existing)
-    await record_change(session, ctx, entity_type="membership", entity_id=user.id,
-                        action="created", before=None,
-                        after={"user_id": str(user.id), "email": user.email, "role": role.key})
-    return user
+        if status != "active":  # their web sessions in this tenant end now
+            await session.execute(
+                update(WebSession).where(WebSession.tenant_id == ctx.tenant_id,
+                                         WebSession.user_id == id,
+                                         WebSession.revoked_at.is_(None))
+                .values(revoked_at=func.now()))
+        await session.refresh(member)
+        await self.record(session, ctx, member, "updated", before, self.snapshot(member))
+        return member
+
+
+member_service = MemberService()
 
 
 class ApiKeyService(EntityService[ApiKey]):

@@ -136,9 +136,14 @@ class GraphQLClient:
              key: str | None = None, client: httpx.Client | None = None) -> httpx.Response:
         # A browser's requests carry the CSRF header (graphql_api/csrf.py); an API key needs none.
         headers = {"Authorization": f"Bearer {key}"} if key else {CSRF_HEADER: "tests"}
-        return (client or self.http).post("/graphql", json={"query": query,
-                                                             "variables": variables or {}},
-                                          headers=headers)
+        response = (client or self.http).post("/graphql", json={"query": query,
+                                                                "variables": variables or {}},
+                                              headers=headers)
+        if client is None:
+            # The shared client is anonymous: a session a test signs in with on it (login's
+            # cookie) would make later "anonymous" requests, in other tests, signed in.
+            self.http.cookies.clear()
+        return response
 
     def __call__(self, query: str, variables: dict[str, Any] | None = None, *,
                  key: str | None = None, client: httpx.Client | None = None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Tenancy mutations: logging in and out, API keys."""
+"""Tenancy mutations: logging in and out, members, API keys."""
 
 from __future__ import annotations
 
@@ -7,11 +7,19 @@ from strawberry.types import Info
 
 from graphql_api.permissions import needs
 from graphql_api.relay import decode_id, to_global_id
-from graphql_api.tenancy.types import ApiKeyType, CreatedApiKey, LoginPayload, TenantChoiceType
+from graphql_api.tenancy.types import (
+    AddMemberInput,
+    ApiKeyType,
+    CreatedApiKey,
+    LoginPayload,
+    MemberType,
+    TenantChoiceType,
+    UpdateMemberInput,
+)
 from tenancy import auth
 from tenancy.auth import TenantChoice
 from tenancy.permissions import Permission
-from tenancy.service import api_key_service
+from tenancy.service import api_key_service, member_service
 
 
 def _choice(t: TenantChoice) -> TenantChoiceType:
@@ -61,3 +69,21 @@ class TenancyMutations:
     async def revoke_api_key(self, info: Info, id: strawberry.ID) -> ApiKeyType:
         return await info.context.write(  # type: ignore[no-any-return]
             api_key_service.revoke, decode_id(id, "ApiKey"))
+
+    @strawberry.mutation(extensions=needs(Permission.USERS_MANAGE), description=(
+        "Add a member with a role: never one holding a permission the caller lacks."))
+    async def add_member(self, info: Info, input: AddMemberInput) -> MemberType:
+        return await info.context.write(  # type: ignore[no-any-return]
+            member_service.create, _sent(input))
+
+    @strawberry.mutation(extensions=needs(Permission.USERS_MANAGE), description=(
+        "Change a member's role or status (`disabled` ends their sessions here). The tenant "
+        "keeps an active owner; nobody disables themselves."))
+    async def update_member(self, info: Info, id: strawberry.ID, input: UpdateMemberInput
+                            ) -> MemberType:
+        return await info.context.write(  # type: ignore[no-any-return]
+            member_service.update, decode_id(id, "Member"), _sent(input))
+
+
+def _sent(data: object) -> dict[str, object]:
+    return {k: v for k, v in vars(data).items() if v is not strawberry.UNSET}

@@ -17,6 +17,8 @@ from graphql_api.tenancy.types import (
     AuditEntryType,
     AuditFilter,
     EventType,
+    MemberFilter,
+    MemberSort,
     MemberType,
     TenantType,
     Viewer,
@@ -24,7 +26,7 @@ from graphql_api.tenancy.types import (
 from infra.errors import ValidationFailed
 from tenancy import directory
 from tenancy.permissions import Permission
-from tenancy.service import api_key_service
+from tenancy.service import api_key_service, member_service
 
 
 def _audit_filters(f: AuditFilter | None) -> dict[str, Any]:
@@ -52,12 +54,9 @@ class TenancyQueries:
                       permissions=sorted(actor.permissions), user=user,
                       tenant=tenant)  # type: ignore[arg-type]
 
-    @strawberry.field(extensions=needs(), description="Members of the current tenant, by name.")
-    async def members(self, info: Info, first: int | None = None, after: str | None = None
-                      ) -> Connection[MemberType]:
-        context = info.context
-        page = await context.read(directory.members, first=context.page_size(first), after=after)
-        return Connection(page=page, counter=lambda: context.read(directory.count_members))
+    members = list_field(member_service, MemberType, filter=MemberFilter, sort=MemberSort,
+                         description="Members of the current tenant, by name unless sorted.")
+    member = get_field(member_service, MemberType, description="A member, by id.")
 
     api_keys = list_field(api_key_service, ApiKeyType, filter=ApiKeyFilter, sort=ApiKeySort,
                           description="API keys, newest first unless sorted (never their "

@@ -15,7 +15,7 @@ from graphql_api.relay import Node, to_global_id
 from graphql_api.rendering import global_id_sql, renders
 from tenancy.audit import AuditEntry, OutboxEvent, node_type
 from tenancy.directory import UserRow, member_user_sql
-from tenancy.entities import API_KEY
+from tenancy.entities import API_KEY, MEMBER
 from tenancy.models import User
 
 
@@ -39,11 +39,50 @@ UserType.__kit_loader__ = "user"  # type: ignore[attr-defined]
 UserType.__kit_join__ = member_user_sql  # type: ignore[attr-defined]
 
 
-@strawberry.type(name="Member", description="A user of the current tenant and their role.")
-class MemberType:
-    user: UserType
-    role: str
-    status: str
+@node(MEMBER, description="A user of the current tenant and their role.")
+class MemberType(Node):
+    status: str = strawberry.field(description="`active`, or `disabled` (cannot sign in here).")
+    created_at: datetime = strawberry.field(description="When they joined the tenant.")
+    updated_at: datetime
+
+    @strawberry.field(description="The user: their name and email.")
+    def user(self) -> UserType:
+        return UserRow(self.id, self.name, self.email)  # type: ignore[attr-defined,return-value]
+
+    @strawberry.field(description="The key of their role (`sales`).")
+    @loaded_by("role_key", "role_id")
+    async def role(self, info: Info) -> str:
+        return await info.context.loaders.role_key.load(self.role_id) or ""  # type: ignore[attr-defined,no-any-return]
+
+
+MemberSort = sort_enum(MEMBER, "MemberSort", description="Orderings of member lists; by name "
+                       "unless told.")
+
+
+@strawberry.input(description="Narrows a list of members; all given conditions must hold.")
+class MemberFilter:
+    search: str | None = strawberry.field(default=None,
+                                          description="Part of the name or email.")
+    role: str | None = strawberry.field(default=None, description="A role's key (`sales`).")
+    status: str | None = strawberry.field(default=None, description="`active` or `disabled`.")
+
+
+@strawberry.input(description="A new member: an existing login (by email) joins with its own "
+                  "name and password; a new one is made.")
+class AddMemberInput:
+    email: str
+    role: str = strawberry.field(description="A role's key (`sales`).")
+    name: str | None = strawberry.field(default=None,
+                                        description="For a new login; else its own.")
+    password: str | None = strawberry.field(
+        default=None, description="For a new login: its first password (they may change it).")
+
+
+@strawberry.input(description="A member's role or status; only the fields sent change.")
+class UpdateMemberInput:
+    role: str | None = strawberry.UNSET
+    status: str | None = strawberry.field(default=strawberry.UNSET,
+                                          description="`active` or `disabled`.")
 
 
 @strawberry.type(name="Tenant")

@@ -105,6 +105,21 @@ def _revoke_key(scene: Scene) -> str:
     return request_id
 
 
+def _add_member(scene: Scene) -> str:
+    request_id, data = scene.send(
+        "mutation($e: String!) { addMember(input: {email: $e, name: \"孙丽\", role: \"sales\"})"
+        " { id } }", {"e": f"sun.li-{scene.tenant.slug}@example.com"})
+    scene.ids["member"] = data["addMember"]["id"]
+    return request_id
+
+
+def _update_member(scene: Scene) -> str:
+    request_id, _ = scene.send(
+        "mutation($id: ID!) { updateMember(id: $id, input: {role: \"viewer\"}) { role } }",
+        {"id": scene.ids["member"]})
+    return request_id
+
+
 WEBHOOK_URL = "https://93.184.215.14/hooks/crm"  # public (the test server refuses private ones)
 
 
@@ -169,6 +184,8 @@ CASES: dict[str, Callable[[Scene], str]] = {
     "logout": _logout,
     "createApiKey": _create_key,
     "revokeApiKey": _revoke_key,
+    "addMember": _add_member,
+    "updateMember": _update_member,
     **WEBHOOK_CASES,
 }
 

@@ -1,5 +1,5 @@
-"""API keys run the kit's contract (tests/modules/kit/contract.py) as an issued record: created
-with a name and a role, then only revoked (no update, no soft delete)."""
+"""Tenancy's kit entities run its contract (tests/modules/kit/contract.py): API keys as issued
+records (created with a name and a role, then only revoked) and members."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from tenancy.entities import API_KEY
+from tenancy.entities import API_KEY, MEMBER
 from tests.modules.kit.contract import EntityContract
 from tests.modules.kit.world import Caller
 
@@ -64,3 +64,46 @@ class TestApiKeyContract(EntityContract):
         if verb == "revoke":
             assert previous is not None and previous["revokedAt"] is None
             assert after["revokedAt"] is not None
+
+
+class TestMemberContract(EntityContract):
+    """Members, read from the `members` view: added with an email and a role, their role or
+    status changed; the kit lists, looks them up and renders them like any table's rows."""
+
+    entity = MEMBER
+    list_field, get_field = "members", "member"
+    create: ClassVar[dict[str, Any]] = {"role": "sales"}
+    update: ClassVar[dict[str, Any]] = {"status": "disabled"}
+    preexisting = 1  # tenant S's owner
+    unrendered_selection = "role user { name }"
+    MUTATIONS: ClassVar[dict[str, tuple[str, str]]] = {
+        "create": ("addMember", "AddMemberInput"), "update": ("updateMember", "UpdateMemberInput")}
+
+    def mutation(self, verb: str) -> str:
+        return self.MUTATIONS[verb][0] if verb in self.MUTATIONS else super().mutation(verb)
+
+    def create_input(self, name: str) -> dict[str, Any]:
+        return {**self.create, "name": name, "email": f"m-{uuid.uuid4().hex[:10]}@example.com"}
+
+    def create_many(self, caller: Caller, inputs: list[dict[str, Any]], *,
+                    request_id: str | None = None) -> list[uuid.UUID]:
+        params = ", ".join(f"$i{n}: AddMemberInput!" for n in range(len(inputs)))
+        fields = " ".join(f"r{n}: addMember(input: $i{n}) {{ id }}" for n in range(len(inputs)))
+        data = caller.data(f"mutation({params}) {{ {fields} }}",
+                           {f"i{n}": value for n, value in enumerate(inputs)},
+                           request_id=request_id)
+        return [self.id_of(data[f"r{n}"]["id"]) for n in range(len(inputs))]
+
+    def update_many(self, caller: Caller, ids: list[uuid.UUID]) -> None:
+        params = ", ".join(f"$id{n}: ID!" for n in range(len(ids)))
+        fields = " ".join(f"r{n}: updateMember(id: $id{n}, input: $input) {{ id }}"
+                          for n in range(len(ids)))
+        caller.data(f"mutation($input: UpdateMemberInput!, {params}) {{ {fields} }}",
+                    {"input": self.update, **{f"id{n}": self.gid(i) for n, i in enumerate(ids)}})
+
+    def write(self, verb: str) -> str:
+        name, input_type = self.MUTATIONS[verb]
+        if verb == "create":
+            return f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ id }} }}"
+        return (f"mutation($id: ID!, $input: {input_type}!) "
+                f"{{ {name}(id: $id, input: $input) {{ id }} }}")
