@@ -101,21 +101,21 @@ def test_a_worker_killed_mid_stream_loses_and_doubles_nothing(
         servers: Servers, gql: GraphQLClient, tenants: TenantFactory, tmp_path: Path) -> None:
     tenant = tenants.make()
     scheduler = start_scheduler(servers, tmp_path / "scheduler.log")
-    first = start_worker(servers, tmp_path / "worker-1.log", threads=4, **SLOW)
-    second = None
+    # Two workers from the start: their relays of the one tenant contend for its lock.
+    killed = start_worker(servers, tmp_path / "worker-1.log", threads=2, **SLOW)
+    others = [start_worker(servers, tmp_path / "worker-2.log", threads=2, **SLOW)]
     try:
         with Stream(gql, tenant.keys["admin"]) as stream:
             stream.wait_for(40)
-            first.kill()  # SIGKILL, mid-batch: its transaction rolls back, its messages wait
+            killed.kill()  # SIGKILL, mid-batch: its transaction rolls back, its messages wait
             stream.wait_for(80)
-            second = start_worker(servers, tmp_path / "worker-2.log", threads=4, **SLOW)
+            others.append(start_worker(servers, tmp_path / "worker-3.log", threads=2, **SLOW))
             stream.wait_for(120)
         assert not stream.errors, stream.errors[:3]
         assert count_exactly(servers, tenant.id) >= 120
     finally:
-        for process in (second, scheduler):
-            if process is not None:
-                process.stop()
+        for process in (*others, scheduler):
+            process.stop()
 
 
 class PrivateRedis:
