@@ -36,6 +36,7 @@ export const router = createRouter({
         { path: 'companies/new', name: 'company-new', component: () => import('@/pages/customers/CompanyForm.vue'), meta: { title: 'companies.new', permission: Permission.customersWrite } },
         { path: 'companies/:id', name: 'company', component: () => import('@/pages/customers/CompanyDetail.vue'), props: true, meta: { title: 'companies.title' } },
         { path: 'companies/:id/edit', name: 'company-edit', component: () => import('@/pages/customers/CompanyForm.vue'), props: true, meta: { title: 'companies.edit', permission: Permission.customersWrite } },
+        { path: 'tags', name: 'tags', component: () => import('@/pages/tags/TagList.vue'), meta: { title: 'tags.title', permission: Permission.tagsRead } },
         { path: 'admin/members', name: 'members', component: () => import('@/pages/admin/MemberList.vue'), meta: { title: 'members.title', permission: Permission.usersManage } },
         { path: 'admin/api-keys', name: 'api-keys', component: () => import('@/pages/admin/ApiKeyList.vue'), meta: { title: 'apiKeys.title', permission: Permission.apiKeysManage } },
         { path: 'admin/webhooks', name: 'webhooks', component: () => import('@/pages/webhooks/WebhookList.vue'), meta: { title: 'webhooks.title', permission: Permission.webhooksManage } },

@@ -127,6 +127,9 @@ export function can(permission: string): boolean {
 export const Permission = {
   customersWrite: 'customers:write',
   customersDelete: 'customers:delete',
+  tagsRead: 'tags:read',
+  tagsWrite: 'tags:write',
+  tagsDelete: 'tags:delete',
   customersReadAll: 'customers:read_all',
   auditRead: 'audit:read',
   usersManage: 'users:manage',
