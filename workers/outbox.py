@@ -103,11 +103,44 @@ async def trigger_relay(broker: dramatiq.Broker, tenant_id: uuid.UUID) -> None:
     future.add_done_callback(_sending.discard)
 
 
+# Commits of one tenant share a relay that has been sent and has not started yet: the first
+# sets this key (SET NX), the relay deletes it as it starts, so every commit before the
+# deletion is seen by that relay and those after send another. The expiry bounds the wait of a
+# relay that stays queued long (a backlog): past it, commits send again.
+RELAY_DUE_MS = 10_000
+
+
+def _relay_due_key(broker: dramatiq.Broker, tenant_id: uuid.UUID) -> str:
+    return f"{getattr(broker, 'namespace', 'dramatiq')}:outbox.relay-due:{tenant_id}"
+
+
 def _send_relay(broker: dramatiq.Broker, tenant_id: uuid.UUID) -> None:
+    client = getattr(broker, "client", None)
+    key = _relay_due_key(broker, tenant_id)
     try:
-        send(relay.message(tenant_id), broker=broker)
+        if client is not None and not client.set(key, b"1", nx=True, px=RELAY_DUE_MS):
+            return  # a relay is on its way and has not started: it will see this commit
+        try:
+            send(relay.message(tenant_id), broker=broker)
+        except Exception:
+            if client is not None:
+                client.delete(key)  # no relay is on its way after all
+            raise
     except Exception as error:  # noqa: BLE001 - committed already: the sweep will relay it
         log.warning("outbox relay not triggered; the sweep will relay", tenant_id=str(tenant_id),
+                    error=type(error).__name__)
+
+
+def _relay_starting(tenant_id: uuid.UUID) -> None:
+    """Before the relay reads anything: commits from now on send a relay of their own."""
+    broker = dramatiq.get_broker()
+    client = getattr(broker, "client", None)
+    if client is None:
+        return
+    try:
+        client.delete(_relay_due_key(broker, tenant_id))
+    except Exception as error:  # noqa: BLE001 - the key expires; the sweep covers the rest
+        log.warning("relay-due key not cleared", tenant_id=str(tenant_id),
                     error=type(error).__name__)
 
 
@@ -126,6 +159,7 @@ class Batch:
 async def relay(tenant_id: str) -> None:
     """Relay a tenant's pending events (a transient failure is retried; anything else waits
     for the sweep, and a message older than an hour is dropped: the sweep has it)."""
+    await asyncio.to_thread(_relay_starting, uuid.UUID(tenant_id))
     await relay_tenant(database(), runtime.get_settings(), uuid.UUID(tenant_id))
 
 
