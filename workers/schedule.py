@@ -114,7 +114,7 @@ class Firing:
 def build_scheduler(settings: Settings, redis_url: str) -> BlockingScheduler:
     """The scheduler of every declared periodic job (import their modules first)."""
     # APScheduler logs every run at INFO: once a second with tests' sweeps. Failures still show.
-    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     client = redis.Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=10)
     firing = Firing(settings, client)
     scheduler = BlockingScheduler(timezone=UTC)
