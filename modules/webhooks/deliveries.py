@@ -12,9 +12,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import any_, func, literal, select, update
+from sqlalchemy import any_, exists, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from infra.db import new_id
 from infra.errors import NotFound
@@ -197,25 +198,23 @@ async def fan_out(session: AsyncSession, event: Any) -> list[uuid.UUID]:
              "message_id": signing.message_id(s, event.id), "payload": event.payload,
              "status": PENDING, "attempts": [], "next_attempt_at": func.now()}
             for s in subscriptions]
+    # Held back: those with an earlier open delivery of the same record (sent when it is done),
+    # known from the insert's own answer (its subquery sees the rows before this insert).
+    earlier = aliased(WebhookDelivery)
+    held_back = exists().where(
+        earlier.tenant_id == tenant_id, earlier.ordering_key == key,
+        earlier.subscription_id == WebhookDelivery.subscription_id,
+        earlier.event_id < event.id, earlier.status.in_(OPEN_STATUSES))
     stmt = pg_insert(WebhookDelivery).values(rows).on_conflict_do_nothing(
         index_elements=["tenant_id", "subscription_id", "event_id"]).returning(
-        WebhookDelivery.id, WebhookDelivery.subscription_id)
+        WebhookDelivery.id, held_back)
     created = (await session.execute(stmt)).all()
-    if not created:
-        return []
-    # Held back: those with an earlier open delivery of the same record (sent when it is done).
-    held = set((await session.scalars(
-        select(WebhookDelivery.subscription_id).where(
-            WebhookDelivery.tenant_id == tenant_id, WebhookDelivery.ordering_key == key,
-            WebhookDelivery.event_id < event.id,
-            WebhookDelivery.status.in_(OPEN_STATUSES),
-            WebhookDelivery.subscription_id.in_([sub for _, sub in created])))).all())
+    held = {d for d, waits in created if waits}
     if held:
         await session.execute(
             update(WebhookDelivery)
-            .where(WebhookDelivery.tenant_id == tenant_id,
-                   WebhookDelivery.id.in_([d for d, sub in created if sub in held]))
+            .where(WebhookDelivery.tenant_id == tenant_id, WebhookDelivery.id.in_(held))
             .values(next_attempt_at=None,
                     status_detail="waiting for an earlier event of the same record"))
-    return [d for d, sub in created if sub not in held]
+    return [d for d, _ in created if d not in held]
 

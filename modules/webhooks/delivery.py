@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+import logging
 import pkgutil
 import random
 import time
@@ -41,8 +42,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from infra.global_ids import from_global_id
 from modules.kit import registry
@@ -79,6 +81,9 @@ BREAKER_COOLDOWN = (timedelta(minutes=1), timedelta(hours=1))  # first, longest
 MAX_EXCERPT = 1024  # characters of a response body kept in the log
 MAX_ATTEMPTS_KEPT = 50  # attempts kept per delivery (manual redeliveries add more)
 USER_AGENT = "crm-webhooks/1"
+# httpx logs each request's URL at INFO: a webhook URL's query may carry the integrator's token.
+# Attempts are recorded in the delivery log instead.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,7 @@ class Outcome:
     retry_in: timedelta | None = None
     sent: bool = False
     status: str | None = None
+    later: bool = True  # whether a later event of the same record waits for this one
 
 
 def retry_delay(attempts_made: int, rand: random.Random | None = None) -> timedelta | None:
@@ -246,6 +252,19 @@ def _clean(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
+_other = aliased(WebhookDelivery)
+
+
+def _open_sibling(condition: Any) -> Any:
+    """Whether an open delivery of the same record to the same subscription meets
+    `condition(other)` (correlated with the delivery being attempted)."""
+    return exists().where(
+        _other.tenant_id == WebhookDelivery.tenant_id,
+        _other.subscription_id == WebhookDelivery.subscription_id,
+        _other.ordering_key == WebhookDelivery.ordering_key,
+        _other.status.in_(OPEN_STATUSES), condition(_other))
+
+
 async def _successor(session: AsyncSession, delivery: WebhookDelivery) -> list[uuid.UUID]:
     """The next open delivery of the same record to the same subscription, made due now."""
     nxt = (select(WebhookDelivery.id)
@@ -340,19 +359,25 @@ async def attempt(session: AsyncSession, tenant_id: uuid.UUID, delivery_id: uuid
 async def _attempt(session: AsyncSession, tenant_id: uuid.UUID, delivery_id: uuid.UUID, *,
                    client: httpx.AsyncClient, config: DeliveryConfig) -> Outcome:
     out = Outcome()
-    delivery = await session.scalar(
-        select(WebhookDelivery)
+    # One round trip: the delivery (locked), its subscription, the time, and whether an earlier
+    # event of the same record is open (this one waits) or a later one (made due at the end).
+    found = (await session.execute(
+        select(WebhookDelivery, WebhookSubscription, func.now(),
+               _open_sibling(lambda other: other.event_id < WebhookDelivery.event_id),
+               _open_sibling(lambda other: other.event_id > WebhookDelivery.event_id))
+        .join(WebhookSubscription,
+              (WebhookSubscription.tenant_id == WebhookDelivery.tenant_id)
+              & (WebhookSubscription.id == WebhookDelivery.subscription_id))
         .where(WebhookDelivery.tenant_id == tenant_id, WebhookDelivery.id == delivery_id)
-        .with_for_update(skip_locked=True))
-    if delivery is None or delivery.status not in OPEN_STATUSES:
+        .with_for_update(of=WebhookDelivery, skip_locked=True))).first()
+    if found is None:
+        return out  # taken by another attempt, or gone
+    delivery, subscription, now, earlier, later = found
+    out.later = later
+    if delivery.status not in OPEN_STATUSES:
         return out
-    now: datetime = await session.scalar(select(func.now()))  # type: ignore[assignment]
     if delivery.next_attempt_at is None or delivery.next_attempt_at > now:
         return out  # not due (a stale or doubled message): the sweep knows when it is
-    subscription = await session.scalar(select(WebhookSubscription).where(
-        WebhookSubscription.tenant_id == tenant_id,
-        WebhookSubscription.id == delivery.subscription_id))
-    assert subscription is not None  # a foreign key
 
     def hold(detail: str, until: datetime | None = None) -> Outcome:
         delivery.next_attempt_at, delivery.status_detail = until, detail
@@ -376,13 +401,6 @@ async def _attempt(session: AsyncSession, tenant_id: uuid.UUID, delivery_id: uui
         if claimed is None:
             return hold("held: the endpoint is failing; waiting to probe it",
                         subscription.probe_at)
-    earlier = await session.scalar(
-        select(func.count()).select_from(WebhookDelivery).where(
-            WebhookDelivery.tenant_id == tenant_id,
-            WebhookDelivery.subscription_id == subscription.id,
-            WebhookDelivery.ordering_key == delivery.ordering_key,
-            WebhookDelivery.event_id < delivery.event_id,
-            WebhookDelivery.status.in_(OPEN_STATUSES)))
     if earlier:
         return hold("waiting for an earlier event of the same record")
     if delivery.event_type != events.TEST_EVENT:
@@ -441,6 +459,7 @@ async def _end(session: AsyncSession, delivery: WebhookDelivery, status: str,
                detail: str | None, out: Outcome) -> Outcome:
     delivery.status, delivery.status_detail, delivery.next_attempt_at = status, detail, None
     await session.flush()
-    out.due_now += await _successor(session, delivery)
+    if out.later:
+        out.due_now += await _successor(session, delivery)
     out.status = status
     return out
