@@ -1,7 +1,7 @@
 // Vite builds the app into dist/ (the Python side, infra/web_build.py, drives it and serves the
 // result). `npx vite` runs a hot-reloading dev server that sends /graphql to `make dev`'s server.
 import { fileURLToPath } from 'node:url'
-import { defineConfig, type Plugin } from 'vite'
+import { defineConfig, type Plugin, type Rollup } from 'vite'
 import vue from '@vitejs/plugin-vue'
 import Components from 'unplugin-vue-components/vite'
 import { ElementPlusResolver } from 'unplugin-vue-components/resolvers'
@@ -19,9 +19,48 @@ function woff2Only(): Plugin {
   }
 }
 
+// The entry (src/main.ts) is small and loads the app with import(), so that its first requests
+// leave before the app's code has arrived. That code is still wanted at once: preload the app's
+// chunk and the chunks it imports from index.html, as Vite does for an entry's static imports.
+function preloadApp(): Plugin {
+  return {
+    name: 'crm:preload-app',
+    apply: 'build',
+    transformIndexHtml: {
+      order: 'post',
+      handler(html, ctx) {
+        const bundle = ctx.bundle
+        if (!bundle) return []
+        const chunks = new Map<string, Rollup.OutputChunk>()
+        for (const item of Object.values(bundle)) if (item.type === 'chunk') chunks.set(item.fileName, item)
+        const app = [...chunks.values()].find((c) => c.facadeModuleId?.endsWith('/src/app.ts'))
+        if (!app) throw new Error('crm:preload-app: no chunk for src/app.ts')
+        const files = new Set<string>()
+        const css = new Set<string>()
+        const visit = (name: string) => {
+          const chunk = chunks.get(name)
+          if (!chunk || files.has(name)) return
+          files.add(name)
+          chunk.viteMetadata?.importedCss.forEach((file) => css.add(file))
+          chunk.imports.forEach(visit)
+        }
+        visit(app.fileName)
+        // Vite already preloads the entry's own imports.
+        for (const file of files) if (html.includes(`/${file}"`)) files.delete(file)
+        for (const file of css) if (html.includes(`/${file}"`)) css.delete(file)
+        return [
+          ...[...files].map((file) => ({ tag: 'link', attrs: { rel: 'modulepreload', crossorigin: true, href: `/${file}` }, injectTo: 'head' as const })),
+          ...[...css].map((file) => ({ tag: 'link', attrs: { rel: 'preload', as: 'style', crossorigin: true, href: `/${file}` }, injectTo: 'head' as const })),
+        ]
+      },
+    },
+  }
+}
+
 export default defineConfig({
   plugins: [
     woff2Only(),
+    preloadApp(),
     vue(),
     // Element Plus components and their styles are imported where a template uses them, so each
     // page's chunk carries only its own widgets.

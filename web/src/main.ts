@@ -1,19 +1,8 @@
-import './boot' // first: starts asking who is signed in
-import { createApp } from 'vue'
-import '@fontsource/noto-sans-sc/400.css'
-import '@fontsource/noto-sans-sc/500.css'
-import 'element-plus/theme-chalk/base.css'
-import './styles.css'
-import App from './App.vue'
-import { i18n } from './i18n'
-import { router } from './router'
-import { onSessionLost } from './session'
+// The entry, kept small and free of Vue and Element Plus so that it runs as soon as it arrives:
+// boot.ts sends the session check and the page's first query, then the app's code and the first
+// page's are fetched while they are answered (instead of the requests waiting for all of it to
+// arrive and run). index.html preloads the app's chunks (vite.config.ts, preloadApp).
+import { loadFirstPage } from './boot'
 
-// The session ended under us (expired, signed out elsewhere): sign in again, with a full load so
-// nothing of it stays in memory.
-onSessionLost(() => {
-  const here = router.currentRoute.value
-  if (here.name !== 'sign-in') window.location.assign(`/sign-in?redirect=${encodeURIComponent(here.fullPath)}`)
-})
-
-createApp(App).use(i18n).use(router).mount('#app')
+void import('./app')
+loadFirstPage()

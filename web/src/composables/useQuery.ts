@@ -24,9 +24,17 @@ export function useQuery<R, V>(
   async function run(vars: V | null) {
     if (vars === null) return
     const mine = ++sequence
+    const prefetched = takePrefetched(document, vars)
+    if (prefetched?.answer) {
+      // Already here: set before the first render, which then shows it (no empty render first).
+      data.value = prefetched.answer.data
+      error.value = null
+      loading.value = false
+      return
+    }
     loading.value = true
     try {
-      const result = await (takePrefetched(document, vars) ??
+      const result = await (prefetched?.promise ??
         (request as (d: TypedDocumentString<R, V>, v: V) => Promise<R>)(document, vars))
       if (mine !== sequence) return
       data.value = result

@@ -1,0 +1,19 @@
+// The app itself, loaded by main.ts once the first requests have left (see boot.ts).
+import { createApp } from 'vue'
+import '@fontsource/noto-sans-sc/400.css'
+import '@fontsource/noto-sans-sc/500.css'
+import 'element-plus/theme-chalk/base.css'
+import './styles.css'
+import App from './App.vue'
+import { i18n } from './i18n'
+import { router } from './router'
+import { onSessionLost } from './session'
+
+// The session ended under us (expired, signed out elsewhere): sign in again, with a full load so
+// nothing of it stays in memory.
+onSessionLost(() => {
+  const here = router.currentRoute.value
+  if (here.name !== 'sign-in') window.location.assign(`/sign-in?redirect=${encodeURIComponent(here.fullPath)}`)
+})
+
+createApp(App).use(i18n).use(router).mount('#app')
