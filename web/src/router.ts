@@ -4,6 +4,7 @@ import { createRouter, createWebHistory, type LocationQuery } from 'vue-router'
 import { Permission, can, ensureSession, session } from '@/session'
 import AppShell from '@/layouts/AppShell.vue'
 import { prefetchContactList } from '@/pages/customers/contactList'
+import { prefetchCompanyList } from '@/pages/customers/companyList'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -32,9 +33,9 @@ export const router = createRouter({
         { path: 'contacts/new', name: 'contact-new', component: () => import('@/pages/customers/ContactForm.vue'), meta: { title: 'contacts.new', permission: Permission.customersWrite } },
         { path: 'contacts/:id', name: 'contact', component: () => import('@/pages/customers/ContactDetail.vue'), props: true, meta: { title: 'contacts.title' } },
         { path: 'contacts/:id/edit', name: 'contact-edit', component: () => import('@/pages/customers/ContactForm.vue'), props: true, meta: { title: 'contacts.edit', permission: Permission.customersWrite } },
-        { path: 'companies', name: 'companies', component: () => import('@/pages/customers/CompanyList.vue'), meta: { title: 'companies.title' } },
+        { path: 'companies', name: 'companies', component: () => import('@/pages/customers/CompanyList.vue'), meta: { title: 'companies.title', prefetch: prefetchCompanyList } },
         { path: 'companies/new', name: 'company-new', component: () => import('@/pages/customers/CompanyForm.vue'), meta: { title: 'companies.new', permission: Permission.customersWrite } },
-        { path: 'companies/:id', name: 'company', component: () => import('@/pages/customers/CompanyDetail.vue'), props: true, meta: { title: 'companies.title' } },
+        { path: 'companies/:id', name: 'company', component: () => import('@/pages/customers/CompanyDetail.vue'), props: true, meta: { title: 'companies.title', prefetch: prefetchCompanyList } },
         { path: 'companies/:id/edit', name: 'company-edit', component: () => import('@/pages/customers/CompanyForm.vue'), props: true, meta: { title: 'companies.edit', permission: Permission.customersWrite } },
         { path: 'tags', name: 'tags', component: () => import('@/pages/tags/TagList.vue'), meta: { title: 'tags.title', permission: Permission.tagsRead } },
         { path: 'admin/members', name: 'members', component: () => import('@/pages/admin/MemberList.vue'), meta: { title: 'members.title', permission: Permission.usersManage } },
