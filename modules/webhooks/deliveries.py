@@ -25,8 +25,10 @@ from modules.webhooks import events, signing
 from modules.webhooks.errors import SubscriptionDisabled
 from modules.webhooks.models import (
     DISABLED,
+    HOLD_RECHECK,
     OPEN_STATUSES,
     PENDING,
+    WAITING,
     WebhookDelivery,
     WebhookSubscription,
 )
@@ -214,7 +216,6 @@ async def fan_out(session: AsyncSession, event: Any) -> list[uuid.UUID]:
         await session.execute(
             update(WebhookDelivery)
             .where(WebhookDelivery.tenant_id == tenant_id, WebhookDelivery.id.in_(held))
-            .values(next_attempt_at=None,
-                    status_detail="waiting for an earlier event of the same record"))
+            .values(next_attempt_at=func.now() + HOLD_RECHECK, status_detail=WAITING))
     return [d for d, _ in created if d not in held]
 

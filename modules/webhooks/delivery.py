@@ -29,6 +29,7 @@ revoked.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import importlib
 import importlib.util
@@ -57,11 +58,13 @@ from modules.webhooks.models import (
     FAILED,
     FAILING,
     GONE,
+    HOLD_RECHECK,
     OPEN_STATUSES,
     PAUSED,
     RETRYING,
     SKIPPED,
     SUCCEEDED,
+    WAITING,
     WebhookDelivery,
     WebhookSubscription,
 )
@@ -101,7 +104,6 @@ class Outcome:
     retry_in: timedelta | None = None
     sent: bool = False
     status: str | None = None
-    later: bool = True  # whether a later event of the same record waits for this one
 
 
 def retry_delay(attempts_made: int, rand: random.Random | None = None) -> timedelta | None:
@@ -194,16 +196,33 @@ class Response:
 
 def make_client() -> httpx.AsyncClient:
     """One per worker process. No proxies from the environment (a proxy would resolve and
-    connect for us, around the address check), no redirects (a 3xx is a failed attempt)."""
+    connect for us, around the address check), no redirects (a 3xx is a failed attempt), and
+    no kept-alive connections: requests go to the checked address with the name in SNI, and
+    httpx pools connections by address, so a connection verified for one host name would be
+    reused for another name on the same address without its certificate being checked."""
     return httpx.AsyncClient(trust_env=False, follow_redirects=False,
                              limits=httpx.Limits(max_connections=100,
-                                                 max_keepalive_connections=20))
+                                                 max_keepalive_connections=0))
 
 
 async def post(client: httpx.AsyncClient, target: targets.Target, headers: dict[str, str],
                body: str, seconds: float) -> Response:
     """POST to an address the target was checked against (never resolving its name again);
-    the name goes in `Host` and in TLS (SNI and the certificate's check)."""
+    the name goes in `Host` and in TLS (SNI and the certificate's check). `seconds` bounds the
+    whole attempt, connection to last byte read: httpx's own timeout bounds each read, and a
+    receiver that drips a byte at a time would otherwise hold the attempt (and a worker
+    thread, and the row's lock) until the actor's time limit kills it unrecorded."""
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(seconds):
+            return await _post(client, target, headers, body, seconds)
+    except TimeoutError:
+        return Response(latency_ms=_ms(started),
+                        error=f"no complete answer within {seconds:g} s")
+
+
+async def _post(client: httpx.AsyncClient, target: targets.Target, headers: dict[str, str],
+                body: str, seconds: float) -> Response:
     default_port = 443 if target.scheme == "https" else 80
     host_header = target.host if target.port == default_port else f"{target.host}:{target.port}"
     is_literal = any(str(a) == target.host for a in target.addresses)
@@ -360,11 +379,10 @@ async def _attempt(session: AsyncSession, tenant_id: uuid.UUID, delivery_id: uui
                    client: httpx.AsyncClient, config: DeliveryConfig) -> Outcome:
     out = Outcome()
     # One round trip: the delivery (locked), its subscription, the time, and whether an earlier
-    # event of the same record is open (this one waits) or a later one (made due at the end).
+    # event of the same record is open (this one waits).
     found = (await session.execute(
         select(WebhookDelivery, WebhookSubscription, func.now(),
-               _open_sibling(lambda other: other.event_id < WebhookDelivery.event_id),
-               _open_sibling(lambda other: other.event_id > WebhookDelivery.event_id))
+               _open_sibling(lambda other: other.event_id < WebhookDelivery.event_id))
         .join(WebhookSubscription,
               (WebhookSubscription.tenant_id == WebhookDelivery.tenant_id)
               & (WebhookSubscription.id == WebhookDelivery.subscription_id))
@@ -372,8 +390,7 @@ async def _attempt(session: AsyncSession, tenant_id: uuid.UUID, delivery_id: uui
         .with_for_update(of=WebhookDelivery, skip_locked=True))).first()
     if found is None:
         return out  # taken by another attempt, or gone
-    delivery, subscription, now, earlier, later = found
-    out.later = later
+    delivery, subscription, now, earlier = found
     if delivery.status not in OPEN_STATUSES:
         return out
     if delivery.next_attempt_at is None or delivery.next_attempt_at > now:
@@ -402,7 +419,7 @@ async def _attempt(session: AsyncSession, tenant_id: uuid.UUID, delivery_id: uui
             return hold("held: the endpoint is failing; waiting to probe it",
                         subscription.probe_at)
     if earlier:
-        return hold("waiting for an earlier event of the same record")
+        return hold(WAITING, now + HOLD_RECHECK)
     if delivery.event_type != events.TEST_EVENT:
         creator = await creator_context(session, subscription)
         if creator is None:
@@ -459,7 +476,9 @@ async def _end(session: AsyncSession, delivery: WebhookDelivery, status: str,
                detail: str | None, out: Outcome) -> Outcome:
     delivery.status, delivery.status_detail, delivery.next_attempt_at = status, detail, None
     await session.flush()
-    if out.later:
-        out.due_now += await _successor(session, delivery)
+    # Always, not only if a later event was open when the attempt began: one may have been
+    # fanned out (and committed) during the HTTP call. One the attempt cannot see yet (its
+    # fan-out still uncommitted) is found by the sweep when its own hold runs out.
+    out.due_now += await _successor(session, delivery)
     out.status = status
     return out

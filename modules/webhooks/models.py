@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ARRAY, DateTime, ForeignKeyConstraint, Integer, LargeBinary, String, Text
@@ -55,6 +55,11 @@ class WebhookSubscription(TenantOwned, Timestamps, Base):
 PENDING, RETRYING, SUCCEEDED, FAILED, SKIPPED = (
     "pending", "retrying", "succeeded", "failed", "skipped")
 OPEN_STATUSES = (PENDING, RETRYING)
+# A delivery held behind an earlier open event of the same record is looked at again after
+# this, should nothing wake it before (the earlier one's end makes it due at once): a hold
+# never depends on one message or one transaction's view alone.
+HOLD_RECHECK = timedelta(seconds=30)
+WAITING = "waiting for an earlier event of the same record"
 
 
 class WebhookDelivery(TenantOwned, Timestamps, Base):
