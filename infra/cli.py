@@ -185,6 +185,7 @@ def dev(
     from infra import migrate as migrations
     from modules.demo import seed_demo
 
+    os.environ.setdefault("ENV", "development")  # its worker and scheduler inherit it
     settings = _settings()
     configure_logging(settings.log_level)
     listener = _listen(host or settings.host, settings.port if port is None else port)
@@ -299,6 +300,9 @@ def worker(
         metavar="QUEUE", help="Consume only this queue (repeatable); default: all")] = None,
 ) -> None:
     """Background workers: Dramatiq processes running every actor (see docs/workers.md)."""
+    # Production unless told otherwise, as `crm serve`: development relaxes checks (webhook
+    # targets on private addresses, checked again at each delivery, are allowed there).
+    os.environ.setdefault("ENV", "production")
     settings = _settings()
     configure_logging(settings.log_level, json=settings.log_json)
     _services(settings)
@@ -320,6 +324,8 @@ def worker(
 def scheduler() -> None:
     """Send the periodic jobs at their times; run one or several (they never double a job)."""
     from workers import configure_broker, load_actor_modules
+
+    os.environ.setdefault("ENV", "production")  # as `crm serve` and `crm worker`
     from workers.schedule import build_scheduler, describe
 
     settings = _settings()

@@ -60,3 +60,18 @@ def test_retention_prunes_finished_deliveries_past_their_age(
     left = {r[0] for r in harness.sql("select id from webhook_deliveries where tenant_id = %(t)s",
                                       {"t": tenant.id})}
     assert left == {recent, waiting}
+
+
+def test_the_app_role_cannot_prune_what_is_younger_than_a_day(
+        harness: Harness, tenants: TenantFactory, receiver: Receiver, servers: Servers) -> None:
+    """The function crosses tenants for the retention job; called by the application's role
+    with any cutoff (the future included), it still keeps a day of every tenant's log."""
+    tenant = tenants.make()
+    [done] = _deliveries(harness, tenant, receiver, 1)
+    harness.sql_write("update webhook_deliveries set status = 'succeeded', created_at = now() - "
+                      "interval '2 hours' where id = %(i)s", {"i": done})
+    with psycopg.connect(servers.app_dsn) as conn:
+        conn.execute("select webhook_prune_deliveries(now() + interval '100 years', 1000000)")
+        conn.commit()
+    assert harness.sql("select id from webhook_deliveries where id = %(i)s",
+                       {"i": done}) == [(done,)]
