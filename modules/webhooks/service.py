@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,8 +54,23 @@ def reveal(row: WebhookSubscription) -> WebhookSubscription:
     return row
 
 
+def without_query(url: str) -> str:
+    """The URL as audit rows and events show it: its query (where integrators put tokens)
+    replaced by `…`, its fragment dropped."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "…" if parts.query else "", ""))
+
+
 class WebhookSubscriptionService(EntityService[WebhookSubscription]):
     entity = WEBHOOK_SUBSCRIPTION
+
+    def snapshot(self, row: Any) -> dict[str, Any]:
+        """The kit's, with the URL's query hidden: audit rows are read with `audit:read` and
+        subscription events go to other receivers, neither of which may read subscriptions."""
+        image = super().snapshot(row)
+        if image.get("url"):
+            image["url"] = without_query(image["url"])
+        return image
 
     def validate(self, ctx: CallContext, data: dict[str, Any], *,
                  row: WebhookSubscription | None) -> dict[str, Any]:
