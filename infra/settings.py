@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     outbox_retention_days: float = 7.0
     consumer_max_attempts: int = 5  # a consumer failing an event this often gives it up
     consumer_timeout_seconds: float = 30.0  # one handler call on one event
+    consumer_retry_seconds: float = 10.0  # first wait after a failure; x4 each time, max 1 h
     retention_sweep_seconds: float = 600.0
     retention_batch: int = 5000  # rows deleted per statement by the retention job
     worker_failures_retention_days: float = 30.0

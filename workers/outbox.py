@@ -227,6 +227,16 @@ async def _relay(session: AsyncSession, settings: Settings, tenant_id: uuid.UUID
         select(ConsumedEvent.event_id, ConsumedEvent.consumer).where(
             ConsumedEvent.tenant_id == tenant_id,
             ConsumedEvent.event_id.in_([r.id for r in rows])))).all()}
+    # Consumers that failed some of these events: how often, and when last.
+    failed = {(event_id, name): (int(count), last) for event_id, name, count, last in (
+        await session.execute(
+            select(WorkerFailure.event_id, WorkerFailure.name, func.count(),
+                   func.max(WorkerFailure.occurred_at))
+            .where(WorkerFailure.tenant_id == tenant_id,
+                   WorkerFailure.event_id.in_([r.id for r in rows]),
+                   WorkerFailure.name.like("consumer:%"))
+            .group_by(WorkerFailure.event_id, WorkerFailure.name))).all()}
+    now = await session.scalar(select(func.now())) if failed else None
     ctx = system_context(tenant_id, request_id="outbox.relay")
     done: list[uuid.UUID] = []
     for row in rows:
@@ -240,7 +250,13 @@ async def _relay(session: AsyncSession, settings: Settings, tenant_id: uuid.UUID
                 continue
             if (row.id, consumer.name) in had:
                 continue
-            if not await _consume(session, settings, ctx, consumer.name, event, batch):
+            attempts, last = failed.get((row.id, f"consumer:{consumer.name}"), (0, None))
+            if last is not None and now is not None and \
+                    now < last + retry_delay(settings, attempts):
+                complete = False  # failed lately: its next attempt waits its turn
+                continue
+            if not await _consume(session, settings, ctx, consumer.name, event, batch,
+                                  attempts=attempts):
                 complete = False
         if complete:
             done.append(row.id)
@@ -254,9 +270,16 @@ async def _relay(session: AsyncSession, settings: Settings, tenant_id: uuid.UUID
     return batch
 
 
+def retry_delay(settings: Settings, failures: int) -> timedelta:
+    """How long a consumer that failed an event `failures` times waits for its next attempt:
+    CONSUMER_RETRY_SECONDS, times four after each failure, at most an hour."""
+    return timedelta(seconds=min(settings.consumer_retry_seconds * 4 ** (failures - 1), 3600))
+
+
 async def _consume(session: AsyncSession, settings: Settings, ctx: Any, name: str,
-                   event: Event, batch: Batch) -> bool:
-    """One consumer on one event, in a savepoint with its mark; False if it must be retried."""
+                   event: Event, batch: Batch, *, attempts: int) -> bool:
+    """One consumer on one event, in a savepoint with its mark; False if it must be retried.
+    `attempts`: how often it has failed this event before."""
     consumer = CONSUMERS[name]
     job = Job(session, ctx, f"consumer:{name}", str(event.id))
     try:
@@ -266,9 +289,7 @@ async def _consume(session: AsyncSession, settings: Settings, ctx: Any, name: st
             await asyncio.wait_for(consumer.handle(job, event),
                                    timeout=settings.consumer_timeout_seconds)
     except Exception as error:  # noqa: BLE001 - recorded, retried on a later pass
-        attempts = 1 + (await session.scalar(select(func.count()).where(
-            WorkerFailure.tenant_id == event.tenant_id, WorkerFailure.event_id == event.id,
-            WorkerFailure.name == job.name)) or 0)
+        attempts += 1
         await record_failure(None, event.tenant_id, job.name, error, event_id=event.id,
                              attempt=attempts, session=session)
         if attempts < settings.consumer_max_attempts:

@@ -48,7 +48,8 @@ def calls() -> Iterator[dict[str, list[uuid.UUID]]]:
 
 
 def settings_for(servers: Servers, **changes: Any) -> Settings:
-    return servers.settings.model_copy(update={"consumer_max_attempts": 3, **changes})
+    return servers.settings.model_copy(update={"consumer_max_attempts": 3,
+                                               "consumer_retry_seconds": 0, **changes})
 
 
 def relay(servers: Servers, tenant_id: uuid.UUID, **changes: Any) -> int:
@@ -134,3 +135,18 @@ def test_one_relay_per_tenant_at_a_time(servers: Servers, tenants: TenantFactory
     held, free = asyncio.run(run())
     assert held is None  # another relay had the tenant: this one left at once
     assert free is not None and free.published == free.claimed > 0
+
+
+def test_a_consumer_that_failed_waits_its_backoff_before_the_next_attempt(
+        servers: Servers, tenants: TenantFactory, gql: GraphQLClient,
+        calls: dict[str, list[uuid.UUID]]) -> None:
+    make_effects_table(servers)
+    tenant = tenants.make()
+    gql.data(CREATE, {"input": {"name": "退避"}}, key=tenant.keys["admin"])
+    events = [r[0] for r in rows(servers, "select id from outbox where tenant_id = %s",
+                                 tenant.id)]
+    relay(servers, tenant.id, consumer_retry_seconds=3600)
+    relay(servers, tenant.id, consumer_retry_seconds=3600)  # a relay soon after: not yet
+    assert sorted(calls["flaky"]) == sorted(events)  # one attempt each
+    assert relay(servers, tenant.id, consumer_retry_seconds=0) == 0  # its second: fails too
+    assert len(calls["flaky"]) == 2 * len(events)
