@@ -1,5 +1,6 @@
 // The app itself, loaded by main.ts once the first requests have left (see boot.ts).
 import { createApp } from 'vue'
+import type { RouteLocationNormalized } from 'vue-router'
 import '@fontsource/noto-sans-sc/400.css'
 import '@fontsource/noto-sans-sc/500.css'
 import 'element-plus/theme-chalk/base.css'
@@ -9,10 +10,20 @@ import { i18n } from './i18n'
 import { router } from './router'
 import { onSessionLost } from './session'
 
+// Where the user is going: a page's first query leaves during the navigation (`meta.prefetch`),
+// so a session found gone by it must send them back to that page after sign-in, not the last one.
+let heading: RouteLocationNormalized | null = null
+router.beforeEach((to) => {
+  heading = to
+})
+router.afterEach(() => {
+  heading = null
+})
+
 // The session ended under us (expired, signed out elsewhere): sign in again, with a full load so
 // nothing of it stays in memory.
 onSessionLost(() => {
-  const here = router.currentRoute.value
+  const here = heading ?? router.currentRoute.value
   if (here.name !== 'sign-in') window.location.assign(`/sign-in?redirect=${encodeURIComponent(here.fullPath)}`)
 })
 

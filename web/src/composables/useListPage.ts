@@ -1,7 +1,8 @@
 // What every list page does with its URL state (useRouteQuery): a search box that updates the URL
 // a moment after typing stops, a date range, keyset paging forwards and back, and the table's
-// sortable columns mapped to the API's sort values. A new list (deals, orders…) takes it whole:
-// `const list = useListPage(DEFAULTS, () => data.value?.deals, { name: 'NAME', createdAt: 'CREATED_AT' })`.
+// sortable columns mapped to the API's sort values. A new list (deals, orders…) takes it whole,
+// before its useQuery (whose variables read `params`), as ContactList.vue does:
+// `useListPage(DEFAULTS, (): Paged | undefined => data.value?.deals, { name: 'NAME' })`.
 import { computed, ref, watch, type ComputedRef } from 'vue'
 import { useRouteQuery } from './useRouteQuery'
 
