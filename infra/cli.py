@@ -280,6 +280,13 @@ def _run_child(command: list[str]) -> int:
     runs in a process group of its own, out of a terminal's Ctrl-C)."""
     child = subprocess.Popen(command, preexec_fn=_die_with_parent,  # noqa: PLW1509
                              process_group=0)
+    return _wait_then_stop(child, timeout=30)
+
+
+def _wait_then_stop(child: subprocess.Popen[bytes], *, timeout: float) -> int:
+    """Wait for `child`: its exit status if it ends by itself, 0 if this process is asked to
+    stop first (Ctrl-C, SIGTERM, SIGHUP); then, from here on deaf to those signals, stop it
+    (`_stop_children`) if it still runs."""
     try:
         return child.wait()
     except (KeyboardInterrupt, SystemExit):
@@ -287,7 +294,7 @@ def _run_child(command: list[str]) -> int:
     finally:
         for signum in (signal.SIGINT, *_STOP_SIGNALS):
             signal.signal(signum, signal.SIG_IGN)
-        _stop_children([child], timeout=30)
+        _stop_children([child], timeout=timeout)
 
 
 @app.command()
@@ -356,20 +363,7 @@ def _serve_in_child(listener: socket.socket) -> int:
     fd = listener.fileno()
     child = subprocess.Popen([sys.executable, "-m", "infra.cli", "dev-server", "--fd", str(fd),
                               "--parent", str(os.getpid())], pass_fds=(fd,))
-    try:
-        return child.wait()
-    except (KeyboardInterrupt, SystemExit):
-        return 0
-    finally:
-        for signum in (signal.SIGINT, *_STOP_SIGNALS):
-            signal.signal(signum, signal.SIG_IGN)
-        if child.poll() is None:
-            child.terminate()
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+    return _wait_then_stop(child, timeout=15)
 
 
 @app.command("dev-server", hidden=True)
