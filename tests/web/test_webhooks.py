@@ -29,7 +29,8 @@ def harness(servers: Servers, tenants: TenantFactory, gql: GraphQLClient) -> Ite
         yield h
 
 
-def test_subscribe_see_the_secret_once_test_rotate_pause_resume(ui: UI, world: World) -> None:
+def test_subscribe_see_the_secret_once_test_rotate_pause_resume(ui: UI, world: World,
+                                                                 harness: Harness) -> None:
     page = ui.page
     ui.enter(DEMO_EMAIL)
     page.get_by_role("menuitem", name="Webhook").click()
@@ -82,6 +83,17 @@ def test_subscribe_see_the_secret_once_test_rotate_pause_resume(ui: UI, world: W
     more("恢复")
     expect(row.locator("[data-test=webhook-status]")).to_have_text("启用")
     ui.check("webhooks.zh-CN")
+
+    # Disabled by the circuit breaker (the endpoint answered 410): the admins see it here.
+    harness.sql_write("update webhook_subscriptions set status = 'disabled', status_reason = "
+                      "'gone' where url = %(u)s", {"u": PUBLIC})
+    ui.go("/admin/webhooks")
+    notice = page.locator("[data-test=disabled-notice]")
+    expect(notice).to_contain_text("已停用：对方返回 410 Gone")
+    expect(row.locator("[data-test=webhook-status]")).to_contain_text("已停用")
+    ui.check("webhook-disabled.zh-CN")
+    more("恢复")
+    expect(notice).to_have_count(0)
 
 
 def test_the_delivery_log_its_filters_detail_and_redelivery(
