@@ -178,6 +178,17 @@ def _gid(id: uuid.UUID, type_name: str = "WebhookDelivery") -> str:
     return to_global_id(type_name, id)
 
 
+async def lock_record(session: AsyncSession, tenant_id: uuid.UUID, ordering_key: str) -> None:
+    """Until the transaction ends, be the only one making or ending deliveries of this record
+    (of this tenant). A fan-out holds a new delivery back when an earlier one of the record is
+    open, and that one's end wakes its successor: taken by both, this lock means the end
+    either sees the held delivery (its fan-out committed first) or the fan-out sees the
+    earlier one ended (and holds nothing back). Without it, an end racing a fan-out left the
+    held delivery to the sweep."""
+    await session.execute(select(func.pg_advisory_xact_lock(
+        func.hashtextextended(f"webhooks:{tenant_id}:{ordering_key}", 0))))
+
+
 async def fan_out(session: AsyncSession, event: Any) -> list[uuid.UUID]:
     """Deliveries of one committed outbox event (`workers.events.Event`: its tenant, id, type,
     aggregate, payload and time), one per subscription that asked for its type (not deleted,
@@ -194,6 +205,7 @@ async def fan_out(session: AsyncSession, event: Any) -> list[uuid.UUID]:
     if not subscriptions:
         return []
     key = events.ordering_key(event.aggregate_type, event.aggregate_id, event.id)
+    await lock_record(session, tenant_id, key)
     rows = [{"tenant_id": tenant_id, "id": new_id(), "subscription_id": s,
              "event_id": event.id, "event_type": event.event_type,
              "occurred_at": event.occurred_at, "ordering_key": key,

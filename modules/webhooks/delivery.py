@@ -50,7 +50,7 @@ from sqlalchemy.orm import aliased
 from infra.global_ids import from_global_id
 from modules.kit import registry
 from modules.kit import repository as kit_repository
-from modules.webhooks import events, signing, targets
+from modules.webhooks import deliveries, events, signing, targets
 from modules.webhooks.models import (
     ACTIVE,
     BY_HAND,
@@ -477,8 +477,9 @@ async def _end(session: AsyncSession, delivery: WebhookDelivery, status: str,
     delivery.status, delivery.status_detail, delivery.next_attempt_at = status, detail, None
     await session.flush()
     # Always, not only if a later event was open when the attempt began: one may have been
-    # fanned out (and committed) during the HTTP call. One the attempt cannot see yet (its
-    # fan-out still uncommitted) is found by the sweep when its own hold runs out.
+    # fanned out during the HTTP call. Under the record's lock, so that a fan-out still in
+    # progress either commits first (and its delivery is woken here) or sees this one ended.
+    await deliveries.lock_record(session, delivery.tenant_id, delivery.ordering_key)
     out.due_now += await _successor(session, delivery)
     out.status = status
     return out

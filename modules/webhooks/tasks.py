@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import dramatiq
 import httpx
 from sqlalchemy import text
 
@@ -17,6 +18,9 @@ from workers.kit import Job, actor, database, runtime
 from workers.schedule import periodic
 
 SWEEP_BATCH = 1000
+# A delivery the sweep sent is not sent again by a sweep for this long (a lost message costs
+# at most this much delay; a queued one is not doubled).
+SWEEP_LEASE_MS = 5 * 60 * 1000
 PRUNE_BATCH = 5000
 # Retries due within this are sent as delayed messages; later ones are found by the sweep.
 DELAYED_SEND_LIMIT = timedelta(minutes=10)
@@ -85,7 +89,15 @@ async def sweep() -> None:
         rows = (await session.execute(
             text("select tenant_id, id from webhook_due_deliveries(:before, :n)"),
             {"before": datetime.now(UTC) - grace, "n": SWEEP_BATCH})).all()
+    broker = dramatiq.get_broker()
+    client = getattr(broker, "client", None)
+    namespace = getattr(broker, "namespace", "dramatiq")
     for tenant_id, delivery_id in rows:
+        # Sent by a sweep lately and still due: its message is queued or running (a backlog),
+        # or lost; resending it every sweep would only pile copies onto the queue.
+        key = f"{namespace}:webhooks.swept:{delivery_id}"
+        if client is not None and not client.set(key, b"1", nx=True, px=SWEEP_LEASE_MS):
+            continue
         await deliver.send_async(tenant_id, delivery_id)
 
 

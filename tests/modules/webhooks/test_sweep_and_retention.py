@@ -75,3 +75,29 @@ def test_the_app_role_cannot_prune_what_is_younger_than_a_day(
         conn.commit()
     assert harness.sql("select id from webhook_deliveries where id = %(i)s",
                        {"i": done}) == [(done,)]
+
+
+def test_the_sweep_takes_a_bounded_share_of_one_tenants_backlog(
+        harness: Harness, tenants: TenantFactory, receiver: Receiver, servers: Servers) -> None:
+    """One tenant's thousands of due deliveries (a big redelivery) leave room in each sweep
+    for every other tenant's."""
+    busy, quiet = tenants.make(), tenants.make()
+    [template] = _deliveries(harness, busy, receiver, 1)
+    [theirs] = _deliveries(harness, quiet, receiver, 1)
+    columns = [r[0] for r in harness.sql(
+        "select column_name from information_schema.columns where table_name = "
+        "'webhook_deliveries' and column_name not in ('id', 'event_id', 'message_id', "
+        "'next_attempt_at') order by ordinal_position")]
+    listed = ", ".join(columns)
+    harness.sql_write(
+        f"insert into webhook_deliveries (id, event_id, message_id, next_attempt_at, {listed}) "
+        f"select gen_random_uuid(), gen_random_uuid(), 'msg_' || n, now() - interval '1 hour', "
+        f"{listed} from webhook_deliveries, generate_series(1, 600) n where id = %(i)s",
+        {"i": template})
+    harness.sql_write("update webhook_deliveries set next_attempt_at = now() - interval "
+                      "'1 minute' where id = %(i)s", {"i": theirs})
+    with psycopg.connect(servers.app_dsn) as conn:
+        found = conn.execute("select tenant_id, id from webhook_due_deliveries(now(), 1000)"
+                             ).fetchall()
+    assert sum(1 for t, _ in found if t == busy.id) == 500
+    assert (quiet.id, theirs) in found  # though due later than all of busy's
