@@ -16,9 +16,11 @@ allowed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
@@ -140,6 +142,15 @@ def refusal(address: IPAddress) -> str | None:
     return None
 
 
+@functools.cache
+def _resolver() -> ThreadPoolExecutor:
+    """Lookups in threads of their own: giving up on a slow one (RESOLVE_TIMEOUT) leaves its
+    thread blocked, and in the loop's default executor (a handful of threads, shared with
+    everything else run in threads) a few slow names would make every other lookup time out,
+    failing other tenants' deliveries."""
+    return ThreadPoolExecutor(max_workers=32, thread_name_prefix="webhook-dns")
+
+
 async def resolve(target: Target, policy: TargetPolicy = STRICT) -> Target:
     """The target with the addresses its host resolves to now, every one of them checked
     (one private address among public ones refuses it: a connection might pick it)."""
@@ -152,8 +163,9 @@ async def resolve(target: Target, policy: TargetPolicy = STRICT) -> Target:
     else:
         loop = asyncio.get_running_loop()
         try:
-            infos = await asyncio.wait_for(loop.getaddrinfo(
-                target.host, target.port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT)
+            infos = await asyncio.wait_for(loop.run_in_executor(
+                _resolver(), functools.partial(socket.getaddrinfo, target.host, target.port,
+                                               type=socket.SOCK_STREAM)), RESOLVE_TIMEOUT)
         except (OSError, UnicodeError, TimeoutError):
             raise TargetRefused(f"has a host that does not resolve: {target.host}",
                                 "unresolvable") from None
