@@ -25,6 +25,7 @@ from modules.webhooks.models import (
     BY_HAND,
     OPEN_STATUSES,
     PAUSED,
+    SKIPPED,
     WebhookDelivery,
     WebhookSubscription,
 )
@@ -124,6 +125,20 @@ class WebhookSubscriptionService(EntityService[WebhookSubscription]):
                 .values(next_attempt_at=func.now()))
         await session.flush()
         await self.record(session, ctx, row, action, before, self.snapshot(row))
+        return row
+
+    async def delete(self, session: AsyncSession, ctx: CallContext, id: uuid.UUID
+                     ) -> WebhookSubscription:
+        """The kit's soft delete; and what it had not yet delivered is closed as skipped, so
+        held deliveries (paused, disabled, waiting) do not stay open, unpruned, for ever."""
+        row = await super().delete(session, ctx, id)
+        await session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.tenant_id == ctx.tenant_id,
+                   WebhookDelivery.subscription_id == row.id,
+                   WebhookDelivery.status.in_(OPEN_STATUSES))
+            .values(status=SKIPPED, next_attempt_at=None,
+                    status_detail="not sent: the subscription was deleted"))
         return row
 
     async def pause(self, session: AsyncSession, ctx: CallContext, id: uuid.UUID

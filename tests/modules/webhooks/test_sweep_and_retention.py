@@ -101,3 +101,17 @@ def test_the_sweep_takes_a_bounded_share_of_one_tenants_backlog(
                              ).fetchall()
     assert sum(1 for t, _ in found if t == busy.id) == 500
     assert (quiet.id, theirs) in found  # though due later than all of busy's
+
+
+def test_deleting_a_subscription_closes_what_it_had_not_delivered(
+        harness: Harness, tenants: TenantFactory, receiver: Receiver) -> None:
+    from modules.webhooks.service import webhook_subscriptions
+
+    tenant = tenants.make()
+    [open_one] = _deliveries(harness, tenant, receiver, 1)
+    [(subscription_id,)] = harness.sql("select subscription_id from webhook_deliveries where "
+                                       "id = %(i)s", {"i": open_one})
+    harness.in_tenant(tenant.id, webhook_subscriptions.delete, harness.owner_ctx(tenant),
+                      subscription_id)
+    row = harness.delivery(open_one)
+    assert (row["status"], row["next_attempt_at"]) == ("skipped", None)
