@@ -29,7 +29,8 @@ _client: httpx.AsyncClient | None = None
 
 
 def _http() -> httpx.AsyncClient:
-    # One per worker process, on its one event loop (connections are kept alive per endpoint).
+    # One per worker process, on its one event loop (no connection is kept alive: see
+    # `delivery.make_client`).
     global _client
     if _client is None:
         _client = delivery.make_client()
