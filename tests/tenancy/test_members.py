@@ -162,7 +162,7 @@ def test_a_disabled_member_is_signed_out_and_nobody_disables_themselves(
     assert error["extensions"]["field"] == "status"
 
 
-@pytest.mark.parametrize("field, value, code", [
+@pytest.mark.parametrize(("field", "value", "code"), [
     ("email", "not an email", "VALIDATION"),
     ("email", "a\u0000b@example.com", "VALIDATION"),
     ("role", "no-such-role", "NOT_FOUND"),

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from playwright.sync_api import expect
 
-from modules.demo import DEMO_EMAIL
 from graphql_api.csrf import CSRF_HEADER
+from modules.demo import DEMO_EMAIL
 from tests.conftest import LOGIN, LiveServer
 from tests.factories import PASSWORD, TenantFactory
 from tests.web.conftest import UI
