@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from playwright.sync_api import expect
 
+from tests.conftest import GraphQLClient
 from tests.factories import TenantData, TenantFactory
 from tests.web.conftest import UI
 
@@ -64,3 +65,27 @@ def test_sales_see_tags_but_no_way_to_change_them(ui: UI, tenants: TenantFactory
     expect(ui.page.locator("[data-test=tag-table]")).to_be_visible()
     expect(ui.page.locator("[data-test=new-tag]")).to_have_count(0)
     expect(ui.page.locator("[data-test=tag-deleted-filter]")).to_have_count(0)
+
+
+def test_a_contact_is_tagged_and_untagged_from_its_page(ui: UI, tenants: TenantFactory,
+                                                         gql: GraphQLClient) -> None:
+    tenant = _tenant(tenants, {"韩销售": "sales"})
+    sales = tenant.members["韩销售"]
+    owner_key = tenant.keys["owner"]
+    for name, color in (("重点客户", "#e53935"), ("华南区", "#1e88e5")):
+        gql.data("mutation($n: String!, $c: String!) { createTag(input: {name: $n, color: $c})"
+                 " { id } }", {"n": name, "c": color}, key=owner_key)
+    page = ui.page
+    ui.enter(sales.email, "/contacts/new", password=sales.password)
+    page.fill("#name", "魏客户")
+    page.locator("[data-test=save]").click()
+    tags = page.locator("[data-test=record-tags]")
+    expect(tags).to_be_visible()
+    for name in ("重点客户", "华南区"):
+        tags.locator("[data-test=add-tag]").click()
+        page.locator(".el-select-dropdown__item:visible", has_text=name).click()
+        expect(tags.locator(".el-tag", has_text=name)).to_be_visible()
+    ui.check("contact-tags.zh-CN")
+    tags.locator(".el-tag", has_text="重点客户").locator(".el-tag__close").click()
+    expect(tags.locator(".el-tag", has_text="重点客户")).to_have_count(0)
+    expect(tags.locator(".el-tag", has_text="华南区")).to_be_visible()

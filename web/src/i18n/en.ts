@@ -271,6 +271,8 @@ const en = {
     saved: 'Tag “{name}” saved.',
     deleteConfirm: 'Delete the tag “{name}”? It leaves the customers it is on, and comes back with them if restored.',
     empty: 'No tags yet.',
+    add: 'Add a tag',
+    none: 'None',
     nameTaken: 'Another tag has this name (whatever its case), perhaps a deleted one: restore or rename that one.',
   },
   members: {

@@ -271,6 +271,8 @@ const zhCN: Messages = {
     saved: '标签“{name}”已保存。',
     deleteConfirm: '删除标签“{name}”？它将从所在客户上移除，恢复后随之回来。',
     empty: '还没有标签。',
+    add: '添加标签',
+    none: '无',
     nameTaken: '已有同名标签（不区分大小写），可能是已删除的标签：请恢复或改名。',
   },
   members: {
