@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from playwright.sync_api import expect
 
+from graphql_api.relay import to_global_id
 from tests.conftest import GraphQLClient
 from tests.factories import TenantData, TenantFactory
 from tests.web.conftest import UI
@@ -89,3 +90,14 @@ def test_a_contact_is_tagged_and_untagged_from_its_page(ui: UI, tenants: TenantF
     tags.locator(".el-tag", has_text="重点客户").locator(".el-tag__close").click()
     expect(tags.locator(".el-tag", has_text="重点客户")).to_have_count(0)
     expect(tags.locator(".el-tag", has_text="华南区")).to_be_visible()
+    # From the tags page, a tag's contacts: the list filtered by it (and the filter shows it).
+    gql.data('mutation($o: ID!) { createContact(input: {name: "无标签客户", ownerId: $o}) '
+             "{ id } }", {"o": to_global_id("User", sales.user_id)}, key=owner_key)
+    ui.go("/contacts")
+    expect(page.locator("[data-test=contact-table] .el-table__body tr")).to_have_count(2)
+    ui.go("/tags")
+    page.locator("[data-test=tag-table]").get_by_role("link", name="华南区").click()
+    table = page.locator("[data-test=contact-table]")
+    expect(table.locator(".el-table__body tr")).to_have_count(1)
+    expect(table).to_contain_text("魏客户")
+    expect(page.locator("[data-test=tag-filter]")).to_contain_text("华南区")

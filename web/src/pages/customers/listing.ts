@@ -9,6 +9,7 @@ export const SORTABLE = { name: 'NAME', createdAt: 'CREATED_AT' }
 export const LIST_DEFAULTS = {
   q: '',
   owner: '',
+  tag: '',
   status: 'active',
   from: '',
   to: '',
@@ -30,6 +31,7 @@ export function customerFilter(p: ListParams): CustomerFilter {
   return {
     search: p.q || null,
     ownerId: p.owner || null,
+    tagIds: p.tag ? [p.tag] : null,
     createdAfter: p.from ? startOfDay(p.from) : null,
     createdBefore: p.to ? startOfDay(p.to, 1) : null,
     includeDeleted: p.status === 'all',
