@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import unicodedata
 import uuid
 from collections.abc import Sequence
@@ -343,14 +344,19 @@ def scheduler() -> None:
     found = build_scheduler(settings, urls.redis_url)
     import structlog
 
-    structlog.get_logger("scheduler").info("scheduler started", jobs=describe(settings))
+    # A stop signal only sets a flag: the main thread looks at it between naps, and stops the
+    # scheduler's thread itself (nothing is raised into code that might swallow it).
+    stopping: list[int] = []
+    for signum in (signal.SIGINT, *_STOP_SIGNALS):
+        signal.signal(signum, lambda signum, frame: stopping.append(signum))
     try:
         found.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
+        structlog.get_logger("scheduler").info("scheduler started", jobs=describe(settings))
+        while not stopping:
+            time.sleep(0.2)
     finally:
         if found.running:
-            found.shutdown(wait=False)
+            found.shutdown(wait=True)  # lets a job being sent finish
         release_embedded()
 
 

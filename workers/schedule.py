@@ -20,7 +20,7 @@ from typing import Any
 
 import redis
 import structlog
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -111,13 +111,16 @@ class Firing:
         return True
 
 
-def build_scheduler(settings: Settings, redis_url: str) -> BlockingScheduler:
-    """The scheduler of every declared periodic job (import their modules first)."""
+def build_scheduler(settings: Settings, redis_url: str) -> BackgroundScheduler:
+    """The scheduler of every declared periodic job (import their modules first), on a thread
+    of its own: the caller's main thread waits for a stop signal. (Run in the main thread,
+    APScheduler's loop catches every exception while it submits a job, so the SystemExit a
+    SIGTERM handler raises there was swallowed and the scheduler ran on.)"""
     # APScheduler logs every run at INFO: once a second with tests' sweeps. Failures still show.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     client = redis.Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=10)
     firing = Firing(settings, client)
-    scheduler = BlockingScheduler(timezone=UTC)
+    scheduler = BackgroundScheduler(timezone=UTC, daemon=True)
     for job in PERIODIC.values():
         trigger = job.trigger(settings)
         grace = max(int(job.period(settings).total_seconds() / 2), 1)

