@@ -1,8 +1,9 @@
 """What every screenshot of the app is checked for: no missing-glyph boxes, no message keys.
 
 A character no font on the page can draw is rendered as the font's `.notdef` box ("tofu"); the
-check draws each distinct character of the page's visible text with the page's own font stack and
-compares it, pixel for pixel, with the box drawn for characters no font has. Message keys shown
+check draws each distinct character of the page's visible text with the font stack it is shown in
+(the body's, a monospace `<pre>`'s, …) and compares it, pixel for pixel, with the box that stack
+draws for characters no font has. Message keys shown
 instead of text are caught twice: vue-i18n's missing-key hook (the app lists them in
 `window.__crmI18n.missing`) and a scan of the visible text for `namespace.key` patterns.
 """
@@ -19,26 +20,45 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 MISSING_GLYPHS_JS = r"""
 async () => {
-  const fields = [...document.querySelectorAll('input, textarea')];
-  const text = document.body.innerText + ' ' +
-    fields.map((e) => e.placeholder + ' ' + e.value).join(' ');
-  const chars = [...new Set([...text])].filter((c) => c.codePointAt(0) > 0x7e && !/\s/u.test(c));
-  const family = getComputedStyle(document.body).fontFamily;
-  if (chars.length) await document.fonts.load(`16px ${family}`, chars.join(''));
+  // Each visible text with the font stack it is drawn in: a <pre> or <code> in a monospace
+  // stack may lack glyphs the body's stack has.
+  const byFamily = new Map();
+  const add = (el, text) => {
+    const family = getComputedStyle(el).fontFamily;
+    const chars = byFamily.get(family) ?? new Set();
+    for (const c of text) if (c.codePointAt(0) > 0x7e && !/\s/u.test(c)) chars.add(c);
+    byFamily.set(family, chars);
+  };
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const el = walker.currentNode.parentElement;
+    if (el && el.checkVisibility({ visibilityProperty: true })) add(el, walker.currentNode.data);
+  }
+  for (const field of document.querySelectorAll('input, textarea')) {
+    const shown = field.checkVisibility({ visibilityProperty: true });
+    if (shown) add(field, field.placeholder + field.value);
+  }
   await document.fonts.ready;
   const canvas = document.createElement('canvas');
   canvas.width = 40; canvas.height = 40;
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  ctx.font = `28px ${family}`;
   ctx.textBaseline = 'top';
   const draw = (c) => {
     ctx.clearRect(0, 0, 40, 40);
     ctx.fillText(c, 2, 2);
     return ctx.getImageData(0, 0, 40, 40).data.join(',') + '|' + ctx.measureText(c).width;
   };
-  // Characters no font has: whatever they draw is the missing-glyph box.
-  const boxes = new Set([draw('\u{10FFFD}'), draw('\u{E0FFF}'), draw('\u{FFFFD}')]);
-  return chars.filter((c) => boxes.has(draw(c)));
+  const missing = new Set();
+  for (const [family, set] of byFamily) {
+    const chars = [...set];
+    if (!chars.length) continue;
+    await document.fonts.load(`16px ${family}`, chars.join(''));
+    ctx.font = `28px ${family}`;
+    // Characters no font has: whatever they draw in this stack is its missing-glyph box.
+    const boxes = new Set([draw('\u{10FFFD}'), draw('\u{E0FFF}'), draw('\u{FFFFD}')]);
+    for (const c of chars) if (boxes.has(draw(c))) missing.add(c);
+  }
+  return [...missing];
 }
 """
 
