@@ -31,6 +31,7 @@ from infra.embedded import (
     start_embedded_postgres,
     start_embedded_redis,
 )
+from infra.logging import configure_logging
 from infra.migrate import libpq_dsn, upgrade
 from infra.settings import Settings
 from tests.factories import TenantFactory
@@ -90,6 +91,9 @@ class LiveServer:
 
     def __init__(self, servers: Servers) -> None:
         self.port = _free_port()
+        # As every process of the product does (crm dev/serve, infra.asgi, workers): plain,
+        # redacted tracebacks, never frames' local variables.
+        configure_logging(servers.settings.log_level)
         self.app = create_app(servers.settings, app_database_url=servers.app_url,
                               redis_url=servers.redis_url, access_log=False)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
