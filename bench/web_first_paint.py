@@ -67,7 +67,7 @@ new PerformanceObserver((list) => {
   for (const e of list.getEntries()) frames.push(e);
 }).observe({ type: 'long-animation-frame', buffered: true });
 new MutationObserver((_, observer) => {
-  if (!document.querySelector('[data-test=contact-table] .el-table__body tr')) return;
+  if (!document.querySelector('[data-test=contact-table] tbody tr')) return;
   observer.disconnect();
   const inserted = performance.now();
   window.__paints.rows = inserted;

@@ -19,6 +19,12 @@ function woff2Only(): Plugin {
   }
 }
 
+// Pages that draw their first frame without Element Plus (router `meta.light`, deferred.ts).
+const LIGHT_PAGES = ['/src/pages/customers/ContactList.vue', '/src/pages/customers/CompanyList.vue']
+// What they share (and other pages use too): one chunk rather than ten requests of a few kB
+// each, which HTTP/1.1's six connections would queue. None of it imports Element Plus.
+const LIST_KIT = /\/src\/(composables\/(useQuery|useListPage|useColumns|useRouteQuery|useNarrow)\.ts|components\/record\/(DataTable|ListFilters|ColumnChooser|StandIn)\.vue|components\/(CursorPager|ErrorAlert)\.vue|pages\/customers\/CustomerFiltersStandIn\.vue|format\.ts|api\/errors\.ts)/
+
 // The entry (src/main.ts) is small and loads the app with import(), so that its first requests
 // leave before the app's code has arrived. That code is still wanted at once: preload the app's
 // chunk and the chunks it imports from index.html, as Vite does for an entry's static imports.
@@ -35,6 +41,10 @@ function preloadApp(): Plugin {
         for (const item of Object.values(bundle)) if (item.type === 'chunk') chunks.set(item.fileName, item)
         const app = [...chunks.values()].find((c) => c.facadeModuleId?.endsWith('/src/app.ts'))
         if (!app) throw new Error('crm:preload-app: no chunk for src/app.ts')
+        // The light pages too (deferred.ts): small, and a first load of one then fetches nothing
+        // after the app's code has run but the answer to its query.
+        const light = LIGHT_PAGES.map((page) => [...chunks.values()].find((c) => c.facadeModuleId?.endsWith(page)))
+        if (light.some((c) => !c)) throw new Error('crm:preload-app: a light page has no chunk')
         const files = new Set<string>()
         const css = new Set<string>()
         const visit = (name: string) => {
@@ -45,6 +55,7 @@ function preloadApp(): Plugin {
           chunk.imports.forEach(visit)
         }
         visit(app.fileName)
+        light.forEach((chunk) => visit(chunk!.fileName))
         // Vite already preloads the entry's own imports.
         for (const file of files) if (html.includes(`/${file}"`)) files.delete(file)
         for (const file of css) if (html.includes(`/${file}"`)) css.delete(file)
@@ -75,15 +86,25 @@ export default defineConfig({
     target: 'es2022',
     chunkSizeWarningLimit: 800,
     reportCompressedSize: false,
-    rollupOptions: {
+    rolldownOptions: {
       output: {
-        // Element Plus's components (and their CSS) in one chunk, Vue's runtime in another: a page
+        // Vue's runtime in one chunk, Element Plus's components (and their CSS) in another: a page
         // then needs two or three files instead of twenty, which on HTTP/1.1's six connections
-        // queued the page's GraphQL query behind them (the list painted ~500 ms later).
-        manualChunks(id) {
-          if (/node_modules\/(element-plus|@element-plus|@floating-ui|@vueuse|lodash-es|lodash-unified|async-validator|dayjs|@ctrl|normalize-wheel-es|memoize-one|escape-html)\//.test(id)) return 'element-plus'
-          if (/node_modules\/(@vue|vue|vue-router|vue-i18n|@intlify)\//.test(id)) return 'vue'
-          return undefined
+        // queued the page's GraphQL query behind them (the list painted ~500 ms later). Element
+        // Plus's icons apart: plain SVG components the shell and the light pages draw at once,
+        // without the rest of Element Plus (deferred.ts). A group also takes the modules its own
+        // import, unless a group of higher priority took them first: hence the order.
+        codeSplitting: {
+          groups: [
+            { name: 'vue', test: /node_modules[\\/](@vue|vue|vue-router|vue-i18n|@intlify)[\\/]/, priority: 30 },
+            { name: 'icons', test: /node_modules[\\/]@element-plus[\\/]icons-vue[\\/]/, priority: 20 },
+            { name: 'list-kit', test: LIST_KIT, priority: 15, includeDependenciesRecursively: false },
+            {
+              name: 'element-plus',
+              test: /node_modules[\\/](element-plus|@floating-ui|@vueuse|lodash-es|lodash-unified|async-validator|dayjs|@ctrl|normalize-wheel-es|memoize-one|escape-html)[\\/]/,
+              priority: 10,
+            },
+          ],
         },
       },
     },

@@ -35,13 +35,13 @@ def test_find_a_contact_by_its_chinese_name(ui: UI, world: World, live_server: L
     api = api_as(live_server, gql, DEMO_EMAIL, DEMO_PASSWORD, world.demo_slug)
     wanted = gql.data(FIRST_BY_NAME, client=api)["contacts"]["nodes"][0]
     ui.enter(DEMO_EMAIL)
-    ui.page.get_by_role("menuitem", name="联系人").click()
+    ui.page.locator("nav.sidebar").get_by_role("link", name="联系人", exact=True).click()
     table = ui.page.locator("[data-test=contact-table]")
-    expect(table.locator(".el-table__body tr")).to_have_count(20)
+    expect(table.locator("tbody tr")).to_have_count(20)
     ui.check("contacts.zh-CN")
     ui.page.locator("[data-test=search]").fill(wanted["name"])
     expect(ui.page).to_have_url(re.compile(r"[?&]q="))
-    rows = table.locator(".el-table__body tr")
+    rows = table.locator("tbody tr")
     expect(rows.first).to_contain_text(wanted["name"])
     for text in rows.all_inner_texts():
         assert wanted["name"] in text
@@ -101,7 +101,7 @@ def test_create_with_an_invalid_phone_fix_it_edit_delete_and_restore(ui: UI) -> 
     ui.go("/contacts?q=欧阳")
     expect(page.locator("[data-test=contact-table]")).to_contain_text("没有符合条件的客户")
     ui.go("/contacts?q=欧阳&status=deleted")
-    expect(page.locator("[data-test=contact-table] .el-table__body tr")).to_have_count(1)
+    expect(page.locator("[data-test=contact-table] tbody tr")).to_have_count(1)
     page.get_by_role("link", name="欧阳 明月").click()
     page.locator("[data-test=restore]").click()
     expect(page.locator("[data-test=deleted-banner]")).to_have_count(0)
@@ -113,7 +113,7 @@ def test_companies_list_detail_and_form(ui: UI) -> None:
     page = ui.page
     ui.enter(DEMO_EMAIL, "/companies")
     table = page.locator("[data-test=company-table]")
-    expect(table.locator(".el-table__body tr")).to_have_count(12)
+    expect(table.locator("tbody tr")).to_have_count(12)
     ui.check("companies.zh-CN")
     table.get_by_role("link", name="上海华联贸易有限公司").click()
     expect(page.locator("[data-test=record-name]")).to_have_text("上海华联贸易有限公司")

@@ -33,7 +33,7 @@ def test_subscribe_see_the_secret_once_test_rotate_pause_resume(ui: UI, world: W
                                                                  harness: Harness) -> None:
     page = ui.page
     ui.enter(DEMO_EMAIL)
-    page.get_by_role("menuitem", name="Webhook").click()
+    page.locator("nav.sidebar").get_by_role("link", name="Webhook", exact=True).click()
     page.locator("[data-test=new-webhook]").click()
     page.fill("#webhook-url", "https://127.0.0.1/hook")
     page.locator("[data-test=event-types]").click()
@@ -53,7 +53,7 @@ def test_subscribe_see_the_secret_once_test_rotate_pause_resume(ui: UI, world: W
     ui.check("webhook-secret.zh-CN")
     page.locator("[data-test=close-secret]").click()
     table = page.locator("[data-test=webhook-table]")
-    row = table.locator(".el-table__body tr", has_text=PUBLIC).first
+    row = table.locator("tbody tr", has_text=PUBLIC).first
     expect(row).to_contain_text("ERP 同步")
     expect(row).to_contain_text("启用")
     expect(page.get_by_text(secret)).to_have_count(0)  # never shown again
@@ -121,18 +121,18 @@ def test_the_delivery_log_its_filters_detail_and_redelivery(
 
         ui.go("/admin/webhooks/deliveries")
         table = page.locator("[data-test=delivery-table]")
-        row = table.locator(".el-table__body tr", has_text="tag.created").first
+        row = table.locator("tbody tr", has_text="tag.created").first
         expect(row).to_contain_text("已送达")
         ui.check("webhook-deliveries.zh-CN")
         ui.go("/admin/webhooks/deliveries?status=FAILED&event=tag.created")
         expect(table).to_contain_text("没有符合条件的推送记录")
         ui.go("/admin/webhooks/deliveries?status=SUCCEEDED&event=tag.created")
-        row = table.locator(".el-table__body tr", has_text="tag.created").first
+        row = table.locator("tbody tr", has_text="tag.created").first
         row.click()
         detail = page.locator("[data-test=delivery-detail]")
         expect(detail.locator("[data-test=request-headers]")).to_contain_text("webhook-id")
         expect(detail.locator("[data-test=request-body]")).to_contain_text("推送测试标签")
-        attempts = detail.locator("[data-test=attempt-table] .el-table__body tr")
+        attempts = detail.locator("[data-test=attempt-table] tbody tr")
         expect(attempts).to_have_count(2)
         expect(attempts.first).to_contain_text("500")
         expect(attempts.nth(1)).to_contain_text("200")

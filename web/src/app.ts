@@ -3,12 +3,15 @@ import { createApp } from 'vue'
 import type { RouteLocationNormalized } from 'vue-router'
 import '@fontsource/noto-sans-sc/400.css'
 import '@fontsource/noto-sans-sc/500.css'
-import 'element-plus/theme-chalk/base.css'
+// Element Plus's variables and the looks the shell and the light pages draw in plain HTML
+// (deferred.ts): CSS @imports, so that no module of Element Plus's is in the app's module graph.
+import './elementLooks.css'
 import './styles.css'
 import App from './App.vue'
 import { i18n } from './i18n'
 import { router } from './router'
 import { onSessionLost } from './session'
+import { loadElementPlus, setApp } from './deferred'
 
 // Where the user is going: a page's first query leaves during the navigation (`meta.prefetch`),
 // so a session found gone by it must send them back to that page after sign-in, not the last one.
@@ -27,4 +30,11 @@ onSessionLost(() => {
   if (here.name !== 'sign-in') window.location.assign(`/sign-in?redirect=${encodeURIComponent(here.fullPath)}`)
 })
 
-createApp(App).use(i18n).use(router).mount('#app')
+// Every page but the light ones (the shell's lists) renders with Element Plus: load it before.
+router.beforeResolve(async (to) => {
+  if (!to.meta.light) await loadElementPlus()
+})
+
+const app = createApp(App)
+setApp(app)
+app.use(i18n).use(router).mount('#app')

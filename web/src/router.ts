@@ -12,6 +12,7 @@ declare module 'vue-router' {
     permission?: string
     title?: string // a message key
     prefetch?: (query: LocationQuery) => void // the page's first query, sent while its code loads
+    light?: boolean // renders its first frame without Element Plus (deferred.ts); others wait for it
   }
 }
 
@@ -29,11 +30,11 @@ export const router = createRouter({
       component: AppShell,
       children: [
         { path: '', name: 'dashboard', component: () => import('@/pages/Dashboard.vue'), meta: { title: 'dashboard.title' } },
-        { path: 'contacts', name: 'contacts', component: () => import('@/pages/customers/ContactList.vue'), meta: { title: 'contacts.title', prefetch: prefetchContactList } },
+        { path: 'contacts', name: 'contacts', component: () => import('@/pages/customers/ContactList.vue'), meta: { title: 'contacts.title', prefetch: prefetchContactList, light: true } },
         { path: 'contacts/new', name: 'contact-new', component: () => import('@/pages/customers/ContactForm.vue'), meta: { title: 'contacts.new', permission: Permission.customersWrite } },
         { path: 'contacts/:id', name: 'contact', component: () => import('@/pages/customers/ContactDetail.vue'), props: true, meta: { title: 'contacts.title' } },
         { path: 'contacts/:id/edit', name: 'contact-edit', component: () => import('@/pages/customers/ContactForm.vue'), props: true, meta: { title: 'contacts.edit', permission: Permission.customersWrite } },
-        { path: 'companies', name: 'companies', component: () => import('@/pages/customers/CompanyList.vue'), meta: { title: 'companies.title', prefetch: prefetchCompanyList } },
+        { path: 'companies', name: 'companies', component: () => import('@/pages/customers/CompanyList.vue'), meta: { title: 'companies.title', prefetch: prefetchCompanyList, light: true } },
         { path: 'companies/new', name: 'company-new', component: () => import('@/pages/customers/CompanyForm.vue'), meta: { title: 'companies.new', permission: Permission.customersWrite } },
         { path: 'companies/:id', name: 'company', component: () => import('@/pages/customers/CompanyDetail.vue'), props: true, meta: { title: 'companies.title', prefetch: prefetchCompanyList } },
         { path: 'companies/:id/edit', name: 'company-edit', component: () => import('@/pages/customers/CompanyForm.vue'), props: true, meta: { title: 'companies.edit', permission: Permission.customersWrite } },

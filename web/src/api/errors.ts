@@ -2,7 +2,7 @@
 // `showError(e)` for a failed action; forms call `fieldMessages(e)` to put VALIDATION errors
 // beside their fields. UNAUTHENTICATED never gets here as a message: the client sends the user
 // to sign-in (see session.ts).
-import { ElMessage } from 'element-plus'
+import { loadElementPlus } from '@/deferred'
 import { i18n } from '@/i18n'
 import { ApiError } from './client'
 
@@ -42,7 +42,8 @@ export function errorMessage(error: unknown): string {
 export function showError(error: unknown): void {
   if (error instanceof ApiError && error.code === 'UNAUTHENTICATED') return
   if (!(error instanceof ApiError)) console.error(error)
-  ElMessage({ type: 'error', message: errorMessage(error), showClose: true, duration: 6000 })
+  const message = errorMessage(error)
+  void loadElementPlus().then(({ ElMessage }) => ElMessage({ type: 'error', message, showClose: true, duration: 6000 }))
 }
 
 /** The API names fields in snake case, nested with dots (`address.city`, `owner_id`); forms

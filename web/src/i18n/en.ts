@@ -83,10 +83,15 @@ const en = {
     total: '{n} in all',
     page: 'Page {page}',
     pageOf: 'Page {page} of {pages}',
+    paging: 'Pages',
     filters: 'Filters',
     retry: 'Try again',
     all: 'All',
     details: 'Details',
+  },
+  table: {
+    selectPage: 'Select all rows on this page',
+    selectRow: 'Select this row',
   },
   errors: {
     FORBIDDEN: 'You do not have permission to do this.',

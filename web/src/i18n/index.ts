@@ -2,8 +2,6 @@
 // user picked (kept in this browser), the tenant's (`me.tenant.locale`), the browser's.
 import { computed, ref, watch } from 'vue'
 import { createI18n } from 'vue-i18n'
-import elEn from 'element-plus/es/locale/lang/en'
-import elZhCn from 'element-plus/es/locale/lang/zh-cn'
 import en, { type Messages } from './en'
 import zhCN from './zh-CN'
 
@@ -76,7 +74,6 @@ watch(current, (locale) => {
 document.documentElement.lang = current.value
 
 export const locale = computed(() => current.value)
-export const elementLocale = computed(() => (current.value === 'zh-CN' ? elZhCn : elEn))
 
 /** The user's own choice: remembered in this browser, above the tenant's default. */
 export function chooseLocale(next: Locale): void {

@@ -83,10 +83,15 @@ const zhCN: Messages = {
     total: '共 {n} 条',
     page: '第 {page} 页',
     pageOf: '第 {page} / {pages} 页',
+    paging: '分页',
     filters: '筛选',
     retry: '重试',
     all: '全部',
     details: '详情',
+  },
+  table: {
+    selectPage: '选择本页全部行',
+    selectRow: '选择此行',
   },
   errors: {
     FORBIDDEN: '您没有执行此操作的权限。',
