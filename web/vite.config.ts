@@ -3,6 +3,7 @@
 import { fileURLToPath } from 'node:url'
 import { defineConfig, type Plugin, type Rollup } from 'vite'
 import vue from '@vitejs/plugin-vue'
+import VueI18nPlugin from '@intlify/unplugin-vue-i18n/vite'
 import Components from 'unplugin-vue-components/vite'
 import { ElementPlusResolver } from 'unplugin-vue-components/resolvers'
 
@@ -73,6 +74,15 @@ export default defineConfig({
     woff2Only(),
     preloadApp(),
     vue(),
+    // The messages compiled at build time, so the app ships vue-i18n's runtime without its message
+    // compiler and no message is parsed in the browser (it was, at first use: in the first frame).
+    VueI18nPlugin({
+      include: [fileURLToPath(new URL('./src/i18n/{en,zh-CN}.ts', import.meta.url))],
+      runtimeOnly: true,
+      compositionOnly: true,
+      fullInstall: false,
+      strictMessage: false,
+    }),
     // Element Plus components and their styles are imported where a template uses them, so each
     // page's chunk carries only its own widgets.
     Components({

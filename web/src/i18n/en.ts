@@ -1,7 +1,8 @@
-// English messages. zh-CN.ts must have exactly these keys (its type is this object's), so a
+// English messages. zh-CN.ts must have exactly these keys (index.ts checks both ways), so a
 // message added here and forgotten there fails the type check. `{x}` are placeholders; a literal
-// brace or at-sign needs vue-i18n's escape ({'@'}).
-const en = {
+// brace or at-sign needs vue-i18n's escape ({'@'}). An object literal as the default export: the
+// build compiles the messages (@intlify/unplugin-vue-i18n) and needs to find them there.
+export default {
   app: {
     name: 'CRM',
     skipToContent: 'Skip to content',
@@ -420,6 +421,3 @@ const en = {
     error: 'Error',
   },
 }
-
-export type Messages = typeof en
-export default en

@@ -2,8 +2,15 @@
 // user picked (kept in this browser), the tenant's (`me.tenant.locale`), the browser's.
 import { computed, ref, watch } from 'vue'
 import { createI18n } from 'vue-i18n'
-import en, { type Messages } from './en'
+import en from './en'
 import zhCN from './zh-CN'
+
+export type Messages = typeof en
+// The two languages have the same keys: each is assignable to the other (a key missing on
+// either side fails the type check).
+const enFromZh: Messages = zhCN
+const zhFromEn: typeof zhCN = en
+void [enFromZh, zhFromEn]
 
 export const LOCALES = ['zh-CN', 'en'] as const
 export type Locale = (typeof LOCALES)[number]
