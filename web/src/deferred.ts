@@ -7,7 +7,7 @@
 //
 //   const Filters = deferred(() => import('./CustomerFilters.vue'))   // in a light page
 //   <Suspense><Filters …/><template #fallback><span class="stand-in" …/></template></Suspense>
-import { defineAsyncComponent, type App, type Component } from 'vue'
+import { defineAsyncComponent, onMounted, watch, type App, type Component } from 'vue'
 
 type ElementPlusModule = typeof import('./elementPlus')
 
@@ -36,10 +36,26 @@ export function afterFirstPaint(): Promise<void> {
   return painted
 }
 
-/** Called when the first page has mounted: the frame after next is the one that drew it. */
+/** Called when the first page has been drawn with its content: the frame after next is the one
+ *  that drew it. The shell calls it on mounting for every page but the light ones, which call it
+ *  through `useLightPage` once their data is in. */
 export function pageMounted(): void {
   void afterFirstPaint()
   requestAnimationFrame(() => setTimeout(markPainted))
+}
+
+/** For a light page: Element Plus waits until `ready()` (the page's first answer is in, rows or
+ *  error), so that its ~100 ms of evaluation never comes between the answer and the rows' frame;
+ *  at most `patience` ms, should the answer be slow. */
+export function useLightPage(ready: () => boolean, patience = 2000): void {
+  onMounted(() => {
+    const timer = setTimeout(pageMounted, patience)
+    watch(ready, (now) => {
+      if (!now) return
+      clearTimeout(timer)
+      pageMounted()
+    }, { immediate: true })
+  })
 }
 
 /** A component that needs Element Plus, loaded after the first paint; shown in a <Suspense>
