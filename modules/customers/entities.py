@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, Text, and_, bindparam, cast, func, inspect, literal_column, or_
+from sqlalchemy import String, Text, bindparam, cast, func, inspect, null, select, union
 from sqlalchemy.sql.elements import ColumnElement
 
 from infra.errors import ValidationFailed
@@ -33,25 +33,26 @@ class CustomerSearch(Filter):
     matches it the way numbers are stored (`schemas.phone_search_term`), so `010-6552 9988`
     and `01065529988` find `+861065529988`.
 
-    On the search's indexes (migration 0008, `modules.customers.search`): each of the two
-    terms (as typed, and as a phone number) goes through the trigram index or the bigram one,
-    whichever can serve it; the other's parameters are null, and an index scan for null finds
-    nothing without reading the index."""
+    On the search's indexes (migration 0008), through its finder functions (row-level security
+    keeps the indexes from this role's own conditions): each of the two terms (as typed, and as
+    a phone number) goes through the trigram index or the bigram one, whichever can serve it;
+    the other's arguments are null, and an index scan for null finds nothing."""
 
     def clause(self, model: Any, name: str) -> ColumnElement[bool]:
-        table = inspect(model).selectable.name
-        text: Any = literal_column(f'"{table}".search_text')
-        grams: Any = literal_column(f'"{table}".search_grams')
+        table = inspect(model).selectable
+        finder = {"contacts": "search_contact_ids", "companies": "search_company_ids"}[
+            table.name if not hasattr(table, "original") else table.original.name]
 
         def param(suffix: str) -> Any:
             return func.lower(cast(bindparam(f"{name}_{suffix}", type_=String), Text))
 
-        def found(prefix: str) -> ColumnElement[bool]:
-            by_grams = and_(grams.op("@>")(func.customer_search_query_grams(param(
-                f"{prefix}_grams"))), text.like(param(f"{prefix}_grams_like")))
-            return or_(by_grams, text.like(param(f"{prefix}_trgm_like")))
+        def found(prefix: str) -> Any:
+            return select(getattr(func, finder)(
+                func.customer_search_query_grams(param(f"{prefix}_grams")),
+                param(f"{prefix}_grams_like"), param(f"{prefix}_trgm_like"), null()))
 
-        return or_(found("term"), found("phone"))
+        ids = func.array(union(found("term"), found("phone")).scalar_subquery())
+        return model.id == func.any(ids)  # type: ignore[no-any-return]
 
     def params(self, name: str, value: Any, ctx: CallContext) -> dict[str, Any]:
         if len(value) > SEARCH_MAX_TERM * 2:

@@ -39,7 +39,7 @@ from modules.kit.repository import LIVE, record_rule
 from tenancy.context import CallContext
 
 MAX_TERM = SEARCH_MAX_TERM  # characters; no name is searched for by a paragraph
-SIMILARITY = 0.3  # word similarity a typo'd term needs (pg_trgm's default, 0.6, misses "Smtih")
+SIMILARITY = 0.3  # word similarity a typo'd term needs: the finder functions' (migration 0008)
 COMPANY_FANOUT = 50  # contacts are found through the best this many matching companies
 _DIALECT = postgresql_psycopg.dialect()
 
@@ -127,21 +127,21 @@ def _rule(entity: Entity, alias: str, read_all: bool) -> str:
     return str(rule.compile(dialect=_DIALECT))
 
 
-def _found(alias: str, route: Route, term: str, pattern: str) -> str:
-    """The index-backed condition: `alias`'s search text holds the term."""
-    like = f"{alias}.search_text like lower(%({pattern})s)"
-    if route == "trgm":
-        return like
-    return f"({alias}.search_grams @> customer_search_query_grams(lower(%({term})s)) and {like})"
+def _finder_args(route: Route, term: str, pattern: str, similar: bool) -> str:
+    """The arguments of `search_contact_ids` / `search_company_ids` (migration 0008) for one
+    term: those of the index that cannot serve it are null, and find nothing."""
+    lowered = f"lower(%({pattern})s)"
+    grams = (f"customer_search_query_grams(lower(%({term})s)), {lowered}, null"
+             if route == "grams" else f"null, null, {lowered}")
+    return f"{grams}, {'lower(%(q)s)' if similar else 'null'}"
 
 
-def _matches(alias: str, shape: SearchShape) -> list[str]:
-    found = [_found(alias, shape.route, "q", "q_any")]
+def _candidates(function: str, shape: SearchShape) -> str:
+    """The ids of the tenant's rows the term (or its phone form) finds, as an array."""
+    found = [f"select {function}({_finder_args(shape.route, 'q', 'q_any', shape.similar)})"]
     if shape.phone_route is not None:
-        found.append(_found(alias, shape.phone_route, "p", "p_any"))
-    if shape.similar:
-        found.append(f"lower(%(q)s) <%% {alias}.search_text")
-    return found
+        found.append(f"select {function}({_finder_args(shape.phone_route, 'p', 'p_any', False)})")
+    return f"array({' union '.join(found)})"
 
 
 def _ranked(alias: str, shape: SearchShape, company_hit: str | None) -> str:
@@ -177,25 +177,34 @@ def _ranked(alias: str, shape: SearchShape, company_hit: str | None) -> str:
 
 @lru_cache(maxsize=256)
 def _hits_sql(shape: SearchShape) -> str:
-    """The matching rows of both tables with their rank: a CTE the page and the count share."""
+    """The matching rows of both tables with their rank: a CTE the page and the count share.
+
+    The candidates come from the finder functions (the indexes, which row-level security keeps
+    from this role's own conditions); the rows are then read here, under row-level security,
+    by primary key (and contacts by company), and the record rule applies to them."""
     company_rule = _rule(COMPANY, "co", shape.companies_read_all)
     contact_rule = _rule(CONTACT, "c", shape.contacts_read_all)
     company_name_hit = "lower(co.name) like lower(%(q_any)s)"
     company_ids = ("array(select id from companies_found where name_hit "
                    f"order by tier, penalty, lname, id limit {COMPANY_FANOUT})")
     return f"""
-    with companies_found as (
+    with company_candidates as materialized (
+        select {_candidates("search_company_ids", shape)} as ids
+    ), contact_candidates as materialized (
+        select {_candidates("search_contact_ids", shape)} as ids
+    ), companies_found as (
         select co.id, lower(co.name) as lname, {company_name_hit} as name_hit,
                {_ranked("co", shape, None)}
         from companies co
-        where {company_rule} and ({" or ".join(_matches("co", shape))})
+        where {company_rule} and co.id = any((select ids from company_candidates)::uuid[])
     ), company_ids as materialized (select {company_ids} as ids),
     contacts_found as (
         select c.id, lower(c.name) as lname,
                {_ranked("c", shape, "c.company_id = any((select ids from company_ids)::uuid[])")}
         from contacts c
-        where {contact_rule} and ({" or ".join(_matches("c", shape))}
-              or c.company_id = any((select ids from company_ids)::uuid[]))
+        where {contact_rule}
+          and (c.id = any((select ids from contact_candidates)::uuid[])
+               or c.company_id = any((select ids from company_ids)::uuid[]))
     ), hits as (
         select 'Company' as kind, id, tier, penalty, lname, field from companies_found
         union all
@@ -266,9 +275,6 @@ async def _prepare(session: AsyncSession, ctx: CallContext, term: SearchTerm
                    ) -> dict[str, Any]:
     ctx.require(CONTACT.read)
     ctx.require(COMPANY.read)
-    if term.similar:  # for this transaction only: `<%` reads it
-        await fetch(session, "select set_config('pg_trgm.word_similarity_threshold', "
-                             "%(similarity)s, true)", {"similarity": str(SIMILARITY)})
     return {**term_params(term), "tenant_id": ctx.tenant_id,
             "actor_user_id": ctx.actor.user_id}
 
