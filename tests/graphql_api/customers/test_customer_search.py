@@ -219,3 +219,29 @@ def test_page_size_and_cursors_are_checked(gql: GraphQLClient, book: TenantData)
     assert gql.error(SEARCH, {"q": "张", "after": "bm90IGEgY3Vyc29y"}, key=key)[
         "extensions"]["code"] == "BAD_REQUEST"
     assert _search(gql, key, "张", first=0)["edges"] == []
+
+
+LIST_SEARCH = """query($q: String) {
+  contacts(filter: {search: $q}) { nodes { name } }
+  companies(filter: {search: $q}) { nodes { name } }
+}"""
+
+
+def test_the_lists_search_filter_finds_the_same_fragments(gql: GraphQLClient,
+                                                          book: TenantData) -> None:
+    key = book.keys["viewer"]
+    assert gql.data(LIST_SEARCH, {"q": "科技"}, key=key) == {
+        "contacts": {"nodes": []}, "companies": {"nodes": [{"name": "北京科技有限公司"}]}}
+    names = {n["name"] for n in gql.data(LIST_SEARCH, {"q": "张"}, key=key)["contacts"]["nodes"]}
+    assert names == {"张伟", "张伟明", "王张"}
+    assert gql.data(LIST_SEARCH, {"q": "_客"}, key=key)["contacts"] == {
+        "nodes": [{"name": "50% 折扣_客户"}]}
+    assert gql.data(LIST_SEARCH, {"q": "%%%"}, key=key)["contacts"] == {"nodes": []}
+
+
+def test_the_lists_search_filter_refuses_a_huge_term(gql: GraphQLClient,
+                                                     book: TenantData) -> None:
+    error = gql.error("query($q: String) { contacts(filter: {search: $q}) { nodes { name } } }",
+                      {"q": "张" * 10_000}, key=book.keys["viewer"])
+    assert error["extensions"]["code"] == "VALIDATION"
+    assert error["extensions"]["field"] == "filter.search"
