@@ -3,8 +3,8 @@ phone number, or (contacts) their company's name.
 
 Ranked in tiers: exact matches, then prefixes (of the name, of a word of it, of the email, of
 the national phone number), then substrings, then contacts of a company whose name matched,
-then similar spellings (typos, trigram word similarity). Within a tier, shorter names first
-(`张` finds `张伟` before `张伟明`), then by name.
+then similar spellings (typos, trigram word similarity; the most alike names first). Within
+the other tiers, shorter names first (`张` finds `张伟` before `张伟明`), then by name.
 
 Every path is index-backed (migration 0008): terms with a run of three ASCII letters or digits
 use the trigram index on `search_text`; all others (Chinese, one or two characters, other
@@ -163,7 +163,9 @@ def _ranked(alias: str, shape: SearchShape, company_hit: str | None) -> str:
     if company_hit is not None:
         tiers.append(("3", company_hit))
     tier = "case " + " ".join(f"when {c} then {t}" for t, c in tiers) + " else 4 end"
-    similar = f"word_similarity({q}, {alias}.search_text)" if shape.similar else "0"
+    # Similar spellings: by how alike the whole name is (`Jessica Hlil` is `Jessica Hill`
+    # before `Jessica Harris`, which shares as many of its trigrams but has more of its own).
+    similar = f"similarity({q}, {name})" if shape.similar else "0"
     field = (f"case when {name} like lower(%(q_any)s) then 'NAME' "
              f"when {email} like lower(%(q_any)s) then 'EMAIL' "
              f"when {phone} like lower(%(q_any)s) or {phone_any} then 'PHONE' "

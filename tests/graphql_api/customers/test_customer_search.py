@@ -245,3 +245,19 @@ def test_the_lists_search_filter_refuses_a_huge_term(gql: GraphQLClient,
                       {"q": "张" * 10_000}, key=book.keys["viewer"])
     assert error["extensions"]["code"] == "VALIDATION"
     assert error["extensions"]["field"] == "filter.search"
+
+
+def test_among_similar_spellings_the_most_alike_name_comes_first(
+    gql: GraphQLClient, tenants: TenantFactory
+) -> None:
+    tenant = tenants.make()
+    key = tenant.keys["admin"]
+    for name in ("Jessica Harris", "Jessica Hill", "Jessica Hall"):
+        gql.data(CONTACT, {"input": {"name": name}}, key=key)
+
+    found = _search(gql, key, "Jessica Hlil")
+
+    # Hall and Hill share as many trigrams with "hlil" (a tie, by name); Harris shares as
+    # many too, but has more of its own: it comes last.
+    assert _names(found) == ["Jessica Hall", "Jessica Hill", "Jessica Harris"]
+    assert {e["match"] for e in found["edges"]} == {"SIMILAR"}
