@@ -2,8 +2,9 @@
 
 from graphql_api.customers.mutations import CustomerMutations
 from graphql_api.customers.queries import CustomerQueries
+from graphql_api.customers.search import CustomerSearchQueries
 from graphql_api.customers.types import CompanyType, ContactType
 
-QUERIES = [CustomerQueries]
+QUERIES = [CustomerQueries, CustomerSearchQueries]
 MUTATIONS = [CustomerMutations]
 TYPES = [ContactType, CompanyType]

@@ -23,6 +23,19 @@ GENDERS = {"male", "female", "other", "undisclosed"}
 _PHONE_LIKE = re.compile(r"\+?[\d\s().\-]*\d[\d\s().\-]*")
 
 
+# What a search term may hold, and which index finds it (migration 0008): a trigram index serves
+# a LIKE only through the trigrams of the term's alphanumeric runs, and `pg_trgm` keeps non-ASCII
+# letters only where the database's ctype calls them letters (not in the `C` locale). Every
+# other term goes through the bigram index.
+SEARCH_MAX_TERM = 100
+_TRIGRAM_WORD = re.compile(r"[a-z0-9]{3}", re.ASCII | re.IGNORECASE)
+
+
+def search_route(term: str) -> str:
+    """`trgm` or `grams`: the index that finds stored text holding `term`."""
+    return "trgm" if _TRIGRAM_WORD.search(term) else "grams"
+
+
 def phone_search_term(term: str, region: str) -> str:
     """What to look for in stored phone numbers (E.164) when a search term looks like one:
     the number as input would store it (`010-6552 9988` → `+861065529988` in a CN tenant), or
