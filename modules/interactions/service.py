@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Numeric, and_, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -257,8 +257,8 @@ async def satisfaction(session: AsyncSession, ctx: CallContext, *,
     stmt = kit_repository.visible(SURVEY_RESPONSE, ctx).with_only_columns(
         func.count(), func.count(m.csat), func.round(func.avg(m.csat), 2), nps_n, promoters,
         func.count().filter(and_(m.nps >= 7, m.nps <= 8)), detractors,
-        case((nps_n > 0, func.round(cast(promoters - detractors, Integer) * literal(100.0)
-                                    / nps_n, 1)), else_=None))
+        case((nps_n > 0, func.round(cast(promoters - detractors, Numeric) * 100 / nps_n, 1)),
+             else_=None))
     if customer is not None:
         stmt = stmt.where(of_customer(m, customer))
     if since is not None:
