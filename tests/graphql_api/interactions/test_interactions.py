@@ -109,8 +109,9 @@ def test_the_built_in_types_are_there_and_keep_their_names(
     assert error["extensions"]["code"] == "VALIDATION"
     assert error["extensions"]["fields"][0]["code"] == "built_in"
     # The tenant's own: added, renamed, removed; a clash with a built-in name is a conflict.
-    mine = gql.data("mutation { createInteractionType(input: {name: \"上门安装\", color: \"#43A047\"})"
-                    " { id name color builtIn key } }", key=owner)["createInteractionType"]
+    mine = gql.data("mutation { createInteractionType(input: {name: \"上门安装\", "
+                    "color: \"#43A047\"}) { id name color builtIn key } }",
+                    key=owner)["createInteractionType"]
     assert mine["color"] == "#43a047" and mine["builtIn"] is False and mine["key"] is None
     renamed = gql.data("mutation($id: ID!) { updateInteractionType(id: $id, input: {name: "
                        "\"现场安装\"}) { name } }", {"id": mine["id"]}, key=owner)
@@ -265,9 +266,10 @@ def test_hostile_and_invalid_input_is_a_validation_error(
         assert error["extensions"]["code"] == "VALIDATION", (change, error)
         assert any(f["field"].endswith(field) for f in error["extensions"]["fields"]), (
             change, error)
-    for answer, field in [({"csat": 6}, "csat"), ({"csat": 0}, "csat"), ({"nps": 11}, "nps"),
-                          ({"nps": -1}, "nps"), ({}, "csat"),
-                          ({"csat": 3, "comment": "\x00"}, "comment")]:
+    answers: list[tuple[dict[str, Any], str]] = [
+        ({"csat": 6}, "csat"), ({"csat": 0}, "csat"), ({"nps": 11}, "nps"), ({"nps": -1}, "nps"),
+        ({}, "csat"), ({"csat": 3, "comment": "\x00"}, "comment")]
+    for answer, field in answers:
         error = gql.error(ANSWER, {"input": {"contactId": contact, **answer}}, key=key)
         assert error["extensions"]["code"] == "VALIDATION", (answer, error)
         assert any(f["field"].endswith(field) for f in error["extensions"]["fields"]), (
