@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 from playwright.sync_api import expect
 
 from graphql_api.relay import to_global_id
-from tests.conftest import GraphQLClient
+from modules.demo import DEMO_PASSWORD
+from tests.conftest import GraphQLClient, LiveServer
 from tests.factories import TenantData, TenantFactory
-from tests.web.conftest import UI
+from tests.web.conftest import UI, World, api_as
 
 TYPES = "{ interactionTypes(first: 20) { nodes { id key } } }"
 
@@ -174,3 +175,23 @@ def test_a_manager_adds_an_interaction_type_and_built_ins_keep_their_names(
     page.locator("[data-test='delete-type-上门安装']").click()
     page.locator(".el-message-box").get_by_role("button", name="删除").click()
     expect(table.locator(".el-table__body tr", has_text="上门安装")).to_have_count(0)
+
+
+def test_the_demo_has_interactions_and_answers(ui: UI, world: World, gql: GraphQLClient,
+                                               live_server: LiveServer) -> None:
+    """The demo's sales user finds the calls and visits they logged on their customers."""
+    client = api_as(live_server, gql, "sales1@demo.example.com", DEMO_PASSWORD, world.demo_slug)
+    logged = gql.data("{ interactions(first: 50) { totalCount nodes { subject contact { id } "
+                      "company { id } } } }", client=client)["interactions"]
+    assert logged["totalCount"] >= 1
+    manager = api_as(live_server, gql, "manager@demo.example.com", DEMO_PASSWORD,
+                     world.demo_slug)
+    stats = gql.data("{ satisfaction { responses csatAverage } }", client=manager)[
+        "satisfaction"]
+    assert stats["responses"] == 5 and stats["csatAverage"] == "3.80"  # (5+4+3+2+5) / 5
+    first = logged["nodes"][0]
+    customer = (first["contact"] or first["company"])["id"]
+    route = "contacts" if first["contact"] else "companies"
+    ui.enter("sales1@demo.example.com", f"/{route}/{customer}", tenant=world.demo_slug)
+    entries = ui.page.locator("[data-test=timeline] [data-test=timeline-entry]")
+    expect(entries.filter(has_text=first["subject"])).to_have_count(1)
