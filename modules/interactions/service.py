@@ -223,10 +223,12 @@ class CustomerRef:
 
 async def resolve_customer(session: AsyncSession, ctx: CallContext, customer: CustomerRef
                            ) -> Any:
-    """The contact or company itself if the caller may see it; NOT_FOUND otherwise."""
+    """The contact or company itself if the caller may see it (a deleted one too, for those
+    who see deleted records, as its page does); NOT_FOUND otherwise."""
     entity = CONTACT if customer.kind == "contact" else COMPANY
     ctx.require(entity.read)
-    row = await kit_repository.get(session, ctx, entity, customer.id)
+    row = await kit_repository.get(session, ctx, entity, customer.id,
+                                   include_deleted=entity.sees_deleted(ctx))
     if row is None:
         raise NotFound(f"no {entity.noun} with this id", field="customer")
     return row

@@ -385,3 +385,17 @@ def test_a_timeline_page_costs_the_same_statements_whatever_its_size(
         counts.append(len(statements))
         assert {e["kind"] for e in page["edges"]} == {"INTERACTION", "SURVEY", "CHANGE"}
     assert counts[0] == counts[1], counts
+
+
+def test_a_deleted_customers_timeline_is_read_by_who_sees_deleted_records(
+        gql: GraphQLClient, tenant: TenantData, types: dict[str, str]) -> None:
+    manager, viewer = tenant.keys["manager"], tenant.keys["viewer"]
+    contact = gql.data(CREATE_CONTACT, {"input": {"name": "冯删除"}}, key=manager)[
+        "createContact"]["id"]
+    _log(gql, None, types, key=manager, contactId=contact, occurredAt=None)
+    gql.data("mutation($id: ID!) { deleteContact(id: $id) { id } }", {"id": contact},
+             key=manager)
+    edges = gql.data(TIMELINE, {"c": contact, "n": 10}, key=manager)["timeline"]["edges"]
+    assert [(e["kind"], e["node"].get("action")) for e in edges] == [
+        ("CHANGE", "deleted"), ("INTERACTION", None), ("CHANGE", "created")]
+    assert gql.error(TIMELINE, {"c": contact}, key=viewer)["extensions"]["code"] == "NOT_FOUND"
