@@ -138,6 +138,7 @@ def test_my_follow_ups_list_whom_to_call_and_done_takes_one_off(
     dialog.locator("[data-test=save-interaction]").click()
     expect(dialog).to_be_hidden()
     expect(timeline.locator("[data-test=timeline-entry]").first).to_contain_text("跟进")
+    ui.check("company-timeline.zh-CN")
 
     page.get_by_role("menuitem", name="我的跟进").click()
     items = page.locator("[data-test=follow-up]")

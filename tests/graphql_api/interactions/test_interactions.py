@@ -399,3 +399,21 @@ def test_a_deleted_customers_timeline_is_read_by_who_sees_deleted_records(
     assert [(e["kind"], e["node"].get("action")) for e in edges] == [
         ("CHANGE", "deleted"), ("INTERACTION", None), ("CHANGE", "created")]
     assert gql.error(TIMELINE, {"c": contact}, key=viewer)["extensions"]["code"] == "NOT_FOUND"
+
+
+def test_survey_answers_follow_the_same_rules_as_interactions(
+        gql: GraphQLClient, people: dict[str, httpx.Client], types: dict[str, str]) -> None:
+    rep1, rep2, looker = people["rep1"], people["rep2"], people["looker"]
+    mine, theirs = _contact(gql, rep1, "陈答卷"), _contact(gql, rep2, "林答卷")
+    their_call = _log(gql, rep2, types, contactId=theirs)
+    for answer, field in (({"contactId": theirs, "csat": 5}, "contactId"),
+                          ({"interactionId": their_call["id"], "csat": 5}, "interactionId")):
+        error = gql.error(ANSWER, {"input": answer}, client=rep1)
+        assert error["extensions"]["code"] == "VALIDATION", error
+        assert error["extensions"]["fields"][0]["field"] == field
+    refused = gql.error(ANSWER, {"input": {"contactId": mine, "csat": 5}}, client=looker)
+    assert refused["extensions"]["code"] == "FORBIDDEN"
+    gql.data(ANSWER, {"input": {"contactId": mine, "csat": 2, "nps": 3}}, client=rep1)
+    # rep2's statistics over the tenant count only what rep2 recorded: none.
+    assert gql.data(STATS, {}, client=rep2)["satisfaction"]["responses"] == 0
+    assert gql.data(STATS, {}, client=rep1)["satisfaction"]["responses"] >= 1
