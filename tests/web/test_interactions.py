@@ -15,7 +15,7 @@ from graphql_api.relay import to_global_id
 from modules.demo import DEMO_PASSWORD
 from tests.conftest import GraphQLClient, LiveServer
 from tests.factories import TenantData, TenantFactory
-from tests.web.conftest import UI, World, api_as
+from tests.web.conftest import PHONE, UI, World, api_as
 
 TYPES = "{ interactionTypes(first: 20) { nodes { id key } } }"
 
@@ -112,6 +112,8 @@ def test_a_viewer_reads_the_timeline_but_cannot_log(ui: UI, tenants: TenantFacto
     expect(timeline.locator("[data-test=edit-interaction]")).to_have_count(0)
     expect(ui.page.locator("[data-test=record-survey]")).to_have_count(0)
     expect(ui.page.locator("[data-test=satisfaction]")).to_be_visible()
+    ui.page.set_viewport_size(PHONE)
+    ui.check("interaction-timeline.phone.zh-CN")
 
 
 def test_my_follow_ups_list_whom_to_call_and_done_takes_one_off(
