@@ -417,3 +417,23 @@ def test_survey_answers_follow_the_same_rules_as_interactions(
     # rep2's statistics over the tenant count only what rep2 recorded: none.
     assert gql.data(STATS, {}, client=rep2)["satisfaction"]["responses"] == 0
     assert gql.data(STATS, {}, client=rep1)["satisfaction"]["responses"] >= 1
+
+
+LIST = """query($c: ID) { interactions(first: 20, filter: {contactId: $c}) { totalCount nodes {
+  id subject occurredAt type { name key } contact { name } company { name } owner { name } } } }"""
+
+
+def test_the_interaction_list_reads_the_same_on_every_path(
+        gql: GraphQLClient, people: dict[str, httpx.Client], types: dict[str, str]) -> None:
+    rep = people["rep1"]
+    contact = _contact(gql, rep, "何列表")
+    for i in range(3):
+        _log(gql, rep, types, contactId=contact, subject=f"第{i}通",
+             occurredAt=_iso(NOW - timedelta(hours=i)))
+    # The first request runs the resolvers; later ones the compiled plan the database renders.
+    answers = [gql.data(LIST, {"c": contact}, client=rep)["interactions"] for _ in range(3)]
+    assert answers[0] == answers[1] == answers[2]
+    nodes = answers[0]["nodes"]
+    assert [n["subject"] for n in nodes] == ["第0通", "第1通", "第2通"]
+    assert all(n["type"] == {"name": "Call", "key": "CALL"} and n["contact"] == {"name": "何列表"}
+               and n["owner"] == {"name": "rep1"} for n in nodes)
