@@ -142,7 +142,7 @@ def test_my_follow_ups_list_whom_to_call_and_done_takes_one_off(
     expect(timeline.locator("[data-test=timeline-entry]").first).to_contain_text("跟进")
     ui.check("company-timeline.zh-CN")
 
-    page.get_by_role("menuitem", name="我的跟进").click()
+    page.locator("nav.sidebar").get_by_role("link", name="我的跟进", exact=True).click()
     items = page.locator("[data-test=follow-up]")
     expect(items).to_have_count(1)
     expect(items.first).to_contain_text("杭州西湖贸易")
@@ -162,7 +162,7 @@ def test_a_manager_adds_an_interaction_type_and_built_ins_keep_their_names(
     manager = tenant.members["冯经理"]
     page = ui.page
     ui.enter(manager.email, "/", password=manager.password)
-    page.get_by_role("menuitem", name="互动类型").click()
+    page.locator("nav.sidebar").get_by_role("link", name="互动类型", exact=True).click()
     table = page.locator("[data-test=type-table]")
     for label in ("电话", "邮件", "会议", "聊天", "拜访", "备注"):
         expect(table).to_contain_text(label)
