@@ -15,6 +15,7 @@ from sqlalchemy import select
 from infra.db import Database
 from modules.customers import service as customers
 from modules.customers.models import Company
+from modules.interactions.demo import seed_interactions
 from tenancy import service as tenancy
 from tenancy.context import Actor, CallContext
 from tenancy.models import Tenant
@@ -64,6 +65,7 @@ async def seed_demo(owner_db: Database, *, contacts: int = 200) -> DemoInfo:
             session, name="演示公司 Demo Trading", slug=DEMO_SLUG, admin_email=DEMO_EMAIL,
             admin_password=DEMO_PASSWORD, admin_name="管理员 Admin")
         team = [new.admin.id]
+        names = {new.admin.id: "管理员 Admin"}
         for member_email, member_name, role in [
             ("manager@demo.example.com", "陈经理", "manager"),
             ("sales1@demo.example.com", "李销售", "sales"),
@@ -73,6 +75,7 @@ async def seed_demo(owner_db: Database, *, contacts: int = 200) -> DemoInfo:
             user = await tenancy.add_member(session, new.ctx, email=member_email, name=member_name,
                                             password=DEMO_PASSWORD, role_key=role)
             team.append(user.id)
+            names[user.id] = member_name
         ctx = CallContext(Actor("system", None, new.tenant.id, "system",
                                 new.ctx.actor.permissions, "seed"), request_id="seed")
         companies: list[Company] = []
@@ -113,5 +116,7 @@ async def seed_demo(owner_db: Database, *, contacts: int = 200) -> DemoInfo:
                 "title": rng.choice(["总经理", "采购经理", "销售总监", "Buyer", "CTO", None]),
                 "owner_id": rng.choice(team),
             })
+        # Interactions and survey answers on the first customers (modules/interactions/demo.py).
+        await seed_interactions(session, new.tenant.id, new.ctx.actor.permissions, names)
     info.created = True
     return info

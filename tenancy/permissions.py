@@ -24,21 +24,34 @@ class Permission(StrEnum):
     TENANT_MANAGE = "tenant:manage"
     BILLING_MANAGE = "billing:manage"
     WEBHOOKS_MANAGE = "webhooks:manage"  # subscriptions, their secrets, the delivery log
+    # Interactions and survey answers (modules/interactions): their own area, so a role can log
+    # calls and remove its own mistakes without being allowed to delete customers.
+    INTERACTIONS_READ = "interactions:read"  # those the caller logged
+    INTERACTIONS_READ_ALL = "interactions:read_all"  # every interaction of the tenant
+    INTERACTIONS_WRITE = "interactions:write"  # log, and edit what one can see
+    INTERACTIONS_DELETE = "interactions:delete"  # soft delete and restore what one can see
+    INTERACTION_TYPES_MANAGE = "interaction_types:manage"  # the tenant's interaction types
 
 
 P = Permission
 _READ_WRITE = {P.CUSTOMERS_READ, P.CUSTOMERS_READ_ALL, P.CUSTOMERS_WRITE, P.CUSTOMERS_DELETE,
                P.TAGS_READ, P.TAGS_WRITE, P.TAGS_DELETE}
+_INTERACTIONS = {P.INTERACTIONS_READ, P.INTERACTIONS_READ_ALL, P.INTERACTIONS_WRITE,
+                 P.INTERACTIONS_DELETE, P.INTERACTION_TYPES_MANAGE}
 
 BUILTIN_ROLES: dict[str, tuple[str, frozenset[Permission]]] = {
     "owner": ("Owner", frozenset(Permission)),
     "admin": ("Administrator", frozenset(Permission) - {P.BILLING_MANAGE}),
-    "manager": ("Manager", frozenset(_READ_WRITE | {P.AUDIT_READ, P.MEMBERS_READ})),
+    "manager": ("Manager", frozenset(_READ_WRITE | _INTERACTIONS
+                                     | {P.AUDIT_READ, P.MEMBERS_READ})),
     # Sales tag their own customers with the tenant's tags; managers curate the tags.
+    # Sales log (and correct or remove) their own interactions.
     "sales": ("Sales", frozenset({P.CUSTOMERS_READ, P.CUSTOMERS_WRITE, P.TAGS_READ,
-                                  P.MEMBERS_READ})),
+                                  P.MEMBERS_READ, P.INTERACTIONS_READ, P.INTERACTIONS_WRITE,
+                                  P.INTERACTIONS_DELETE})),
     "viewer": ("Viewer", frozenset({P.CUSTOMERS_READ, P.CUSTOMERS_READ_ALL, P.TAGS_READ,
-                                    P.MEMBERS_READ})),
+                                    P.MEMBERS_READ, P.INTERACTIONS_READ,
+                                    P.INTERACTIONS_READ_ALL})),
 }
 
 

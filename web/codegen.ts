@@ -19,7 +19,7 @@ const config: CodegenConfig = {
         enumsAsTypes: true,
         skipTypename: true,
         strictScalars: true,
-        scalars: { DateTime: 'string', Date: 'string', JSON: 'unknown' },
+        scalars: { DateTime: 'string', Date: 'string', JSON: 'unknown', Decimal: 'string' },
       },
     },
   },

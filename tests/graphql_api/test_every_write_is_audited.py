@@ -161,6 +161,35 @@ WEBHOOK_CASES: dict[str, Callable[[Scene], str]] = {
 }
 
 
+def _interactions(scene: Scene, kind: str, verb: str) -> str:
+    """createInteractionType, updateInteraction, …: on the scene's contact, with its call type."""
+    if "call" not in scene.ids:
+        _, data = scene.send("{ interactionTypes(first: 20) { nodes { id key } } }")
+        scene.ids["call"] = next(n["id"] for n in data["interactionTypes"]["nodes"]
+                                 if n["key"] == "CALL")
+    created, changed = {
+        "InteractionType": ('{name: "上门安装"}', '{color: "#1e88e5"}'),
+        "Interaction": (f'{{typeId: "{scene.ids["call"]}", subject: "电话沟通", '
+                        f'contactId: "{scene.ids["Contact"]}", durationSeconds: 300}}',
+                        '{outcome: "已报价"}'),
+        "SurveyResponse": (f'{{contactId: "{scene.ids["Contact"]}", csat: 5, nps: 9}}',
+                           '{comment: "很满意"}')}[kind]
+    if verb == "create":
+        request_id, data = scene.send(f"mutation {{ create{kind}(input: {created}) {{ id }} }}")
+        scene.ids[kind] = data[f"create{kind}"]["id"]
+        return request_id
+    arguments = f"id: $id, input: {changed}" if verb == "update" else "id: $id"
+    request_id, _ = scene.send(f"mutation($id: ID!) {{ {verb}{kind}({arguments}) {{ id }} }}",
+                               {"id": scene.ids[kind]})
+    return request_id
+
+
+INTERACTION_CASES: dict[str, Callable[[Scene], str]] = {
+    f"{verb}{kind}": (lambda s, k=kind, v=verb: _interactions(s, k, v))
+    for kind in ("InteractionType", "Interaction", "SurveyResponse")
+    for verb in ("create", "update", "delete", "restore")
+}
+
 # In order: later cases use what earlier ones made.
 CASES: dict[str, Callable[[Scene], str]] = {
     "createContact": lambda s, k="Contact", v="create": _customer(s, k, v),
@@ -187,6 +216,7 @@ CASES: dict[str, Callable[[Scene], str]] = {
     "addMember": _add_member,
     "updateMember": _update_member,
     **WEBHOOK_CASES,
+    **INTERACTION_CASES,
 }
 
 

@@ -40,6 +40,9 @@ export const router = createRouter({
         { path: 'companies/:id/edit', name: 'company-edit', component: () => import('@/pages/customers/CompanyForm.vue'), props: true, meta: { title: 'companies.edit', permission: Permission.customersWrite } },
         { path: 'search', name: 'search', component: () => import('@/pages/search/SearchResults.vue'), meta: { title: 'search.title' } },
         { path: 'tags', name: 'tags', component: () => import('@/pages/tags/TagList.vue'), meta: { title: 'tags.title', permission: Permission.tagsRead } },
+        // Interactions (pages/interactions)
+        { path: 'follow-ups', name: 'follow-ups', component: () => import('@/pages/interactions/FollowUps.vue'), meta: { title: 'interactions.followUps.title', permission: Permission.interactionsRead } },
+        { path: 'admin/interaction-types', name: 'interaction-types', component: () => import('@/pages/interactions/InteractionTypeList.vue'), meta: { title: 'interactions.types.title', permission: Permission.interactionsRead } },
         { path: 'admin/members', name: 'members', component: () => import('@/pages/admin/MemberList.vue'), meta: { title: 'members.title', permission: Permission.usersManage } },
         { path: 'admin/api-keys', name: 'api-keys', component: () => import('@/pages/admin/ApiKeyList.vue'), meta: { title: 'apiKeys.title', permission: Permission.apiKeysManage } },
         { path: 'admin/webhooks', name: 'webhooks', component: () => import('@/pages/webhooks/WebhookList.vue'), meta: { title: 'webhooks.title', permission: Permission.webhooksManage } },

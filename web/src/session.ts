@@ -136,6 +136,11 @@ export const Permission = {
   apiKeysManage: 'api_keys:manage',
   webhooksManage: 'webhooks:manage',
   tenantManage: 'tenant:manage',
+  // Interactions (pages/interactions)
+  interactionsRead: 'interactions:read',
+  interactionsReadAll: 'interactions:read_all',
+  interactionsWrite: 'interactions:write',
+  interactionTypesManage: 'interaction_types:manage',
 } as const
 
 export function onSessionLost(handler: () => void): void {
