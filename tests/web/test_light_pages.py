@@ -84,7 +84,8 @@ def test_dates_read_as_the_browser_writes_them(ui: UI) -> None:
           'application/json', 'x-requested-by': 'tests' }, body: JSON.stringify({ query:
           '{ contacts(first: 1, sort: CREATED_AT_DESC) { nodes { createdAt } } }' }) })
         return (await r.json()).data.contacts.nodes[0].createdAt }""")
-    options = "{year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit'}"
+    options = ("{year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', "
+               "minute: '2-digit'}")
     for locale in ("zh-CN", "en"):
         if locale == "en":
             page.locator("[data-test=language-menu]").click()

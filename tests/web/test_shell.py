@@ -49,7 +49,8 @@ def test_a_viewer_is_offered_nothing_to_change(ui: UI) -> None:
     page = ui.page
     ui.enter("viewer@demo.example.com")
     expect(page.locator("[data-test=role]")).to_have_text("只读")
-    expect(page.locator("nav.sidebar").get_by_role("link", name="审计日志", exact=True)).to_have_count(0)
+    audit_link = page.locator("nav.sidebar").get_by_role("link", name="审计日志", exact=True)
+    expect(audit_link).to_have_count(0)
     ui.go("/contacts")
     expect(page.locator("[data-test=contact-table] tbody tr")).to_have_count(20)
     expect(page.locator("[data-test=new-contact]")).to_have_count(0)
