@@ -119,6 +119,8 @@ def test_companies_list_detail_and_form(ui: UI) -> None:
     expect(page.locator("[data-test=record-name]")).to_have_text("上海华联贸易有限公司")
     ui.check("company-detail.zh-CN")
     page.locator("[data-test=edit]").click()
+    # The form fills itself from the record once it has loaded: type after that, not before.
+    expect(page.locator("#name")).to_have_value("上海华联贸易有限公司")
     page.fill("#domain", "not a domain")
     page.locator("[data-test=save]").click()
     domain_item = page.locator(".el-form-item", has=page.locator("#domain"))
