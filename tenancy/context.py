@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from infra.errors import Forbidden
 from tenancy.permissions import Permission
@@ -31,6 +31,9 @@ class CallContext:
     client_ip: str | None = None
     region: str = "CN"  # the tenant's default phone region
     extra: dict[str, str] = field(default_factory=dict)
+    # What the caller's data scope and shares let them see, computed once per request when a
+    # rule first needs it (modules/kit/scopes.py); None: not yet, or stale after a write.
+    visibility: Any = None
 
     @property
     def tenant_id(self) -> uuid.UUID:

@@ -1,0 +1,141 @@
+"""What a caller's data scope and the records shared with them let them see: computed once per
+request, in one query, the first time a record rule needs it, and read by `record_rule` in all
+its forms (lists, counts, lookups, loaders, rendered joins) as parameters.
+
+A role's data scope (`roles.data_scope`) names the owners whose records its members see:
+
+own              their own records
+subordinates     theirs and those of everyone who reports to them, directly or not
+                 (`memberships.superior_id`, followed down the chain)
+department       theirs and those of every member of their department (the one they belong
+                 to, and those they manage)
+department_tree  the same, with every department under those, at any depth
+all              every record (the `<area>:read_all` permissions, kept in step with it)
+
+Records shared with them (`record_shares`) come on top: with them directly, or with their
+department or one above it (a share with 销售部 reaches its 华东组 too). A read-only share lets
+them read, not change.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.db import fetch
+from tenancy.context import CallContext
+
+VISIBILITY_SQL = """
+with recursive
+me as (
+    select m.department_id, r.data_scope
+    from memberships m join roles r on r.tenant_id = m.tenant_id and r.id = m.role_id
+    where m.tenant_id = %(tenant_id)s and m.user_id = %(user_id)s and m.status = 'active'
+),
+mine as (  -- the departments they belong to or manage
+    select department_id as id from me where department_id is not null
+    union
+    select department_id from department_managers
+    where tenant_id = %(tenant_id)s and user_id = %(user_id)s
+),
+tree as (
+    select id from mine
+    union
+    select d.id from departments d join tree on d.parent_id = tree.id
+    where d.tenant_id = %(tenant_id)s
+),
+above as (  -- their department and those above it: shares with these reach them
+    select department_id as id from me where department_id is not null
+    union
+    select d.parent_id from departments d join above on d.id = above.id
+    where d.tenant_id = %(tenant_id)s and d.parent_id is not null
+),
+reports as (
+    select %(user_id)s::uuid as id
+    union
+    select m.user_id from memberships m join reports on m.superior_id = reports.id
+    where m.tenant_id = %(tenant_id)s
+)
+select
+    (select data_scope from me) as scope,
+    case (select data_scope from me)
+        when 'subordinates' then array(select id from reports)
+        when 'department' then array(
+            select user_id from memberships
+            where tenant_id = %(tenant_id)s and department_id in (select id from mine)
+            union select %(user_id)s::uuid)
+        when 'department_tree' then array(
+            select user_id from memberships
+            where tenant_id = %(tenant_id)s and department_id in (select id from tree)
+            union select %(user_id)s::uuid)
+        when 'all' then array(select user_id from memberships where tenant_id = %(tenant_id)s)
+        when 'own' then array[%(user_id)s::uuid]
+        else array[]::uuid[]
+    end as owners,
+    (select coalesce(json_agg(json_build_array(s.entity_type, s.access, s.record_id)), '[]')::text
+     from record_shares s
+     where s.tenant_id = %(tenant_id)s
+       and (s.user_id = %(user_id)s or s.department_id in (select id from above))) as shares
+"""
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """The owners whose records the caller sees, and the records shared with them."""
+
+    scope: str
+    owners: tuple[uuid.UUID, ...]
+    # entity name -> ids shared for reading (read-only and read-write), and for writing
+    shared: dict[str, tuple[uuid.UUID, ...]] = field(default_factory=dict)
+    writable: dict[str, frozenset[uuid.UUID]] = field(default_factory=dict)
+
+    def shared_with(self, entity_name: str) -> tuple[uuid.UUID, ...]:
+        return self.shared.get(entity_name, ())
+
+    def may_write(self, entity_name: str, owner_id: uuid.UUID | None, id: uuid.UUID) -> bool:
+        return ((owner_id is not None and owner_id in self.owners)
+                or id in self.writable.get(entity_name, frozenset()))
+
+
+NOBODY = Visibility("own", ())  # an API key or the system: acts for no user, owns nothing
+
+
+async def load_visibility(session: Any, ctx: CallContext) -> Visibility:
+    """The caller's visibility, computed on first use in this request (one query), then
+    reused by every rule until a write in the request makes it stale."""
+    found: Visibility | None = ctx.visibility
+    if found is not None:
+        return found
+    user_id = ctx.actor.user_id
+    if user_id is None:
+        ctx.visibility = NOBODY
+        return NOBODY
+    rows = await fetch(session, VISIBILITY_SQL, {"tenant_id": ctx.tenant_id, "user_id": user_id})
+    row = rows[0]
+    shares = json.loads(row.shares)
+    shared: dict[str, list[uuid.UUID]] = {}
+    writable: dict[str, set[uuid.UUID]] = {}
+    for entity_type, access, record_id in shares:
+        rid = uuid.UUID(str(record_id))
+        shared.setdefault(entity_type, []).append(rid)
+        if access == "write":
+            writable.setdefault(entity_type, set()).add(rid)
+    found = Visibility(
+        row.scope or "own", tuple(row.owners or ()),
+        {k: tuple(dict.fromkeys(v)) for k, v in shared.items()},
+        {k: frozenset(v) for k, v in writable.items()})
+    ctx.visibility = found
+    return found
+
+
+def loaded(ctx: CallContext) -> Visibility:
+    """The visibility a rule reads: loaded by the kit's entry points before any rule is built
+    (`load_visibility`); a rule built without it is a bug, and fails rather than guess."""
+    found: Visibility | None = ctx.visibility
+    if found is None:
+        if ctx.actor.user_id is None:
+            return NOBODY
+        raise RuntimeError("record rule used before load_visibility(session, ctx)")
+    return found
