@@ -31,7 +31,7 @@ class DepartmentMutations(DepartmentCrud):  # type: ignore[misc,valid-type]
     @strawberry.mutation(extensions=ADMIN, description=(
         "Delete an empty department: one with sub-departments or members is refused "
         "(CONFLICT); move them first."))
-    async def delete_department(self, info: Info, id: strawberry.ID) -> DepartmentType:
+    async def remove_department(self, info: Info, id: strawberry.ID) -> DepartmentType:
         return await info.context.write(  # type: ignore[no-any-return]
             service.departments.remove, decode_id(id, "Department"))
 
