@@ -189,7 +189,7 @@ class SessionCookies:
 
 SESSION_SQL = """
 select s.user_id, s.expires_at, s.revoked_at, u.email, m.status as membership_status,
-       r.key as role, r.permissions, t.status, t.default_region
+       r.key as role, r.permissions, r.data_scope, t.status, t.default_region
 from web_sessions s
 join memberships m on m.tenant_id = s.tenant_id and m.user_id = s.user_id
 join roles r on r.tenant_id = m.tenant_id and r.id = m.role_id
@@ -207,7 +207,8 @@ async def authenticate_session(session: AsyncSession, tenant_id: uuid.UUID,
     if (row is None or row.revoked_at is not None or row.expires_at <= datetime.now(UTC)
             or row.membership_status != "active" or row.status != "active"):
         return None
-    actor = Actor("user", row.user_id, tenant_id, row.role, frozenset(row.permissions), row.email)
+    actor = Actor("user", row.user_id, tenant_id, row.role, frozenset(row.permissions), row.email,
+                  row.data_scope)
     return Authenticated(actor, row.default_region)
 
 

@@ -18,6 +18,10 @@ class Actor:
     role: str
     permissions: frozenset[str]
     label: str  # an email, an API key's name, "system"
+    # The role's data scope when the authenticator read it with the role (own, subordinates,
+    # department, department_tree, all); None: unknown, read with the visibility
+    # (modules/kit/scopes.py).
+    data_scope: str | None = None
 
     @property
     def user_id(self) -> uuid.UUID | None:

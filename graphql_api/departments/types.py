@@ -40,14 +40,14 @@ class DepartmentType(Node):
     @strawberry.field(description="Its managers (at most 20): they see its records under the "
                       "department scopes.")
     async def managers(self, info: Info) -> list[UserType]:
-        ids = await _batched(info, "managers", service.managers_by_department).load(self.id)  # type: ignore[attr-defined]
+        ids = await _batched(info, "managers", service.managers_by_department).load(self.id)  # type: ignore[arg-type]
         users = await info.context.loaders.user.load_many(ids)
         return [u for u in users if u is not None]
 
     @strawberry.field(description="How many members it has (not counting those under it).")
     async def member_count(self, info: Info) -> int:
         return await _batched(info, "member_counts",  # type: ignore[no-any-return]
-                              service.member_counts).load(self.id)  # type: ignore[attr-defined]
+                              service.member_counts).load(self.id)  # type: ignore[arg-type]
 
 
 def _batched(info: Info, name: str, fn: Callable[..., Awaitable[list[Any]]]

@@ -125,10 +125,9 @@ async def _check_tags(session: AsyncSession, ctx: CallContext, tags: list[uuid.U
 async def _check_owner(session: AsyncSession, ctx: CallContext, owner_id: uuid.UUID | None
                        ) -> None:
     """As a single write's rule (`customers.service.check_references`), once for the call."""
-    if owner_id is None or owner_id != ctx.actor.user_id:
-        if not ctx.can(Permission.CUSTOMERS_READ_ALL):
-            raise Forbidden("only managers can give customers to another owner",
-                            field="ownerId")
+    if (owner_id is None or owner_id != ctx.actor.user_id) and not ctx.can(
+            Permission.CUSTOMERS_READ_ALL):
+        raise Forbidden("only managers can give customers to another owner", field="ownerId")
     if owner_id is not None and not await directory.is_active_member(session, ctx, owner_id):
         raise ValidationFailed.single("ownerId", "is not an active member of this tenant",
                                       "not_found")

@@ -39,9 +39,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from infra.db import fetch
 from infra.errors import FieldError, ValidationFailed
-from modules.kit import registry
+from modules.kit import registry, repository
 from modules.kit.entity import Entity, Filter, camel
-from modules.kit import repository
 from modules.kit.repository import (
     _DIALECT,
     LIVE,

@@ -34,9 +34,9 @@ def test_an_admin_builds_a_tree_and_scopes_sales_to_their_department(
     owner = tenant.members["owner"]
     key = tenant.keys["owner"]
     for person, name in (("乙销售", "同组客户"), ("丙销售", "别组客户"), ("甲销售", "自己的客户")):
+        owner_id = to_global_id("User", tenant.members[person].user_id)
         gql.data("mutation($n: String!, $o: ID) { createContact(input: {name: $n, ownerId: $o})"
-                 " { id } }", {"n": name, "o": to_global_id("User", tenant.members[person].user_id)},
-                 key=key)
+                 " { id } }", {"n": name, "o": owner_id}, key=key)
     page = ui.page
     ui.enter(owner.email, "/", password=owner.password)
     page.get_by_role("menuitem", name="部门与权限").click()
