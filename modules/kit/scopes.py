@@ -60,11 +60,11 @@ _OWNERS = {
         union select %(user_id)s::uuid)""",
     "all": "array(select user_id from memberships where tenant_id = %(tenant_id)s)",
 }
-_SHARES = """(select coalesce(json_agg(json_build_array(s.entity_type, s.access, s.record_id)),
+_SHARES = """(select coalesce(json_agg(json_build_array(rs.entity_type, rs.access, rs.record_id)),
                              '[]')::text
-     from record_shares s
-     where s.tenant_id = %(tenant_id)s
-       and (s.user_id = %(user_id)s or s.department_id = any(array(
+     from record_shares rs
+     where rs.tenant_id = %(tenant_id)s
+       and (rs.user_id = %(user_id)s or rs.department_id = any(array(
             with recursive above(id) as (  -- their department and those above it
                 select department_id from memberships
                 where tenant_id = %(tenant_id)s and user_id = %(user_id)s
@@ -86,6 +86,27 @@ _ANY_SCOPE = (f"select {_ROLE_SCOPE} as scope, case {_ROLE_SCOPE} "
 
 def visibility_sql(scope: str | None) -> str:
     return SCOPED_SQL.get(scope or "", _ANY_SCOPE)
+
+
+def with_the_caller(user_sql: str, scope_sql: str) -> str:
+    """Select-list columns `scope_owners` and `scope_shares` computing the visibility of the
+    user `user_sql` whose role's scope is `scope_sql` (SQL over the statement's own rows), null
+    for the scope `all`: the session's authentication reads them with the caller, so a
+    request pays no round trip of its own for them (`tenancy.auth.SESSION_SQL`)."""
+    def bind(sql: str) -> str:
+        return sql.replace("%(user_id)s", user_sql)
+
+    owners = " ".join(f"when '{scope}' then {bind(sql)}" for scope, sql in _OWNERS.items()
+                      if scope != "all")
+    return (f"case {scope_sql} {owners} end as scope_owners, "
+            f"case when {scope_sql} = 'all' then null else {bind(_SHARES)} end as scope_shares")
+
+
+def from_columns(scope: str, owners: Any, shares: str | None) -> Visibility | None:
+    """The visibility read by `with_the_caller` (None for the scope `all`)."""
+    if shares is None:
+        return None
+    return _visibility(scope, owners, shares)
 
 
 @dataclass(frozen=True)
@@ -123,7 +144,13 @@ async def load_visibility(session: Any, ctx: CallContext) -> Visibility:
     rows = await fetch(session, visibility_sql(scope),
                        {"tenant_id": ctx.tenant_id, "user_id": user_id, "scope": scope})
     row = rows[0]
-    shares = json.loads(row.shares)
+    found = _visibility(row.scope or "own", row.owners, row.shares)
+    ctx.visibility = found
+    return found
+
+
+def _visibility(scope: str, owners: Any, shares_json: str) -> Visibility:
+    shares = json.loads(shares_json)
     shared: dict[str, list[uuid.UUID]] = {}
     writable: dict[str, set[uuid.UUID]] = {}
     for entity_type, access, record_id in shares:
@@ -131,12 +158,10 @@ async def load_visibility(session: Any, ctx: CallContext) -> Visibility:
         shared.setdefault(entity_type, []).append(rid)
         if access == "write":
             writable.setdefault(entity_type, set()).add(rid)
-    found = Visibility(
-        row.scope or "own", tuple(row.owners or ()),
+    return Visibility(
+        scope, tuple(owners or ()),
         {k: tuple(dict.fromkeys(v)) for k, v in shared.items()},
         {k: frozenset(v) for k, v in writable.items()})
-    ctx.visibility = found
-    return found
 
 
 def loaded(ctx: CallContext) -> Visibility:
