@@ -346,6 +346,12 @@ export default {
     deleteConfirm: 'Delete {n} records?',
     selectRow: 'Select {name}',
     selectAll: 'Select all on this page',
+    reasons: {
+      NOT_FOUND: 'not found, or not yours to see',
+      FORBIDDEN: 'you may not change it',
+      CONFLICT: 'deleted (restore it first) or changed meanwhile',
+      VALIDATION: 'not a valid change for it',
+    },
   },
   transfer: {
     action: 'Transfer customers',

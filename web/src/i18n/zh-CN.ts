@@ -344,6 +344,12 @@ export default {
     deleteConfirm: '删除这 {n} 条记录？',
     selectRow: '选择{name}',
     selectAll: '选择本页全部',
+    reasons: {
+      NOT_FOUND: '不存在，或您无权查看',
+      FORBIDDEN: '您无权修改',
+      CONFLICT: '已删除（请先恢复）或已被他人修改',
+      VALIDATION: '不能这样修改',
+    },
   },
   transfer: {
     action: '转移客户',
