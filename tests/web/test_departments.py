@@ -39,7 +39,7 @@ def test_an_admin_builds_a_tree_and_scopes_sales_to_their_department(
                  " { id } }", {"n": name, "o": owner_id}, key=key)
     page = ui.page
     ui.enter(owner.email, "/", password=owner.password)
-    page.get_by_role("menuitem", name="部门与权限").click()
+    page.get_by_role("link", name="部门与权限").click()
     expect(page.locator("h1")).to_have_text("部门与数据权限")
 
     # The tree: 销售部 with 华东组 and 华北组 under it.
@@ -72,7 +72,7 @@ def test_an_admin_builds_a_tree_and_scopes_sales_to_their_department(
     page.locator("[data-test='dept-华东组']").click()
     _pick(ui, "[data-test=dept-managers]", "甲销售")
     page.locator("[data-test=dept-save]").click()
-    expect(page.locator(".el-message--success")).to_contain_text("华东组")
+    expect(page.locator(".el-message--success", has_text="华东组").first).to_be_visible()
     # Renamed in place.
     page.fill("#dept-name", "华东大区")
     page.locator("[data-test=dept-save]").click()
@@ -83,7 +83,7 @@ def test_an_admin_builds_a_tree_and_scopes_sales_to_their_department(
     # page does not even offer its own sub-departments as its parent).
     page.locator("[data-test=dept-remove]").click()
     page.locator(".el-message-box").get_by_role("button", name="删除").click()
-    expect(page.locator(".el-message--error")).to_contain_text("该部门还有成员")
+    expect(page.locator(".el-message--error", has_text="该部门还有成员").first).to_be_visible()
     page.locator("[data-test='dept-销售部']").click()
     page.locator("[data-test=dept-parent]").click()
     expect(page.locator(".el-select-dropdown__item:visible.is-disabled")).to_have_count(3)
@@ -93,11 +93,11 @@ def test_an_admin_builds_a_tree_and_scopes_sales_to_their_department(
     page.get_by_role("tab", name="数据权限").click()
     page.locator("[data-test=scope-sales]").click()
     page.locator(".el-select-dropdown__item:visible", has_text="本部门").first.click()
-    expect(page.locator(".el-message--success")).to_contain_text("销售")
+    expect(page.locator(".el-message--success", has_text="销售").first).to_be_visible()
     # The viewer role is held by API keys: it keeps "all", and the page says why.
     page.locator("[data-test=scope-viewer]").click()
     page.locator(".el-select-dropdown__item:visible", has_text="本人").first.click()
-    expect(page.locator(".el-message--error")).to_contain_text("API 密钥")
+    expect(page.locator(".el-message--error", has_text="API 密钥").first).to_be_visible()
     ui.check("scopes.zh-CN")
 
     # 甲 sees 乙's customer (same department), not 丙's.
@@ -129,7 +129,69 @@ def test_a_manager_transfers_a_leaving_members_customers(
     _pick(ui, "[data-test=transfer-to]", "接手销售")
     ui.check("transfer.zh-CN")
     page.locator("[data-test=transfer-submit]").click()
-    expect(page.locator(".el-message--success")).to_contain_text("已转移 2 个联系人、1 家公司")
+    expect(page.locator(".el-message--success", has_text="已转移 2 个联系人、1 家公司").first).to_be_visible()
     counts = gql.data("{ contactCountsByOwner { count owner { name } } }", key=key)
     assert {(c["owner"] or {}).get("name"): c["count"]
             for c in counts["contactCountsByOwner"]} == {"接手销售": 2}
+
+
+def test_bulk_assign_three_contacts_and_see_a_failure_explained(
+        ui: UI, tenants: TenantFactory, gql: GraphQLClient) -> None:
+    tenant = _tenant(tenants, {"接手销售": "sales"})
+    key = tenant.keys["owner"]
+    ids = {name: gql.data("mutation($n: String!) { createContact(input: {name: $n}) { id } }",
+                          {"n": name}, key=key)["createContact"]["id"]
+           for name in ("批量一", "批量二", "批量三", "批量四")}
+    gql.data("mutation { createTag(input: {name: \"重点\"}) { id } }", key=key)
+    owner = tenant.members["owner"]
+    page = ui.page
+    ui.enter(owner.email, "/contacts", password=owner.password)
+    table = page.locator("[data-test=contact-table]")
+
+    def select(name: str) -> None:
+        table.locator("tbody tr", has_text=name).locator("[data-test=select-row]").check()
+
+    for name in ("批量一", "批量二", "批量三"):
+        select(name)
+    bar = page.locator("[data-test=bulk-bar]")
+    expect(bar).to_contain_text("已选 3 条")
+    _pick(ui, "[data-test=bulk-action]", "分配负责人")
+    _pick(ui, "[data-test=bulk-owner]", "接手销售")
+    ui.check("bulk.zh-CN")
+    page.locator("[data-test=bulk-apply]").click()
+    expect(page.locator(".el-message--success", has_text="3 条已修改").first).to_be_visible()
+    expect(bar).to_have_count(0)  # the selection is cleared, the list reloaded
+    sales_id = to_global_id("User", tenant.members["接手销售"].user_id)
+    for name in ("批量一", "批量二", "批量三"):
+        owner_of = gql.data("query($id: ID!) { contact(id: $id) { owner { id } } }",
+                            {"id": ids[name]}, key=key)["contact"]["owner"]
+        assert owner_of == {"id": sales_id}, name
+    expect(table.locator("tbody tr", has_text="批量一")).to_contain_text("接手销售")
+
+    # One of two selected is deleted meanwhile: tagging says which failed, and why.
+    select("批量四")
+    select("批量一")
+    gql.data("mutation($id: ID!) { deleteContact(id: $id) { id } }", {"id": ids["批量四"]},
+             key=key)
+    _pick(ui, "[data-test=bulk-tag]", "重点")
+    page.locator("[data-test=bulk-apply]").click()
+    notice = page.locator(".el-notification")
+    expect(notice).to_contain_text("1 条已修改")
+    expect(notice).to_contain_text("1 条失败")
+    expect(notice).to_contain_text("批量四：已删除（请先恢复）")
+
+
+def test_sales_may_tag_their_selection_but_not_give_it_away(
+        ui: UI, tenants: TenantFactory, gql: GraphQLClient) -> None:
+    tenant = _tenant(tenants, {"本人销售": "sales"})
+    sales = tenant.members["本人销售"]
+    gql.data("mutation($o: ID) { createContact(input: {name: \"我的客户\", ownerId: $o}) { id } }",
+             {"o": to_global_id("User", sales.user_id)}, key=tenant.keys["owner"])
+    page = ui.page
+    ui.enter(sales.email, "/contacts", password=sales.password)
+    page.locator("[data-test=contact-table] tbody tr", has_text="我的客户").locator(
+        "[data-test=select-row]").check()
+    page.locator("[data-test=bulk-action]").click()
+    options = page.locator(".el-select-dropdown__item:visible")
+    expect(options).to_have_text(["打标签", "移除标签"])
+    page.keyboard.press("Escape")
