@@ -129,7 +129,8 @@ def test_a_manager_transfers_a_leaving_members_customers(
     _pick(ui, "[data-test=transfer-to]", "接手销售")
     ui.check("transfer.zh-CN")
     page.locator("[data-test=transfer-submit]").click()
-    expect(page.locator(".el-message--success", has_text="已转移 2 个联系人、1 家公司").first).to_be_visible()
+    done = page.locator(".el-message--success", has_text="已转移 2 个联系人、1 家公司")
+    expect(done.first).to_be_visible()
     counts = gql.data("{ contactCountsByOwner { count owner { name } } }", key=key)
     assert {(c["owner"] or {}).get("name"): c["count"]
             for c in counts["contactCountsByOwner"]} == {"接手销售": 2}
