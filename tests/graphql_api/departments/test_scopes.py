@@ -18,6 +18,8 @@ COMPANIES = "{ companies(first: 100) { totalCount nodes { id } } }"
 GET = "query($id: ID!) { contact(id: $id) { id company { id name } } }"
 NODE = "query($id: ID!) { node(id: $id) { id } }"
 COUNTS = "{ contactCountsByOwner { count } }"
+SEARCH = """query($q: String!) { customerSearch(query: $q, first: 50) { totalCount
+  nodes { id } } }"""
 UPDATE = """mutation($id: ID!) { updateContact(id: $id, input: {title: "经理"}) { id title } }"""
 LINK = """mutation($id: ID!, $c: ID!) { updateContact(id: $id, input: {companyId: $c}) {
   id } }"""
@@ -60,6 +62,11 @@ def test_each_scope_reaches_the_records_it_names_by_every_route(org: Org, scope:
     assert org.whose([n["id"] for n in searched["nodes"]]) == expected
     assert sum(c["count"] for c in org.as_("east", COUNTS)["contactCountsByOwner"]) == len(
         expected)
+    found = org.as_("east", SEARCH, {"q": "客户-"})["customerSearch"]
+    assert org.whose([n["id"] for n in found["nodes"]]) == expected
+    assert found["totalCount"] == len(expected)
+    companies_found = org.as_("east", SEARCH, {"q": "公司-"})["customerSearch"]["nodes"]
+    assert org.whose([n["id"] for n in companies_found], "companies") == expected
 
     for person in PEOPLE:
         id = org.contacts[person]
