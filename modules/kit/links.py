@@ -116,8 +116,10 @@ def _visible_target(link: Link, target: Any, link_table: Any, prefix: str
 def _target_params(link: Link, ctx: CallContext, prefix: str) -> dict[str, Any]:
     """The target's rule's parameters (its visibility loaded first where it reads it)."""
     target = link.target
+    # `scope_owners` only from `scope_params` (when the target's rule reads it): it is the
+    # caller's, shared with the owner's own rule, which a default here would overwrite.
     return {f"{prefix}_read": ctx.can(target.read), f"{prefix}_read_all": target.reads_all(ctx),
-            "scope_owners": [], **scope_params(target, ctx, prefix)}
+            **scope_params(target, ctx, prefix)}
 
 
 # -- owners' lists, for data loaders ------------------------------------------------------
@@ -143,7 +145,7 @@ async def linked(session: Any, ctx: CallContext, link: Link, owner_ids: Sequence
     them), in the link's order: one query for the whole batch."""
     await prepare(session, ctx, (link.target,))
     params = {"tenant_id": ctx.tenant_id, "actor_user_id": ctx.actor.user_id,
-              "ids": list(owner_ids), **_target_params(link, ctx, "target")}
+              "scope_owners": [], "ids": list(owner_ids), **_target_params(link, ctx, "target")}
     make = row_type(link.target)
     found: dict[uuid.UUID, list[Any]] = {}
     for row in await fetch(session, _linked_sql(link), params, tuple_row):

@@ -28,6 +28,14 @@ def _pick(ui: UI, select: str, *options: str) -> None:
     ui.page.keyboard.press("Escape")
 
 
+def _scope(ui: UI, role: str, label: str) -> None:
+    """Choose a role's data scope by its exact label, once no other dropdown is open."""
+    expect(ui.page.locator(".el-select-dropdown:visible")).to_have_count(0)
+    ui.page.locator(f"[data-test=scope-{role}]").click()
+    ui.page.locator(".el-select-dropdown:visible").get_by_text(label, exact=True).click()
+    expect(ui.page.locator(".el-select-dropdown:visible")).to_have_count(0)
+
+
 def test_an_admin_builds_a_tree_and_scopes_sales_to_their_department(
         ui: UI, tenants: TenantFactory, gql: GraphQLClient) -> None:
     tenant = _tenant(tenants, {"甲销售": "sales", "乙销售": "sales", "丙销售": "sales"})
@@ -91,12 +99,10 @@ def test_an_admin_builds_a_tree_and_scopes_sales_to_their_department(
 
     # The sales role's data scope: own department's.
     page.get_by_role("tab", name="数据权限").click()
-    page.locator("[data-test=scope-sales]").click()
-    page.locator(".el-select-dropdown__item:visible", has_text="本部门").first.click()
+    _scope(ui, "sales", "本部门")
     expect(page.locator(".el-message--success", has_text="销售").first).to_be_visible()
     # The viewer role is held by API keys: it keeps "all", and the page says why.
-    page.locator("[data-test=scope-viewer]").click()
-    page.locator(".el-select-dropdown__item:visible", has_text="本人").first.click()
+    _scope(ui, "viewer", "本人")
     expect(page.locator(".el-message--error", has_text="API 密钥").first).to_be_visible()
     ui.check("scopes.zh-CN")
 

@@ -161,3 +161,18 @@ def test_another_tenant_sees_nothing_of_the_organisation(
     error = gql.error("query($id: ID!) { department(id: $id) { id } }",
                       {"id": org.depts["销售部"]}, key=key)
     assert error["extensions"]["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("scope", ["OWN", "DEPARTMENT"])
+def test_a_tag_filter_keeps_the_scope(org: Org, scope: str) -> None:
+    """A link condition (tagIds) brings the tags' own rule: the list's scope stands."""
+    org.set_scope(scope)
+    tag = org.admin_data("mutation($n: String!) { createTag(input: {name: $n}) { id } }",
+                         {"n": f"范围标签{scope}"})["createTag"]["id"]
+    for person in ("east", "east2", "north"):
+        org.admin_data("mutation($id: ID!, $t: [ID!]!) { tagContact(id: $id, tagIds: $t) "
+                       "{ id } }", {"id": org.contacts[person], "t": [tag]})
+    listed = org.as_("east", LIST, {"f": {"tagIds": [tag]}})["contacts"]
+    expected = {"east"} if scope == "OWN" else {"east", "east2"}
+    assert org.whose([n["id"] for n in listed["nodes"]]) == expected
+    assert listed["totalCount"] == len(expected)
