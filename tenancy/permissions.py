@@ -70,7 +70,7 @@ def own_records_only(granted: frozenset[str] | set[str]) -> bool:
 # them, any other scope takes them away): code that asks `ctx.can(CUSTOMERS_READ_ALL)` keeps
 # its meaning, "reads every customer of the tenant".
 DATA_SCOPES = ("own", "subordinates", "department", "department_tree", "all")
-READ_ALL_PERMISSIONS = frozenset({P.CUSTOMERS_READ_ALL})
+READ_ALL_PERMISSIONS = frozenset(p for p in Permission if p.value.endswith(":read_all"))
 
 
 def scope_of_permissions(granted: frozenset[str] | set[str]) -> str:
