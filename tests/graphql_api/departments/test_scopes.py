@@ -176,3 +176,20 @@ def test_a_tag_filter_keeps_the_scope(org: Org, scope: str) -> None:
     expected = {"east"} if scope == "OWN" else {"east", "east2"}
     assert org.whose([n["id"] for n in listed["nodes"]]) == expected
     assert listed["totalCount"] == len(expected)
+
+
+@pytest.mark.parametrize(("scope", "seen"), [("OWN", {"east"}), ("DEPARTMENT", {"east", "east2"})])
+def test_interactions_follow_the_scope_too(org: Org, scope: str, seen: set[str]) -> None:
+    """Every owned entity gets the scopes from its declaration: interactions by their author."""
+    org.set_scope(scope)
+    types = org.admin_data("{ interactionTypes(first: 20) { nodes { id key } } }")
+    call = next(n["id"] for n in types["interactionTypes"]["nodes"] if n["key"] == "CALL")
+    logged = {}
+    for person in ("east", "east2", "north"):
+        logged[person] = org.as_(person, """mutation($t: ID!, $c: ID!, $s: String!) {
+            createInteraction(input: {typeId: $t, contactId: $c, subject: $s}) { id } }""",
+                                 {"t": call, "c": org.contacts[person],
+                                  "s": f"{scope}-{person}"})["createInteraction"]["id"]
+    listed = org.as_("east", "{ interactions(first: 100) { nodes { id } } }")
+    ids = {n["id"] for n in listed["interactions"]["nodes"]}
+    assert {p for p, i in logged.items() if i in ids} == seen
