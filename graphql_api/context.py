@@ -88,3 +88,4 @@ class GraphQLContext:
             return await self.uow.run_atomic(lambda s: fn(s, ctx, *args, **kwargs))
         finally:
             self._loaders = None
+            ctx.visibility = None  # a write may have changed scopes, departments or shares

@@ -318,7 +318,7 @@ class GraphQLEndpoint:
             return
         client = request.client.host if request.client else None
         context.call = CallContext(found.actor, request_id=context.request_id, client_ip=client,
-                                   region=found.region)
+                                   region=found.region, visibility=found.visibility)
         structlog.contextvars.bind_contextvars(tenant_id=str(found.actor.tenant_id),
                                                actor=found.actor.label)
 

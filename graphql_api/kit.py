@@ -30,7 +30,7 @@ from infra.errors import ValidationFailed
 from modules.kit import links, registry
 from modules.kit.entity import Entity, camel
 from modules.kit.links import Link, LinkService
-from modules.kit.repository import caller_params, join_rule
+from modules.kit.repository import join_rule
 from modules.kit.service import EntityService
 
 # GraphQL node types by type name, with the loader that fetches them: for `node(id:)`.
@@ -182,10 +182,9 @@ def list_field(service: EntityService[Any], node_type: Any, *, filter: Any, sort
         size = context.page_size(first)
         filters = filter_values(entity, filter)
         rendered = requested(entity.model)
-        render_params = (caller_params(context.ctx, registry.entities())
-                         if rendered is not None else None)
+        # The joins' parameters (every entity's rule) are the kit's: `repository.page`.
         page = await context.read(list_page, filters=filters, sort=sort.value, first=size,
-                                  after=after, rendered=rendered, render_params=render_params)
+                                  after=after, rendered=rendered)
         return Connection(page=page, counter=lambda: context.read(count, filters=filters))
 
     resolve.__annotations__ = {

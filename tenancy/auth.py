@@ -33,6 +33,7 @@ from infra.db import (
 )
 from infra.errors import AppError, BadRequest, Unauthenticated, ValidationFailed
 from infra.validation import normalise_email
+from modules.kit import scopes
 from tenancy.api_keys import ParsedKey
 from tenancy.audit import record_change
 from tenancy.context import Actor, CallContext
@@ -50,6 +51,7 @@ class Authenticated:
     region: str
     # An API key whose `last_used_at` is older than LAST_USED_GRANULARITY: see `touch_api_key`.
     touch_due: bool = False
+    visibility: Any = None  # read with a session's caller (modules/kit/scopes.py)
 
 
 async def _autocommit(db: Database, tenant_id: uuid.UUID | None, sql: str,
@@ -187,9 +189,12 @@ class SessionCookies:
             return None
 
 
-SESSION_SQL = """
+# With the caller, what their data scope and the records shared with them let them see
+# (modules/kit/scopes.py): no round trip of its own for a request that lists owned records.
+SESSION_SQL = f"""
 select s.user_id, s.expires_at, s.revoked_at, u.email, m.status as membership_status,
-       r.key as role, r.permissions, t.status, t.default_region
+       r.key as role, r.permissions, r.data_scope, t.status, t.default_region,
+       {scopes.with_the_caller("s.user_id", "r.data_scope")}
 from web_sessions s
 join memberships m on m.tenant_id = s.tenant_id and m.user_id = s.user_id
 join roles r on r.tenant_id = m.tenant_id and r.id = m.role_id
@@ -207,8 +212,10 @@ async def authenticate_session(session: AsyncSession, tenant_id: uuid.UUID,
     if (row is None or row.revoked_at is not None or row.expires_at <= datetime.now(UTC)
             or row.membership_status != "active" or row.status != "active"):
         return None
-    actor = Actor("user", row.user_id, tenant_id, row.role, frozenset(row.permissions), row.email)
-    return Authenticated(actor, row.default_region)
+    actor = Actor("user", row.user_id, tenant_id, row.role, frozenset(row.permissions), row.email,
+                  row.data_scope)
+    return Authenticated(actor, row.default_region, visibility=scopes.from_columns(
+        row.data_scope, row.scope_owners, row.scope_shares))
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from infra.errors import Forbidden
 from tenancy.permissions import Permission
@@ -18,6 +18,10 @@ class Actor:
     role: str
     permissions: frozenset[str]
     label: str  # an email, an API key's name, "system"
+    # The role's data scope when the authenticator read it with the role (own, subordinates,
+    # department, department_tree, all); None: unknown, read with the visibility
+    # (modules/kit/scopes.py).
+    data_scope: str | None = None
 
     @property
     def user_id(self) -> uuid.UUID | None:
@@ -31,6 +35,9 @@ class CallContext:
     client_ip: str | None = None
     region: str = "CN"  # the tenant's default phone region
     extra: dict[str, str] = field(default_factory=dict)
+    # What the caller's data scope and shares let them see, computed once per request when a
+    # rule first needs it (modules/kit/scopes.py); None: not yet, or stale after a write.
+    visibility: Any = None
 
     @property
     def tenant_id(self) -> uuid.UUID:

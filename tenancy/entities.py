@@ -73,6 +73,9 @@ MEMBER = Entity(
     # By name first: how people look for a colleague.
     sorts=tuple(_SORTS[name] for name in ("NAME_ASC", "NAME_DESC", "CREATED_AT_DESC",
                                           "CREATED_AT_ASC", "UPDATED_AT_DESC")),
-    filters={"search": NameOrEmail(), "role": RoleKey(), "status": Equals("status")},
-    fields={"role_id": Field(reference="Role")},
+    filters={"search": NameOrEmail(), "role": RoleKey(), "status": Equals("status"),
+             # Their department and reporting line (modules/departments).
+             "department_id": Equals("department_id"), "superior_id": Equals("superior_id")},
+    fields={"role_id": Field(reference="Role"), "department_id": Field(reference="Department"),
+            "superior_id": Field(reference="User")},
 )

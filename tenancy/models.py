@@ -41,6 +41,8 @@ class Role(TenantOwned, Timestamps, Base):
     name: Mapped[str] = mapped_column(String(100))
     permissions: Mapped[list[str]] = mapped_column(ARRAY(Text))
     is_builtin: Mapped[bool] = mapped_column(default=False)
+    # Which owned records the role reads and changes (modules/departments/scopes.py).
+    data_scope: Mapped[str] = mapped_column(String(20), default="own")
 
 
 class Membership(Timestamps, Base):
@@ -53,6 +55,9 @@ class Membership(Timestamps, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     role_id: Mapped[uuid.UUID]
     status: Mapped[str] = mapped_column(String(20), default="active")
+    # Their department, and whom they report to (modules/departments).
+    department_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    superior_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
 
 
 class Member(Base):
@@ -70,6 +75,8 @@ class Member(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320))
+    department_id: Mapped[uuid.UUID | None]
+    superior_id: Mapped[uuid.UUID | None]
 
 
 class ApiKey(TenantOwned, Base):

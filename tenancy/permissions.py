@@ -62,3 +62,17 @@ def own_records_only(granted: frozenset[str] | set[str]) -> bool:
     known = {p.value for p in Permission}
     return any(p.endswith(":read") and f"{p}_all" in known and f"{p}_all" not in granted
                for p in granted)
+
+
+# -- data scopes (modules/departments/scopes.py) -------------------------------------------
+# Which owned records a role reads and changes. `all` goes with the `<area>:read_all`
+# permissions, which the product keeps in step with it (setting a role's scope to `all` grants
+# them, any other scope takes them away): code that asks `ctx.can(CUSTOMERS_READ_ALL)` keeps
+# its meaning, "reads every customer of the tenant".
+DATA_SCOPES = ("own", "subordinates", "department", "department_tree", "all")
+READ_ALL_PERMISSIONS = frozenset(p for p in Permission if p.value.endswith(":read_all"))
+
+
+def scope_of_permissions(granted: frozenset[str] | set[str]) -> str:
+    """The data scope a role's permissions imply when none is set: all, or own."""
+    return "all" if READ_ALL_PERMISSIONS & set(granted) else "own"

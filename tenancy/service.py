@@ -25,7 +25,7 @@ from tenancy.context import CallContext, system_context
 from tenancy.entities import API_KEY, MEMBER
 from tenancy.models import ApiKey, Member, Membership, Role, Tenant, User, WebSession
 from tenancy.passwords import MIN_PASSWORD_LENGTH, hash_password
-from tenancy.permissions import BUILTIN_ROLES, own_records_only
+from tenancy.permissions import BUILTIN_ROLES, own_records_only, scope_of_permissions
 
 SLUG_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -119,7 +119,8 @@ async def create_tenant(
     roles = {}
     for key, (role_name, perms) in BUILTIN_ROLES.items():
         roles[key] = Role(tenant_id=tenant_id, id=new_id(), key=key, name=role_name,
-                          permissions=sorted(perms), is_builtin=True)
+                          permissions=sorted(perms), is_builtin=True,
+                          data_scope=scope_of_permissions(perms))
         session.add(roles[key])
     await session.flush()
     await record_change(session, ctx, entity_type="tenant", entity_id=tenant_id,

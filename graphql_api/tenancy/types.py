@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from graphql_api.kit import node, sort_enum
+from graphql_api.kit import node, reference, sort_enum
 from graphql_api.loaders import loaded_by
 from graphql_api.relay import Node, to_global_id
 from graphql_api.rendering import global_id_sql, renders
 from tenancy.audit import AuditEntry, OutboxEvent, node_type
-from tenancy.directory import UserRow, member_user_sql
+from tenancy.directory import UserRow, member_user_sql, owner_user_sql
 from tenancy.entities import API_KEY, MEMBER
 from tenancy.models import User
+
+if TYPE_CHECKING:
+    from graphql_api.departments.types import DepartmentType
 
 
 @renders(User, id=global_id_sql("User"))
@@ -54,6 +57,18 @@ class MemberType(Node):
     async def role(self, info: Info) -> str:
         return await info.context.loaders.role_key.load(self.role_id) or ""  # type: ignore[attr-defined,no-any-return]
 
+    # -- their place in the organisation (modules/departments) ---------------------------
+    superior = reference(UserType, "superior_id", join=owner_user_sql,
+                         description="Whom they report to, or null.")
+
+    @strawberry.field(description="Their department, or null.")
+    @loaded_by("department", "department_id")
+    async def department(self, info: Info) -> Annotated[
+            DepartmentType, strawberry.lazy("graphql_api.departments.types")] | None:
+        if self.department_id is None:  # type: ignore[attr-defined]
+            return None
+        return await info.context.loaders.department.load(self.department_id)  # type: ignore[attr-defined,no-any-return]
+
 
 MemberSort = sort_enum(MEMBER, "MemberSort", description="Orderings of member lists; by name "
                        "unless told.")
@@ -65,6 +80,10 @@ class MemberFilter:
                                           description="Part of the name or email.")
     role: str | None = strawberry.field(default=None, description="A role's key (`sales`).")
     status: str | None = strawberry.field(default=None, description="`active` or `disabled`.")
+    department_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Members of this department (not those under it).")
+    superior_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Members who report directly to this user.")
 
 
 @strawberry.input(description="A new member: an existing login (by email) joins with its own "

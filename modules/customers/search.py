@@ -24,7 +24,7 @@ from typing import Any, Literal
 import orjson
 import phonenumbers
 from psycopg.rows import namedtuple_row, scalar_row
-from sqlalchemy import bindparam, literal_column
+from sqlalchemy import ARRAY, Uuid, bindparam, literal_column
 from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +34,7 @@ from infra.pagination import Page, build_page
 from infra.validation import clean_text
 from modules.customers.entities import COMPANY, CONTACT
 from modules.customers.schemas import SEARCH_MAX_TERM, phone_search_term, search_route
+from modules.kit import repository as kit_repository
 from modules.kit.entity import Entity
 from modules.kit.repository import LIVE, record_rule
 from tenancy.context import CallContext
@@ -121,9 +122,13 @@ class SearchShape:
 
 
 def _rule(entity: Entity, alias: str, read_all: bool) -> str:
+    # The caller's data scope and shares: parameters `scope_owners` and `<entity>_shared`
+    # (`kit_repository.scope_params`), as every list of the kit has them.
     rule = record_rule(entity, lambda name: literal_column(f'{alias}."{name}"'),
-                       tenant_id=bindparam("tenant_id"), user_id=bindparam("actor_user_id"),
-                       read_all=read_all, deleted=LIVE)
+                       tenant_id=bindparam("tenant_id"), read_all=read_all,
+                       owners=bindparam("scope_owners", type_=ARRAY(Uuid)),
+                       shared=bindparam(f"{entity.name}_shared", type_=ARRAY(Uuid)),
+                       deleted=LIVE)
     return str(rule.compile(dialect=_DIALECT))
 
 
@@ -277,8 +282,11 @@ async def _prepare(session: AsyncSession, ctx: CallContext, term: SearchTerm
                    ) -> dict[str, Any]:
     ctx.require(CONTACT.read)
     ctx.require(COMPANY.read)
+    await kit_repository.prepare(session, ctx, (CONTACT, COMPANY))
     return {**term_params(term), "tenant_id": ctx.tenant_id,
-            "actor_user_id": ctx.actor.user_id}
+            "actor_user_id": ctx.actor.user_id, "scope_owners": [],
+            **kit_repository.scope_params(CONTACT, ctx),
+            **kit_repository.scope_params(COMPANY, ctx)}
 
 
 async def search(session: AsyncSession, ctx: CallContext, term: SearchTerm, *, first: int,

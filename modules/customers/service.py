@@ -82,6 +82,7 @@ async def contact_counts_by_owner(session: AsyncSession, ctx: CallContext) -> li
     """Live contacts the caller may see, counted per owner in one query, most first: a sales
     user's record rule leaves them their own count only, as their contact list does."""
     ctx.require(CONTACT.read)
+    await kit_repository.prepare(session, ctx, (CONTACT,))
     n = func.count().label("n")
     stmt = (kit_repository.visible(CONTACT, ctx)
             .with_only_columns(Contact.owner_id, n)

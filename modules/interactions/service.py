@@ -71,6 +71,7 @@ async def _visible_ids(session: AsyncSession, ctx: CallContext, entity: Any,
                        ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
     if not ids or not ctx.can(entity.read):
         return set()
+    await kit_repository.prepare(session, ctx, (entity,))  # the caller's data scope
     stmt = kit_repository.visible(entity, ctx).with_only_columns(entity.model.id).where(
         entity.model.id.in_(list(ids)))
     return set((await session.scalars(stmt)).all())
@@ -187,6 +188,7 @@ async def follow_ups(session: AsyncSession, ctx: CallContext, *, until: datetime
     ctx.require(INTERACTION.read)
     if ctx.actor.user_id is None:
         return build_page([], lambda r: (), first, after)
+    await kit_repository.prepare(session, ctx, (INTERACTION,))  # the caller's data scope
     stmt = apply_keyset(_follow_ups(ctx, until), FOLLOW_UP_KEY, after, first)
     rows = list((await session.scalars(stmt)).all())
     return build_page(rows, lambda r: (r.next_follow_up_at, r.id), first, after)
@@ -196,6 +198,7 @@ async def count_follow_ups(session: AsyncSession, ctx: CallContext, *, until: da
     ctx.require(INTERACTION.read)
     if ctx.actor.user_id is None:
         return 0
+    await kit_repository.prepare(session, ctx, (INTERACTION,))
     return int(await session.scalar(counted(_follow_ups(ctx, until))) or 0)
 
 
@@ -256,6 +259,7 @@ async def satisfaction(session: AsyncSession, ctx: CallContext, *,
     nps_n = func.count(m.nps)
     promoters = func.count().filter(m.nps >= 9)
     detractors = func.count().filter(m.nps <= 6)
+    await kit_repository.prepare(session, ctx, (SURVEY_RESPONSE,))  # the caller's data scope
     stmt = kit_repository.visible(SURVEY_RESPONSE, ctx).with_only_columns(
         func.count(), func.count(m.csat), func.round(func.avg(m.csat), 2), nps_n, promoters,
         func.count().filter(and_(m.nps >= 7, m.nps <= 8)), detractors,

@@ -27,6 +27,7 @@ from infra.errors import BadRequest
 from infra.pagination import Page, SortKey, build_page, decode_cursor
 from modules.interactions.entities import INTERACTION, SURVEY_RESPONSE
 from modules.interactions.service import CustomerRef, resolve_customer
+from modules.kit import repository as kit_repository
 from tenancy.context import CallContext
 
 INTERACTION_KIND, SURVEY_KIND, CHANGE_KIND = "interaction", "survey", "change"
@@ -71,9 +72,12 @@ def _seek(kind: str, time: str, cursor: Entry | None, params: dict[str, Any]) ->
 
 
 def _owned(entity: Any, ctx: CallContext) -> str:
+    """The kit's record rule for the owner: the owners the caller's data scope reaches and
+    the records shared with them (parameters from `kit_repository.scope_params`)."""
     if entity.reads_all(ctx):
         return "true"
-    return "owner_id = %(actor_user_id)s" if ctx.actor.user_id is not None else "false"
+    return (f"(owner_id = any(%(scope_owners)s::uuid[]) "
+            f"or id = any(%({entity.name}_shared)s::uuid[]))")
 
 
 def _customer(customer: CustomerRef) -> str:
@@ -139,8 +143,12 @@ async def timeline(session: AsyncSession, ctx: CallContext, customer: CustomerRe
     and answers they logged)."""
     await resolve_customer(session, ctx, customer)
     cursor = decode(after)
+    await kit_repository.prepare(session, ctx, (INTERACTION, SURVEY_RESPONSE))
     params: dict[str, Any] = {"tenant_id": ctx.tenant_id, "actor_user_id": ctx.actor.user_id,
-                              "customer_id": customer.id, "limit": first + 1}
+                              "customer_id": customer.id, "limit": first + 1,
+                              "scope_owners": [],
+                              **kit_repository.scope_params(INTERACTION, ctx),
+                              **kit_repository.scope_params(SURVEY_RESPONSE, ctx)}
     wanted = [k for k in KINDS if not kinds or k in kinds]
     branches = [sql for k in wanted if (sql := _BRANCHES[k](ctx, customer, cursor, params))]
     if not branches or first == 0:

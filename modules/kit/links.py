@@ -39,9 +39,16 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from infra.db import fetch
 from infra.errors import FieldError, ValidationFailed
-from modules.kit import registry
+from modules.kit import registry, repository
 from modules.kit.entity import Entity, Filter, camel
-from modules.kit.repository import _DIALECT, LIVE, record_rule, row_type
+from modules.kit.repository import (
+    _DIALECT,
+    LIVE,
+    prepare,
+    record_rule,
+    row_type,
+    scope_params,
+)
 from tenancy.context import CallContext
 
 
@@ -93,20 +100,26 @@ class Link:
 def _visible_target(link: Link, target: Any, link_table: Any, prefix: str
                     ) -> ColumnElement[bool]:
     """The target row `target` (an alias) linked by `link_table`'s row, if the caller may see
-    it and it is live; parameters `tenant_id`, `actor_user_id`, `<prefix>_read`,
-    `<prefix>_read_all`."""
+    it and it is live; parameters `tenant_id`, `<prefix>_read`, `<prefix>_read_all`,
+    `scope_owners` and `<prefix>_shared` (`_target_params`)."""
     entity = link.target
     return and_(
         bindparam(f"{prefix}_read", type_=Boolean),
         target.id == link.target_column(link_table),
         record_rule(entity, lambda name: getattr(target, name),
-                    tenant_id=bindparam("tenant_id"), user_id=bindparam("actor_user_id"),
-                    read_all=bindparam(f"{prefix}_read_all", type_=Boolean), deleted=LIVE))
+                    tenant_id=bindparam("tenant_id"),
+                    read_all=bindparam(f"{prefix}_read_all", type_=Boolean),
+                    owners=bindparam("scope_owners", type_=ARRAY(Uuid)),
+                    shared=bindparam(f"{prefix}_shared", type_=ARRAY(Uuid)), deleted=LIVE))
 
 
 def _target_params(link: Link, ctx: CallContext, prefix: str) -> dict[str, Any]:
+    """The target's rule's parameters (its visibility loaded first where it reads it)."""
     target = link.target
-    return {f"{prefix}_read": ctx.can(target.read), f"{prefix}_read_all": target.reads_all(ctx)}
+    # `scope_owners` only from `scope_params` (when the target's rule reads it): it is the
+    # caller's, shared with the owner's own rule, which a default here would overwrite.
+    return {f"{prefix}_read": ctx.can(target.read), f"{prefix}_read_all": target.reads_all(ctx),
+            **scope_params(target, ctx, prefix)}
 
 
 # -- owners' lists, for data loaders ------------------------------------------------------
@@ -130,8 +143,9 @@ async def linked(session: Any, ctx: CallContext, link: Link, owner_ids: Sequence
                  ) -> list[list[Any]]:
     """For each owner id, its live targets the caller may see (rows as lists and loaders read
     them), in the link's order: one query for the whole batch."""
+    await prepare(session, ctx, (link.target,))
     params = {"tenant_id": ctx.tenant_id, "actor_user_id": ctx.actor.user_id,
-              "ids": list(owner_ids), **_target_params(link, ctx, "target")}
+              "scope_owners": [], "ids": list(owner_ids), **_target_params(link, ctx, "target")}
     make = row_type(link.target)
     found: dict[uuid.UUID, list[Any]] = {}
     for row in await fetch(session, _linked_sql(link), params, tuple_row):
@@ -225,12 +239,10 @@ class LinkService:
             raise ValidationFailed.single(link.field, f"at most {link.limit} at once",
                                           "too_many")
         owner = await self._owner(session, ctx, owner_id)
+        await prepare(session, ctx, (entity,))
         visible = set(await session.scalars(
-            select(entity.model.id).where(
-                record_rule(entity, lambda name: getattr(entity.model, name),
-                            tenant_id=ctx.tenant_id, user_id=ctx.actor.user_id,
-                            read_all=entity.reads_all(ctx), deleted=LIVE),
-                entity.model.id.in_(ids))))
+            repository.visible(entity, ctx).with_only_columns(entity.model.id)
+            .where(entity.model.id.in_(ids))))
         if missing := [i for i in ids if i not in visible]:
             from graphql_api.relay import to_global_id
 

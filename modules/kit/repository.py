@@ -21,10 +21,13 @@ from typing import Any
 
 from psycopg.rows import args_row, scalar_row, tuple_row
 from sqlalchemy import (
+    ARRAY,
     Boolean,
     Integer,
     Select,
+    Uuid,
     and_,
+    any_,
     bindparam,
     false,
     func,
@@ -48,6 +51,7 @@ from infra.pagination import (
     key_text_sql,
     parse_key,
 )
+from modules.kit import registry, scopes
 from modules.kit.entity import Entity, Sort
 from tenancy.context import CallContext
 
@@ -57,21 +61,28 @@ _JSON_MARK = "__rendered_json__"
 LIVE, ALL, DELETED_ONLY = "live", "all", "deleted_only"
 
 
-def record_rule(entity: Entity, col: Any, *, tenant_id: Any, user_id: Any, read_all: Any,
-                deleted: Any) -> ColumnElement[bool]:
+def record_rule(entity: Entity, col: Any, *, tenant_id: Any, read_all: Any, deleted: Any,
+                owners: Any = (), shared: Any = None) -> ColumnElement[bool]:
     """The rows of `entity` a caller may see. `col(name)` gives a column of the row being
     tested; each other argument is a value (Python) or a bind parameter (SQL):
 
     tenant_id  the caller's tenant
-    user_id    the caller's user id (None for an API key or the system: owns nothing)
-    read_all   whether the caller reads every record, or only those they own
+    read_all   whether the caller reads every record (data scope `all`), or only those their
+               data scope reaches (`owners`) and those shared with them (`shared`)
+    owners     the owners whose records the caller's data scope reaches (modules.kit.scopes):
+               their own, their subordinates', their department's...; empty for an API key or
+               the system, which act for no user and own nothing
+    shared     ids of records shared with the caller, or None (none: no condition at all)
     deleted    LIVE, ALL or DELETED_ONLY; or a boolean "may see deleted" (LIVE or ALL)
     """
     clauses: list[Any] = [col("tenant_id") == tenant_id]
     if entity.owner is not None and read_all is not True:
-        # Never `owner_id == None`, which SQLAlchemy would turn into "owned by nobody".
-        own = col(entity.owner) == user_id if user_id is not None else false()
-        clauses.append(own if read_all is False else or_(read_all, own))
+        reach = [_any_of(col(entity.owner), owners)]
+        if shared is not None:
+            reach.append(_any_of(col("id"), shared))
+        if read_all is not False:
+            reach.insert(0, read_all)
+        clauses.append(or_(*reach))
     if entity.soft_deletes:
         if deleted == LIVE or deleted is False:
             clauses.append(col("deleted_at").is_(None))
@@ -82,24 +93,62 @@ def record_rule(entity: Entity, col: Any, *, tenant_id: Any, user_id: Any, read_
     return and_(*clauses)
 
 
+def _any_of(column: Any, values: Any) -> Any:
+    """`column` is one of `values`: a Python sequence, or an array parameter (SQL)."""
+    if isinstance(values, (list, tuple, set, frozenset)):
+        return column.in_(list(values)) if values else false()
+    return column == any_(values)
+
+
+def scope_params(entity: Entity, ctx: CallContext, prefix: str | None = None
+                 ) -> dict[str, Any]:
+    """The parameters of `entity`'s rule that come from the caller's data scope:
+    `scope_owners` and `<prefix>_shared` (prefix: the entity's name). Empty for a caller who
+    reads all (they are not read then); the visibility must be loaded for the others."""
+    name = prefix or entity.name
+    if entity.owner is None or entity.reads_all(ctx):
+        return {f"{name}_shared": []}
+    found = scopes.loaded(ctx)
+    return {"scope_owners": list(found.owners), f"{name}_shared": list(found.shared_with(
+        entity.name))}
+
+
+def needs_visibility(ctx: CallContext, entities: Sequence[Entity]) -> bool:
+    return any(e.owner is not None and not e.reads_all(ctx) for e in entities)
+
+
+async def prepare(session: Any, ctx: CallContext, entities: Sequence[Entity]) -> None:
+    """Load the caller's visibility (once per request) if a rule of these entities reads it:
+    never for a caller who reads them all, so they pay no query for it."""
+    if needs_visibility(ctx, entities) and ctx.visibility is None:
+        await scopes.load_visibility(session, ctx)
+
+
 def visible(entity: Entity, ctx: CallContext, *, include_deleted: bool = False) -> Select[Any]:
-    """An ORM statement of the rows this caller may see (for lookups and writes)."""
+    """An ORM statement of the rows this caller may see (for lookups and writes); the
+    caller's visibility loaded first (`prepare`)."""
     model = entity.model
+    read_all = entity.reads_all(ctx)
+    found = None if read_all or entity.owner is None else scopes.loaded(ctx)
     return select(model).where(record_rule(
         entity, lambda name: getattr(model, name), tenant_id=ctx.tenant_id,
-        user_id=ctx.actor.user_id, read_all=entity.reads_all(ctx),
+        read_all=read_all, owners=found.owners if found else (),
+        shared=(found.shared_with(entity.name) or None) if found else None,
         deleted=ALL if include_deleted else LIVE))
 
 
 # -- references: the rule as SQL text over an alias, for loaders and rendered joins ---------
 
 def caller_params(ctx: CallContext, entities: Sequence[Entity]) -> dict[str, Any]:
-    """The parameters `join_rule` reads, for these entities."""
-    params: dict[str, Any] = {"tenant_id": ctx.tenant_id, "actor_user_id": ctx.actor.user_id}
+    """The parameters `join_rule` reads, for these entities (the caller's visibility loaded
+    first where a rule reads it: `prepare`)."""
+    params: dict[str, Any] = {"tenant_id": ctx.tenant_id, "actor_user_id": ctx.actor.user_id,
+                              "scope_owners": []}
     for e in entities:
         params[f"{e.name}_read"] = ctx.can(e.read)
         params[f"{e.name}_read_all"] = e.reads_all(ctx)
         params[f"{e.name}_see_deleted"] = e.sees_deleted(ctx)
+        params.update(scope_params(e, ctx))
     return params
 
 
@@ -118,8 +167,10 @@ def _join_template(entity: Entity) -> str:
         bindparam(f"{entity.name}_read", type_=Boolean),
         literal_column("__alias__.id") == literal_column("__key__"),
         record_rule(entity, lambda name: literal_column(f'__alias__."{name}"'),
-                    tenant_id=bindparam("tenant_id"), user_id=bindparam("actor_user_id"),
+                    tenant_id=bindparam("tenant_id"),
                     read_all=bindparam(f"{entity.name}_read_all", type_=Boolean),
+                    owners=bindparam("scope_owners", type_=ARRAY(Uuid)),
+                    shared=bindparam(f"{entity.name}_shared", type_=ARRAY(Uuid)),
                     deleted=bindparam(f"{entity.name}_see_deleted", type_=Boolean)))
     return str(rule.compile(dialect=_DIALECT))
 
@@ -145,6 +196,7 @@ async def by_ids(session: AsyncSession, ctx: CallContext, entity: Entity,
                  ids: Sequence[uuid.UUID]) -> list[Any]:
     """Rows of the given ids that the caller may see, in one query, in the order of `ids`
     (None where not visible): what data loaders need."""
+    await prepare(session, ctx, (entity,))
     rows = await fetch(session, _by_ids_sql(entity),
                        {**caller_params(ctx, (entity,)), "ids": list(ids)},
                        args_row(row_type(entity)))
@@ -155,6 +207,7 @@ async def by_ids(session: AsyncSession, ctx: CallContext, entity: Entity,
 async def get(session: AsyncSession, ctx: CallContext, entity: Entity, id: uuid.UUID, *,
               include_deleted: bool = False, for_update: bool = False) -> Any:
     """The ORM row of this id if the caller may see it, else None."""
+    await prepare(session, ctx, (entity,))
     stmt = visible(entity, ctx, include_deleted=include_deleted).where(entity.model.id == id)
     if for_update:
         stmt = stmt.with_for_update()
@@ -172,6 +225,7 @@ class ListShape:
     read_all: bool
     deleted: str
     filters: frozenset[str]
+    shared: bool = False  # some records are shared with the caller: the rule names them
 
 
 def sort_key(entity: Entity, sort: Sort) -> SortKey:
@@ -190,7 +244,10 @@ def _filtered(shape: ListShape, columns: Sequence[Any]) -> Select[Any]:
     entity, model = shape.entity, shape.entity.model
     stmt = select(*columns).where(record_rule(
         entity, lambda name: getattr(model, name), tenant_id=bindparam("tenant_id"),
-        user_id=bindparam("actor_user_id"), read_all=shape.read_all, deleted=shape.deleted))
+        read_all=shape.read_all, owners=bindparam("scope_owners", type_=ARRAY(Uuid)),
+        shared=(bindparam(f"{entity.name}_shared", type_=ARRAY(Uuid)) if shape.shared
+                else None),
+        deleted=shape.deleted))
     for name in sorted(shape.filters):
         stmt = stmt.where(entity.filters[name].clause(model, name))
     return stmt
@@ -234,16 +291,31 @@ def _count_sql(shape: ListShape) -> str:
 def _shape(ctx: CallContext, entity: Entity, filters: dict[str, Any], deleted: str
            ) -> ListShape:
     present = frozenset(k for k in entity.filters if filters.get(k) is not None)
-    return ListShape(entity, entity.reads_all(ctx), deleted, present)
+    read_all = entity.reads_all(ctx)
+    shared = (not read_all and entity.owner is not None
+              and bool(scopes.loaded(ctx).shared_with(entity.name)))
+    return ListShape(entity, read_all, deleted, present, shared)
 
 
 def _params(ctx: CallContext, entity: Entity, filters: dict[str, Any]) -> dict[str, Any]:
-    params: dict[str, Any] = {"tenant_id": ctx.tenant_id, "actor_user_id": ctx.actor.user_id}
+    params: dict[str, Any] = {"tenant_id": ctx.tenant_id, "actor_user_id": ctx.actor.user_id,
+                              "scope_owners": [], **scope_params(entity, ctx)}
     for name, spec in entity.filters.items():
         value = filters.get(name)
         if value is not None:
             params.update(spec.params(name, value, ctx))
     return params
+
+
+def _ruled(entity: Entity, filters: dict[str, Any]) -> list[Entity]:
+    """The entities whose record rules a list of `entity` with these filters applies: its
+    own, and the targets of its link conditions (`LinkedTo`)."""
+    out = [entity]
+    for name, spec in entity.filters.items():
+        link = getattr(spec, "link", None)
+        if link is not None and filters.get(name) is not None:
+            out.append(link.target)
+    return out
 
 
 async def page(session: AsyncSession, ctx: CallContext, entity: Entity, *,
@@ -256,6 +328,8 @@ async def page(session: AsyncSession, ctx: CallContext, entity: Entity, *,
     rows are tuples instead: each node's JSON text as the database rendered it, and the sort
     key as text (`pagination.key_text_sql`), parsed only for the cursors asked for."""
     key = _sort_key(entity, sort)
+    await prepare(session, ctx, registry.entities() if rendered is not None
+                  else _ruled(entity, filters))
     params = _params(ctx, entity, filters)
     params["limit"] = first + 1
     if after:
@@ -267,8 +341,8 @@ async def page(session: AsyncSession, ctx: CallContext, entity: Entity, *,
         rows = await fetch(session, sql, params, args_row(row_type(entity, width)))
         result = build_page(rows, lambda r: tuple(r[-width:]), first, after)
     else:
-        if render_params:
-            params.update(render_params)
+        params.update(render_params if render_params is not None
+                      else caller_params(ctx, registry.entities()))
         rows = await fetch(session, sql, params, tuple_row)
         result = build_page(rows, lambda r: parse_key(r[1:], key), first, after)
         result.rendered = True
@@ -277,6 +351,25 @@ async def page(session: AsyncSession, ctx: CallContext, entity: Entity, *,
 
 async def count(session: AsyncSession, ctx: CallContext, entity: Entity, *,
                 filters: dict[str, Any], deleted: str) -> int:
+    await prepare(session, ctx, _ruled(entity, filters))
     rows = await fetch(session, _count_sql(_shape(ctx, entity, filters, deleted)),
                        _params(ctx, entity, filters), scalar_row)
     return int(rows[0])
+
+
+@lru_cache(maxsize=256)
+def _ids_sql(shape: ListShape) -> str:
+    model = shape.entity.model
+    stmt = _filtered(shape, [model.id]).order_by(model.id).limit(
+        bindparam("limit", type_=Integer))
+    return str(stmt.compile(dialect=_DIALECT))
+
+
+async def ids(session: AsyncSession, ctx: CallContext, entity: Entity, *,
+              filters: dict[str, Any], deleted: str, limit: int) -> list[uuid.UUID]:
+    """Ids of the records a list with these filters shows the caller (the same record rule
+    and conditions), at most `limit`, in id order: what bulk operations by filter act on."""
+    await prepare(session, ctx, _ruled(entity, filters))
+    params = {**_params(ctx, entity, filters), "limit": limit}
+    return await fetch(session, _ids_sql(_shape(ctx, entity, filters, deleted)), params,
+                       scalar_row)

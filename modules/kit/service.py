@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from infra.db import new_id
 from infra.errors import BadRequest, Conflict, Forbidden, NotFound
 from infra.pagination import Page, RenderSpec
-from modules.kit import registry, repository
+from modules.kit import registry, repository, scopes
 from modules.kit.entity import Entity
 from tenancy.audit import record_change
 from tenancy.context import CallContext
@@ -93,6 +93,14 @@ class EntityService(Generic[M]):
         return await repository.count(session, ctx, self.entity, filters=filters,
                                       deleted=self._deleted(ctx, filters))
 
+    async def matching_ids(self, session: AsyncSession, ctx: CallContext, *,
+                           filters: dict[str, Any], limit: int) -> list[uuid.UUID]:
+        """Ids of the records the list with these filters shows the caller (at most
+        `limit`): what bulk operations by filter act on."""
+        ctx.require(self.entity.read)
+        return await repository.ids(session, ctx, self.entity, filters=filters,
+                                    deleted=self._deleted(ctx, filters), limit=limit)
+
     async def load_many(self, session: AsyncSession, ctx: CallContext,
                         ids: Sequence[uuid.UUID]) -> list[Any]:
         """For data loaders: rows in the order of `ids`, None where not visible."""
@@ -115,7 +123,17 @@ class EntityService(Generic[M]):
                                    for_update=True)
         if row is None:
             raise NotFound(f"no {self.entity.noun} with this id", field="id")
+        self.require_writable(ctx, row)
         return row  # type: ignore[no-any-return]
+
+    def require_writable(self, ctx: CallContext, row: Any) -> None:
+        """A record the caller sees only through a read-only share is not theirs to change:
+        FORBIDDEN (they may read it, so NOT_FOUND would be a lie)."""
+        entity = self.entity
+        if entity.owner is None or entity.reads_all(ctx):
+            return
+        if not scopes.loaded(ctx).may_write(entity.name, getattr(row, entity.owner), row.id):
+            raise Forbidden(f"this {entity.noun} is shared with you read-only", field="id")
 
     async def live(self, session: AsyncSession, ctx: CallContext, id: uuid.UUID) -> M:
         """`editable`, refused with CONFLICT when deleted: a deleted record is restored before

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from graphql_api.csrf import CSRF_HEADER
+from infra.global_ids import from_global_id, to_global_id
 from tests.conftest import LOGIN, GraphQLClient, LiveServer
 from tests.factories import PASSWORD, TenantData, TenantFactory
 
@@ -190,6 +191,69 @@ INTERACTION_CASES: dict[str, Callable[[Scene], str]] = {
     for verb in ("create", "update", "delete", "restore")
 }
 
+
+
+def _org(scene: Scene, query: str, key: str | None = None, **variables: object) -> str:
+    """A departments, scopes, shares or bulk mutation (modules/departments, customers/bulk),
+    keeping the id it answers under `key`."""
+    request_id, data = scene.send(query, {
+        k: scene.ids.get(v, v) if isinstance(v, str) else v for k, v in variables.items()})
+    answer = next(iter(data.values()))
+    if key is not None:
+        scene.ids[key] = answer["id"]
+    return request_id
+
+
+ORG_CASES: dict[str, Callable[[Scene], str]] = {
+    "createDepartment": lambda s: _org(
+        s, "mutation { createDepartment(input: {name: \"销售部\"}) { id } }", "Department"),
+    "updateDepartment": lambda s: _org(
+        s, "mutation($id: ID!) { updateDepartment(id: $id, input: {position: 2}) { id } }",
+        id="Department"),
+    "setDepartmentManagers": lambda s: _org(
+        s, "mutation($id: ID!, $u: [ID!]!) { setDepartmentManagers(id: $id, userIds: $u) "
+        "{ id } }", id="Department", u=[to_global_id("User", s.tenant.members["owner"].user_id)]),
+    "assignMembersToDepartment": lambda s: _org(
+        s, "mutation($d: ID, $m: [ID!]!) { assignMembersToDepartment(departmentId: $d, "
+        "memberIds: $m) { id } }", d="Department", m=[s.ids["member"]]),
+    "setMemberSuperior": lambda s: _org(
+        s, "mutation($m: ID!, $s: ID) { setMemberSuperior(memberId: $m, superiorId: $s) "
+        "{ id } }", m="member", s=to_global_id("User", s.tenant.members["owner"].user_id)),
+    "setRoleDataScope": lambda s: _org(
+        s, "mutation { setRoleDataScope(role: \"sales\", scope: DEPARTMENT) { key } }"),
+    "shareRecord": lambda s: _org(
+        s, "mutation($r: ID!, $d: ID) { shareRecord(recordId: $r, access: READ, "
+        "departmentId: $d) { id } }", "Share", r="Contact", d="Department"),
+    "unshareRecord": lambda s: _org(
+        s, "mutation($id: ID!) { unshareRecord(id: $id) { id } }", id="Share"),
+    "bulkUpdateContacts": lambda s: _org(
+        s, "mutation($ids: [ID!], $o: ID) { bulkUpdateContacts(action: ASSIGN, ids: $ids, "
+        "ownerId: $o) { changed } }", ids=[s.ids["Contact"]],
+        o=to_global_id("User", s.tenant.members["owner"].user_id)),
+    "bulkUpdateCompanies": lambda s: _org(
+        s, "mutation($ids: [ID!]) { bulkUpdateCompanies(action: DELETE, ids: $ids) "
+        "{ changed } }", ids=[s.ids["Company"]]),
+    "transferCustomers": lambda s: _org(
+        s, "mutation($f: ID!, $t: ID!) { transferCustomers(fromUserId: $f, toUserId: $t) "
+        "{ remaining } }", f=to_global_id("User", s.tenant.members["owner"].user_id),
+        t=_member_user(s)),
+    "removeDepartment": lambda s: _remove_department(s),
+}
+
+
+def _member_user(scene: Scene) -> str:
+    _, member_id = from_global_id(scene.ids["member"])
+    return to_global_id("User", member_id)
+
+
+def _remove_department(scene: Scene) -> str:
+    # Empty it first (its member leaves it), then remove it.
+    scene.send("mutation($m: [ID!]!) { assignMembersToDepartment(departmentId: null, "
+               "memberIds: $m) { id } }", {"m": [scene.ids["member"]]})
+    return _org(scene, "mutation($id: ID!) { removeDepartment(id: $id) { id } }",
+                id="Department")
+
+
 # In order: later cases use what earlier ones made.
 CASES: dict[str, Callable[[Scene], str]] = {
     "createContact": lambda s, k="Contact", v="create": _customer(s, k, v),
@@ -217,6 +281,7 @@ CASES: dict[str, Callable[[Scene], str]] = {
     "updateMember": _update_member,
     **WEBHOOK_CASES,
     **INTERACTION_CASES,
+    **ORG_CASES,
 }
 
 

@@ -78,7 +78,8 @@ def test_a_sales_user_sees_only_their_own_customers(ui: UI, world: World,
     ui.enter(email, "/contacts?size=100")
     expect(page.locator("[data-test=role]")).to_have_text("销售")
     expect(page.locator("[data-test=total]")).to_have_text(f"共 {own} 条")
-    owners = page.locator("[data-test=contact-table] tbody tr td:nth-child(6)")
+    # (The 7th cell: a selection box comes first for those who may write, for bulk actions.)
+    owners = page.locator("[data-test=contact-table] tbody tr td:nth-child(7)")
     expect(owners.first).to_have_text(me["name"])
     assert set(owners.all_inner_texts()) == {me["name"]}
     expect(page.locator("[data-test=new-contact]")).to_be_visible()  # sales may create

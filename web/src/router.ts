@@ -44,6 +44,7 @@ export const router = createRouter({
         { path: 'follow-ups', name: 'follow-ups', component: () => import('@/pages/interactions/FollowUps.vue'), meta: { title: 'interactions.followUps.title', permission: Permission.interactionsRead } },
         { path: 'admin/interaction-types', name: 'interaction-types', component: () => import('@/pages/interactions/InteractionTypeList.vue'), meta: { title: 'interactions.types.title', permission: Permission.interactionsRead } },
         { path: 'admin/members', name: 'members', component: () => import('@/pages/admin/MemberList.vue'), meta: { title: 'members.title', permission: Permission.usersManage } },
+        { path: 'admin/departments', name: 'departments', component: () => import('@/pages/admin/DepartmentList.vue'), meta: { title: 'departments.title', permission: Permission.usersManage } },
         { path: 'admin/api-keys', name: 'api-keys', component: () => import('@/pages/admin/ApiKeyList.vue'), meta: { title: 'apiKeys.title', permission: Permission.apiKeysManage } },
         { path: 'admin/webhooks', name: 'webhooks', component: () => import('@/pages/webhooks/WebhookList.vue'), meta: { title: 'webhooks.title', permission: Permission.webhooksManage } },
         { path: 'admin/webhooks/deliveries', name: 'webhook-deliveries', component: () => import('@/pages/webhooks/WebhookDeliveries.vue'), meta: { title: 'webhooks.deliveryLog', permission: Permission.webhooksManage } },

@@ -1,0 +1,1 @@
+"""GraphQL of departments, data scopes and shares."""
