@@ -12,13 +12,17 @@ rules, timestamps as stored), read back with each row: one engine for every path
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from psycopg.rows import args_row, scalar_row, tuple_row
 from sqlalchemy import (
     Boolean,
@@ -26,6 +30,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    exists,
     false,
     func,
     literal_column,
@@ -48,6 +53,8 @@ from infra.pagination import (
     key_text_sql,
     parse_key,
 )
+from modules.kit import custom_values
+from modules.kit.custom_values import VALUES, Condition, FieldSort
 from modules.kit.entity import Entity, Sort
 from tenancy.context import CallContext
 
@@ -172,6 +179,7 @@ class ListShape:
     read_all: bool
     deleted: str
     filters: frozenset[str]
+    custom: tuple[tuple[str, str], ...] = ()  # custom-field conditions: (value column, op)
 
 
 def sort_key(entity: Entity, sort: Sort) -> SortKey:
@@ -193,6 +201,8 @@ def _filtered(shape: ListShape, columns: Sequence[Any]) -> Select[Any]:
         user_id=bindparam("actor_user_id"), read_all=shape.read_all, deleted=shape.deleted))
     for name in sorted(shape.filters):
         stmt = stmt.where(entity.filters[name].clause(model, name))
+    for i, (column, op) in enumerate(shape.custom):
+        stmt = stmt.where(custom_values.condition_sql(model, i, column, op))
     return stmt
 
 
@@ -231,37 +241,135 @@ def _count_sql(shape: ListShape) -> str:
     return str(stmt.compile(dialect=_DIALECT))
 
 
-def _shape(ctx: CallContext, entity: Entity, filters: dict[str, Any], deleted: str
-           ) -> ListShape:
+def _shape(ctx: CallContext, entity: Entity, filters: dict[str, Any], deleted: str,
+           custom: Sequence[Condition] = ()) -> ListShape:
     present = frozenset(k for k in entity.filters if filters.get(k) is not None)
-    return ListShape(entity, entity.reads_all(ctx), deleted, present)
+    return ListShape(entity, entity.reads_all(ctx), deleted, present,
+                     tuple(c.shape for c in custom))
 
 
-def _params(ctx: CallContext, entity: Entity, filters: dict[str, Any]) -> dict[str, Any]:
+def _params(ctx: CallContext, entity: Entity, filters: dict[str, Any],
+            custom: Sequence[Condition] = ()) -> dict[str, Any]:
     params: dict[str, Any] = {"tenant_id": ctx.tenant_id, "actor_user_id": ctx.actor.user_id}
     for name, spec in entity.filters.items():
         value = filters.get(name)
         if value is not None:
             params.update(spec.params(name, value, ctx))
+    for i, condition in enumerate(custom):
+        params.update(custom_values.condition_params(i, condition))
     return params
+
+
+# -- sorted by a custom field ----------------------------------------------------------------
+# The records holding a value come first, read in order from the field's slice of the values
+# index `(tenant_id, field_id, <value>, record_id)` and joined to the entity by primary key;
+# then those holding none, by id from the entity's primary key. Two statements, each an
+# ordered index scan cut by its LIMIT (tests/modules/kit/test_sort_indexes.py explains them);
+# the second runs only when the first did not fill the page. The cursor says which part it is
+# in: ("v", value, id) or ("n", "", id).
+
+@lru_cache(maxsize=512)
+def field_page_sql(shape: ListShape, column: str, descending: bool, valued: bool, seek: bool
+                   ) -> str:
+    model = shape.entity.model
+    table = model.__table__
+    if valued:
+        v = VALUES.alias("sv")
+        key = custom_values.indexed(column, v)
+        on = and_(v.c.tenant_id == model.tenant_id, v.c.record_id == model.id,
+                  v.c.field_id == bindparam("sort_field", type_=v.c.field_id.type),
+                  v.c.position == 0)
+        stmt = _filtered(shape, [*table.columns, key.label("sort_key_0"),
+                                 v.c.record_id.label("sort_key_1")]).join_from(table, v, on)
+        cols = tuple_(key, v.c.record_id)
+        marks = tuple_(bindparam("k0", type_=v.c[column].type),
+                       bindparam("k1", type_=v.c.record_id.type))
+        order = [key, v.c.record_id]
+    else:
+        v = VALUES.alias("nv")
+        stmt = _filtered(shape, [*table.columns, literal_column("NULL").label("sort_key_0"),
+                                 model.id.label("sort_key_1")]).where(~exists(
+            select(1).select_from(v).where(
+                v.c.tenant_id == model.tenant_id, v.c.record_id == model.id,
+                v.c.field_id == bindparam("sort_field", type_=v.c.field_id.type))))
+        cols = tuple_(model.id)
+        marks = tuple_(bindparam("k1", type_=model.id.type))
+        order = [model.id]
+    if seek:
+        stmt = stmt.where(cols < marks if descending else cols > marks)
+    stmt = stmt.order_by(*(c.desc() if descending else c.asc() for c in order))
+    stmt = stmt.limit(bindparam("limit", type_=Integer))
+    return str(stmt.compile(dialect=_DIALECT))
+
+
+def _field_cursor(row: Any) -> tuple[Any, ...]:
+    value = row.sort_key_0
+    return ("n", "", row.sort_key_1) if value is None else ("v", value, row.sort_key_1)
+
+
+def _field_after(after: str, sort: FieldSort) -> tuple[bool, Any, uuid.UUID]:
+    """(in the valued part, value, id) of a cursor of a list sorted by `sort`."""
+    from infra.errors import BadRequest
+    try:
+        raw = base64.urlsafe_b64decode(after + "=" * (-len(after) % 4))
+        part, value, id = orjson.loads(raw)
+        if part not in ("v", "n") or not isinstance(value, str):
+            raise ValueError
+        if part == "n":
+            return False, None, uuid.UUID(id)
+        column = sort.column
+        parsed: Any = (Decimal(value) if column == "value_number"
+                       else date.fromisoformat(value) if column == "value_date"
+                       else value == "True" if column == "value_bool" else value)
+        if isinstance(parsed, Decimal) and not parsed.is_finite():
+            raise ValueError
+        return True, parsed, uuid.UUID(id)
+    except (ValueError, TypeError, ArithmeticError, orjson.JSONDecodeError):
+        raise BadRequest("the cursor is not valid for this list and sort",
+                         field="after") from None
+
+
+async def field_page(session: AsyncSession, ctx: CallContext, entity: Entity, *,
+                     filters: dict[str, Any], deleted: str, sort: FieldSort, first: int,
+                     after: str | None, custom: Sequence[Condition] = ()) -> Page[Any]:
+    shape = _shape(ctx, entity, filters, deleted, custom)
+    params = _params(ctx, entity, filters, custom)
+    params.update(sort_field=sort.field.id, limit=first + 1)
+    valued, seek = True, False
+    if after:
+        valued, value, id = _field_after(after, sort)
+        params.update(k0=value, k1=id)
+        seek = True
+    factory = args_row(row_type(entity, 2))
+    rows: list[Any] = []
+    if valued:
+        rows = await fetch(session, field_page_sql(shape, sort.column, sort.descending, True,
+                                                   seek), params, factory)
+        seek = False
+    if len(rows) <= first:
+        params["limit"] = first + 1 - len(rows)
+        rows += await fetch(session, field_page_sql(shape, sort.column, sort.descending,
+                                                    False, seek), params, factory)
+    return build_page(rows, _field_cursor, first, after)
 
 
 async def page(session: AsyncSession, ctx: CallContext, entity: Entity, *,
                filters: dict[str, Any], deleted: str, sort: str, first: int,
                after: str | None, rendered: RenderSpec | None = None,
-               render_params: dict[str, Any] | None = None) -> Page[Any]:
+               render_params: dict[str, Any] | None = None,
+               custom: Sequence[Condition] = ()) -> Page[Any]:
     """A page of rows (named tuples with the model's columns and the sort key).
 
     With `rendered` (SQL over the entity's table and joins, from code, never from input) the
     rows are tuples instead: each node's JSON text as the database rendered it, and the sort
     key as text (`pagination.key_text_sql`), parsed only for the cursors asked for."""
     key = _sort_key(entity, sort)
-    params = _params(ctx, entity, filters)
+    params = _params(ctx, entity, filters, custom)
     params["limit"] = first + 1
     if after:
         for i, value in enumerate(decode_cursor(after, key)):
             params[f"k{i}"] = value
-    sql = _page_sql(_shape(ctx, entity, filters, deleted), sort, bool(after), rendered)
+    sql = _page_sql(_shape(ctx, entity, filters, deleted, custom), sort, bool(after), rendered)
     if rendered is None:
         width = len(key.columns)
         rows = await fetch(session, sql, params, args_row(row_type(entity, width)))
@@ -276,7 +384,7 @@ async def page(session: AsyncSession, ctx: CallContext, entity: Entity, *,
 
 
 async def count(session: AsyncSession, ctx: CallContext, entity: Entity, *,
-                filters: dict[str, Any], deleted: str) -> int:
-    rows = await fetch(session, _count_sql(_shape(ctx, entity, filters, deleted)),
-                       _params(ctx, entity, filters), scalar_row)
+                filters: dict[str, Any], deleted: str, custom: Sequence[Condition] = ()) -> int:
+    rows = await fetch(session, _count_sql(_shape(ctx, entity, filters, deleted, custom)),
+                       _params(ctx, entity, filters, custom), scalar_row)
     return int(rows[0])
