@@ -278,7 +278,7 @@ def field_page_sql(shape: ListShape, column: str, descending: bool, valued: bool
         key = custom_values.indexed(column, v)
         on = and_(v.c.tenant_id == model.tenant_id, v.c.record_id == model.id,
                   v.c.field_id == bindparam("sort_field", type_=v.c.field_id.type),
-                  v.c.position == 0)
+                  v.c.position == literal_column("0"))
         stmt = _filtered(shape, [*table.columns, key.label("sort_key_0"),
                                  v.c.record_id.label("sort_key_1")]).join_from(table, v, on)
         cols = tuple_(key, v.c.record_id)

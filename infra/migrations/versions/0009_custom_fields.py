@@ -78,7 +78,7 @@ def upgrade(app_role: str = "crm_app") -> None:
     )""")
     # A record's values (the data loader), and one per kind of value: filters and sorts.
     op.execute("create index custom_field_values_record_idx on custom_field_values "
-               "(tenant_id, record_id)")
+               "(tenant_id, record_id, field_id)")
     for name, expression in (("text", "lower(value_text)"), ("number", "value_number"),
                              ("date", "value_date"), ("bool", "value_bool")):
         op.execute(f"create index custom_field_values_{name}_idx on custom_field_values "
