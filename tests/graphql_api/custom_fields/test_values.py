@@ -365,3 +365,28 @@ def test_a_bad_definition_is_refused(
                       key=tenant.keys["admin"])
     assert error["extensions"]["code"] == "VALIDATION"
     assert fields_of(error) == errors
+
+
+def test_a_page_reads_its_values_in_one_batch_whatever_its_size(
+    gql: GraphQLClient, tenant: TenantData, fields: dict[str, Any], live_server: Any,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tenancy.auth import api_key_cache
+    from tests.graphql_api.test_query_count import count_statements
+
+    monkeypatch.setattr(api_key_cache, "ttl", 3600.0)
+    monkeypatch.setattr(api_key_cache, "_entries", {})
+    manager = tenant.keys["manager"]
+    for i in range(30):
+        contact(gql, manager, f"批量{i}", level="abc"[i % 3], channels=["wechat", "phone"])
+    query = ("query($n: Int) { contacts(first: $n) { nodes { id name "
+             "customFields { key value display } } } }")
+    gql.data(query, {"n": 5}, key=manager)  # the document's first run (then its plan)
+    counts = []
+    for n in (5, 30):
+        with count_statements(live_server) as statements:
+            nodes = gql.data(query, {"n": n}, key=manager)["contacts"]["nodes"]
+        assert len(nodes) == n and all(len(c["customFields"]) == 2 for c in nodes)
+        counts.append(len([s for s in statements if "set_config" not in s]))
+    # The page, the definitions and the values: three statements for 5 records or 30.
+    assert counts == [3, 3], counts
