@@ -42,6 +42,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    cast,
     exists,
     func,
     not_,
@@ -384,7 +385,12 @@ def condition_sql(model: Any, i: int, column: str, op: str) -> ColumnElement[boo
     expr = indexed(column, v)
     value_type = v.c[column].type
     if op == "in":
-        base.append(expr == any_(bindparam(f"cf{i}", type_=ARRAY(value_type))))
+        values: Any = bindparam(f"cf{i}", type_=ARRAY(value_type))
+        if column == "value_text":  # lower-cased by PostgreSQL's rules, as the index is
+            given = func.unnest(values).table_valued("x").render_derived(name=f"cf{i}_given")
+            values = cast(select(func.array_agg(func.lower(given.c.x))).scalar_subquery(),
+                          ARRAY(Text))  # an array, not a set of rows: `= ANY (array)`
+        base.append(expr == any_(values))
     elif op == "min":
         base.append(expr >= bindparam(f"cf{i}", type_=value_type))
     elif op == "max":
@@ -396,7 +402,7 @@ def condition_sql(model: Any, i: int, column: str, op: str) -> ColumnElement[boo
 def condition_params(i: int, c: Condition) -> dict[str, Any]:
     params: dict[str, Any] = {f"cf{i}_field": c.field.id}
     if c.op == "in":
-        params[f"cf{i}"] = [x.lower() if isinstance(x, str) else x for x in c.value]
+        params[f"cf{i}"] = list(c.value)
     elif c.op in ("min", "max"):
         params[f"cf{i}"] = c.value
     return params
