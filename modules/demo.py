@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 
@@ -54,7 +55,7 @@ class DemoInfo:
     password: str
 
 
-DEMO_FIELDS = [
+DEMO_FIELDS: list[dict[str, Any]] = [
     {"entity": "contact", "key": "level", "label": "客户等级", "type": "select",
      "options": [{"key": "a", "label": "A 重点"}, {"key": "b", "label": "B 普通"},
                  {"key": "c", "label": "C 潜在"}]},
