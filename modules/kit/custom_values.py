@@ -64,6 +64,8 @@ MAX_TEXT = 2000
 MAX_INTEGER = 2**53 - 1  # what a JSON number holds exactly in every client
 MAX_DECIMAL = Decimal("1e18")
 DECIMAL_PLACES = 6
+MAX_SENT = 200  # values in one write (an entity has at most 100 fields)
+MAX_CONDITIONS = 10  # custom-field conditions in one list filter
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
@@ -222,8 +224,8 @@ def validate(defs: Sequence[Definition], sent: Any, *, creating: bool,
     v = Validator()
     out: dict[Definition, Any] = {}
     by_key = {d.key: d for d in defs}
-    if not isinstance(sent, list):
-        v.fail(prefix, "must be a list of {key, value}")
+    if not isinstance(sent, list) or len(sent) > MAX_SENT:
+        v.fail(prefix, f"must be a list of at most {MAX_SENT} {{key, value}}")
         return out, v.errors
     for item in sent:
         key = item.get("key") if isinstance(item, dict) else None
@@ -415,6 +417,9 @@ def conditions(defs: Sequence[Definition], sent: Any, prefix: str = "filter.cust
     v = Validator()
     out: list[Condition] = []
     by_key = {d.key: d for d in defs}
+    if len(sent or ()) > MAX_CONDITIONS:  # each set of conditions is a statement compiled once
+        raise ValidationFailed.single(prefix, f"at most {MAX_CONDITIONS} conditions",
+                                      "too_many")
     for n, item in enumerate(sent or ()):
         where = f"{prefix}[{n}]"
         d = by_key.get(item.get("key")) if isinstance(item.get("key"), str) else None

@@ -183,6 +183,11 @@ def test_a_sort_with_a_filter_pages_through_the_filtered_records(
     ({"customFields": [{"key": "budget", "in": ["NaN"]}]}, None,
      "filter.customFields[0].in"),
     ({"customFields": [{"key": "level", "in": ["zz"]}]}, None, "filter.customFields[0].in"),
+    ({"customFields": [{"key": "vip", "equals": True}] * 11}, None, "filter.customFields"),
+    ({"customFields": [{"key": "score", "in": list(range(101))}]}, None,
+     "filter.customFields[0].in"),
+    ({"customFields": [{"key": "score", "equals": {"$gt": 1}}]}, None,
+     "filter.customFields[0].equals"),
     (None, {"customField": "nope"}, "sortBy.customField"),
     (None, {"customField": "channels"}, "sortBy.customField"),
 ])
@@ -221,6 +226,13 @@ def test_a_sales_user_filtering_by_a_field_sees_only_their_own(
     assert ids == [mine] and total == 1
     ids, total = _all(gql, "", sort_by={"customField": "score"}, client=li, first=1)
     assert ids == [mine] and total == 1
+    # Nor can they set values on a record that is not theirs: it is not there for them.
+    theirs = gql.data(CONTACTS, {"filter": condition, "first": 50},
+                      key=tenant.keys["manager"])["contacts"]["nodes"]
+    other = next(n["id"] for n in theirs if n["id"] != mine)
+    error = gql.error(UPDATE_CONTACT, {"id": other, "input": {"customFields": [
+        {"key": "level", "value": "b"}]}}, client=li)
+    assert error["extensions"]["code"] == "NOT_FOUND"
     # The manager sees both, and every other record with level a.
     ids, _ = _all(gql, tenant.keys["manager"], filter=condition)
     assert mine in ids and len(ids) == 2 + sum(

@@ -146,6 +146,10 @@ def test_hostile_shapes_are_refused_not_crashed_on(
         {"key": "level", "value": "q"}]}}, key=manager)
     assert fields_of(error) == {"name": "required", "customFields.vip": "duplicate",
                                 "customFields.level": "unknown_option"}
+    # Too many values in one write.
+    error = gql.error(CREATE_CONTACT, {"input": {"name": "张三", "customFields": [
+        {"key": "vip", "value": True}] * 201}}, key=manager)
+    assert fields_of(error) == {"customFields": "invalid"}
     # A key that is no key at all is reported on the list, not echoed as a path.
     error = gql.error(CREATE_CONTACT, {"input": {"name": "张三", "customFields": [
         {"key": "../../etc" * 50, "value": 1}]}}, key=manager)
@@ -294,6 +298,21 @@ def test_reorder_puts_fields_in_the_order_given(
     assert [f["position"] for f in got] == list(range(len(fields)))
     error = gql.error(REORDER, {"entity": "CONTACT", "ids": order[1:]}, key=admin)
     assert error["extensions"]["code"] == "VALIDATION"
+
+
+def test_another_tenants_fields_cannot_be_changed_or_reordered(
+    gql: GraphQLClient, tenant: TenantData, fields: dict[str, Any], tenants: TenantFactory
+) -> None:
+    other = tenants.make()
+    key = other.keys["admin"]
+    theirs = fields["level"]["id"]
+    for query, variables in ((UPDATE_FIELD, {"id": theirs, "input": {"label": "x"}}),
+                             (DELETE_FIELD, {"id": theirs})):
+        assert gql.error(query, variables, key=key)["extensions"]["code"] == "NOT_FOUND"
+    error = gql.error(REORDER, {"entity": "CONTACT", "ids": [theirs]}, key=key)
+    assert error["extensions"]["code"] == "VALIDATION"
+    assert gql.data(DEFINITIONS, {"entity": "CONTACT"},
+                    key=key)["customFieldDefinitions"] == []
 
 
 def test_writes_are_audited_and_evented_with_the_values(
