@@ -87,6 +87,30 @@ def test_an_admin_defines_fields_and_a_user_fills_them_on_a_contact(
     expect(page.locator("[data-test=custom-value-source]")).to_have_text("展会")
     ui.check("custom-fields-detail.zh-CN")
 
+    # Another contact, at the other level; then the list filtered by the select.
+    ui.go("/contacts/new")
+    page.fill("#name", "钱客户")
+    page.fill("#custom-source", "官网")
+    page.locator("[data-field=custom-level] .el-select").click()
+    page.locator(".el-select-dropdown__item:visible", has_text="普通客户").click()
+    page.locator("[data-test=save]").click()
+    expect(page.locator("[data-test=custom-value-level]")).to_have_text("普通客户")
+    ui.go("/contacts")
+    table = page.locator("[data-test=contact-table]")
+    expect(table).to_contain_text("郑客户")
+    expect(table).to_contain_text("钱客户")
+    page.locator("[data-test=custom-filter-field]").click()
+    page.locator(".el-select-dropdown__item:visible", has_text="客户等级").click()
+    page.locator("[data-test=custom-filter-value]").click()
+    page.locator(".el-select-dropdown__item:visible", has_text="重点客户").click()
+    expect(table).not_to_contain_text("钱客户")
+    expect(table).to_contain_text("郑客户")
+    ui.check("custom-fields-list-filter.zh-CN")
+    # The filter is in the URL: a reload keeps it.
+    ui.go(page.url.removeprefix(ui.base_url))
+    expect(page.locator("[data-test=custom-filter]")).to_contain_text("重点客户")
+    expect(table).not_to_contain_text("钱客户")
+
 
 def test_non_admins_see_the_fields_page_read_only(ui: UI, tenants: TenantFactory) -> None:
     tenant = _tenant(tenants, {"冯经理": "manager"})
