@@ -409,3 +409,34 @@ def test_a_page_reads_its_values_in_one_batch_whatever_its_size(
         counts.append(len([s for s in statements if "set_config" not in s]))
     # The page, the definitions and the values: three statements for 5 records or 30.
     assert counts == [3, 3], counts
+
+
+COMPANIES = """query($filter: CustomerFilter, $sortBy: CustomFieldSort) {
+  companies(first: 50, filter: $filter, sortBy: $sortBy) { nodes { name customFields { key value } } } }"""
+UPDATE_COMPANY = """mutation($id: ID!, $input: CompanyInput!) {
+  updateCompany(id: $id, input: $input) { customFields { key value } } }"""
+
+
+def test_companies_hold_filter_and_sort_by_their_own_fields(
+    gql: GraphQLClient, tenant: TenantData, fields: dict[str, Any]
+) -> None:
+    admin, manager = tenant.keys["admin"], tenant.keys["manager"]
+    define(gql, admin, entity="COMPANY", key="revenue", type="DECIMAL")
+    made = []
+    for name, revenue in (("甲公司", "300.5"), ("乙公司", "12"), ("丙公司", None)):
+        custom = [] if revenue is None else [{"key": "revenue", "value": revenue}]
+        made.append(gql.data(CREATE_COMPANY, {"input": {"name": name, "customFields": custom}},
+                             key=manager)["createCompany"])
+    # A contact's field is not a company's.
+    error = gql.error(CREATE_COMPANY, {"input": {"name": "丁公司", "customFields": [
+        {"key": "vip", "value": True}]}}, key=manager)
+    assert fields_of(error) == {"customFields.vip": "unknown_field"}
+    got = gql.data(UPDATE_COMPANY, {"id": made[2]["id"], "input": {"customFields": [
+        {"key": "revenue", "value": 7}]}}, key=manager)["updateCompany"]
+    assert got["customFields"] == [{"key": "revenue", "value": "7"}]
+    nodes = gql.data(COMPANIES, {"sortBy": {"customField": "revenue", "descending": True}},
+                     key=manager)["companies"]["nodes"]
+    assert [n["name"] for n in nodes] == ["甲公司", "乙公司", "丙公司"]
+    nodes = gql.data(COMPANIES, {"filter": {"customFields": [
+        {"key": "revenue", "max": "12"}]}}, key=manager)["companies"]["nodes"]
+    assert sorted(n["name"] for n in nodes) == ["丙公司", "乙公司"]
