@@ -64,7 +64,7 @@ def test_an_admin_defines_fields_and_a_user_fills_them_on_a_contact(
     admin, sales = tenant.members["周管理"], tenant.members["吴销售"]
     page = ui.page
     ui.enter(admin.email, "/", password=admin.password)
-    page.get_by_role("menuitem", name="自定义字段").click()
+    page.locator("nav.sidebar").get_by_role("link", name="自定义字段", exact=True).click()
     _define_fields(ui)
     ui.check("custom-fields.zh-CN")
 
@@ -110,6 +110,18 @@ def test_an_admin_defines_fields_and_a_user_fills_them_on_a_contact(
     ui.go(page.url.removeprefix(ui.base_url))
     expect(page.locator("[data-test=custom-filter]")).to_contain_text("重点客户")
     expect(table).not_to_contain_text("钱客户")
+    # The fields as columns: chosen like any other, their values beside each contact.
+    page.get_by_role("button", name="显示列").click()
+    page.locator("[data-test=column-chooser]").get_by_label("客户来源").check()
+    page.locator("[data-test=column-chooser]").get_by_label("客户等级").check()
+    for built_in in ("职位", "电话", "邮箱"):  # room for them on the screen
+        page.locator("[data-test=column-chooser]").get_by_label(built_in).uncheck()
+    page.keyboard.press("Escape")
+    expect(table.locator("th", has_text="客户等级")).to_be_visible()
+    row = table.locator("tr", has_text="郑客户")
+    expect(row).to_contain_text("重点客户")
+    expect(row).to_contain_text("展会")
+    ui.check("custom-fields-list-columns.zh-CN")
 
 
 def test_non_admins_see_the_fields_page_read_only(ui: UI, tenants: TenantFactory) -> None:
