@@ -86,6 +86,13 @@ def test_an_admin_defines_fields_and_a_user_fills_them_on_a_contact(
     expect(page.locator("[data-test=custom-value-level]")).to_have_text("重点客户")
     expect(page.locator("[data-test=custom-value-source]")).to_have_text("展会")
     ui.check("custom-fields-detail.zh-CN")
+    # Edited: the form holds the values; a changed one is saved, the others kept.
+    page.locator("[data-test=edit]").click()
+    expect(page.locator("#custom-source")).to_have_value("展会")
+    page.fill("#custom-source", "展会（上海）")
+    page.locator("[data-test=save]").click()
+    expect(page.locator("[data-test=custom-value-source]")).to_have_text("展会（上海）")
+    expect(page.locator("[data-test=custom-value-level]")).to_have_text("重点客户")
 
     # Another contact, at the other level; then the list filtered by the select.
     ui.go("/contacts/new")
@@ -120,7 +127,7 @@ def test_an_admin_defines_fields_and_a_user_fills_them_on_a_contact(
     expect(table.locator("th", has_text="客户等级")).to_be_visible()
     row = table.locator("tr", has_text="郑客户")
     expect(row).to_contain_text("重点客户")
-    expect(row).to_contain_text("展会")
+    expect(row).to_contain_text("展会（上海）")
     ui.check("custom-fields-list-columns.zh-CN")
 
 
