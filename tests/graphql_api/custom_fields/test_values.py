@@ -412,7 +412,8 @@ def test_a_page_reads_its_values_in_one_batch_whatever_its_size(
 
 
 COMPANIES = """query($filter: CustomerFilter, $sortBy: CustomFieldSort) {
-  companies(first: 50, filter: $filter, sortBy: $sortBy) { nodes { name customFields { key value } } } }"""
+  companies(first: 50, filter: $filter, sortBy: $sortBy) {
+    nodes { name customFields { key value } } } }"""
 UPDATE_COMPANY = """mutation($id: ID!, $input: CompanyInput!) {
   updateCompany(id: $id, input: $input) { customFields { key value } } }"""
 
