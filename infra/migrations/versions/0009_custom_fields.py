@@ -14,7 +14,7 @@ Removed fields are soft-deleted; `custom_fields_purge` (security definer, called
 retention, never less than a day ago whatever the caller passes.
 
 Revision ID: 0009
-Revises: 0008
+Revises: 0010
 Create Date: 2026-11-30
 """
 
@@ -23,7 +23,7 @@ from alembic import op
 from infra.migrations.tenancy import create_tenant_table, drop_tenant_table, make_tenant_owned
 
 revision = "0009"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
