@@ -23,11 +23,16 @@ import strawberry
 from strawberry.types import Info
 from strawberry.types.base import get_object_definition
 
+from graphql_api.custom_values import (
+    CustomFieldSort,
+    CustomFieldValueType,
+    condition_dict,
+)
 from graphql_api.permissions import needs
 from graphql_api.relay import Connection, Node, decode_id, to_global_id
 from graphql_api.rendering import Related, global_id_sql, renders, requested
 from infra.errors import ValidationFailed
-from modules.kit import links, registry
+from modules.kit import custom_values, links, registry
 from modules.kit.entity import Entity, camel
 from modules.kit.links import Link, LinkService
 from modules.kit.repository import join_rule
@@ -121,6 +126,8 @@ def input_values(entity: Entity, data: Any, prefix: str = "") -> dict[str, Any]:
         api_name = prefix + camel(key)
         if value is None:
             pass
+        elif key == "custom_fields" and isinstance(value, list):
+            value = [{"key": v.key, "value": v.value} for v in value]
         elif isinstance(value, enum.Enum):
             value = value.value
         elif get_object_definition(value) is not None:
@@ -147,6 +154,9 @@ def filter_values(entity: Entity, data: Any) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, value in vars(data).items():
         if value is None or value == [] or (key in _DELETED_FLAGS and value is False):
+            continue
+        if key == "custom_fields" and entity.custom_fields:
+            values[key] = [condition_dict(c) for c in value]
             continue
         if key not in entity.filters and key not in _DELETED_FLAGS:
             raise ValidationFailed.single(f"filter.{camel(key)}",
@@ -176,20 +186,38 @@ def list_field(service: EntityService[Any], node_type: Any, *, filter: Any, sort
     list_page, count = _read_lane(service.list_page), _read_lane(service.count)
     default_sort = sort[entity.sorts[0].name]
 
-    async def resolve(self: Any, info: Info, first: Any = None, after: Any = None,
-                      filter: Any = None, sort: Any = default_sort) -> Any:
+    async def run(info: Info, first: Any, after: Any, filter: Any, sort: Any, sort_by: Any
+                  ) -> Any:
         context = info.context
         size = context.page_size(first)
         filters = filter_values(entity, filter)
-        rendered = requested(entity.model)
+        by_field = ({"custom_field": sort_by.custom_field, "descending": sort_by.descending}
+                    if sort_by is not None else None)
+        # A list sorted by a custom field reads rows (its two-part query renders nothing).
+        rendered = requested(entity.model) if by_field is None else None
+        extra = {"sort_by": by_field} if by_field is not None else {}
         # The joins' parameters (every entity's rule) are the kit's: `repository.page`.
         page = await context.read(list_page, filters=filters, sort=sort.value, first=size,
-                                  after=after, rendered=rendered)
+                                  after=after, rendered=rendered, **extra)
         return Connection(page=page, counter=lambda: context.read(count, filters=filters))
 
-    resolve.__annotations__ = {
-        "self": Any, "info": Info, "first": int | None, "after": str | None,
-        "filter": filter | None, "sort": sort, "return": Connection[node_type]}
+    annotations = {"self": Any, "info": Info, "first": int | None, "after": str | None,
+                   "filter": filter | None, "sort": sort}
+    if entity.custom_fields:
+        async def resolve(self: Any, info: Info, first: Any = None, after: Any = None,
+                          filter: Any = None, sort: Any = default_sort, sort_by: Any = None
+                          ) -> Any:
+            return await run(info, first, after, filter, sort, sort_by)
+
+        annotations["sort_by"] = Annotated[CustomFieldSort | None, strawberry.argument(
+            description="Sorts by one of the tenant's custom fields instead of `sort`.")]
+    else:
+        async def resolve(self: Any, info: Info, first: Any = None,  # type: ignore[misc]
+                          after: Any = None, filter: Any = None, sort: Any = default_sort
+                          ) -> Any:
+            return await run(info, first, after, filter, sort, None)
+
+    resolve.__annotations__ = {**annotations, "return": Connection[node_type]}
     return strawberry.field(resolver=resolve, extensions=needs(entity.read),
                             description=description)
 
@@ -251,6 +279,27 @@ def _by_id(method: Callable[..., Awaitable[Any]], type_name: str, node_type: Any
     return resolve
 
 
+def custom_fields(entity: Entity) -> Any:
+    """`customFields: [CustomFieldValue!]!` for an entity declared with `custom_fields=True`:
+    the record's values of the tenant's live fields, in the fields' order (fields without a
+    value left out). Loaded by a per-request data loader: two queries per batch of records."""
+    if not entity.custom_fields:
+        raise ValueError(f"{entity.name} is not declared with custom_fields=True")
+    loader = f"{entity.name}__custom_fields"
+    registry.register_loader(loader, _read_lane(
+        lambda session, ctx, ids: custom_values.read(session, ctx, entity.name, ids)))
+
+    async def resolve(self: Any, info: Info) -> Any:
+        values = await getattr(info.context.loaders, loader).load(self.id)
+        return [CustomFieldValueType.of(v) for v in values]
+
+    resolve.__annotations__ = {"self": Any, "info": Info,
+                               "return": list[CustomFieldValueType]}
+    return strawberry.field(resolver=resolve, description=(
+        "Its values of the tenant's custom fields, in the fields' order; fields it holds no "
+        "value of are left out."))
+
+
 def linked(link: Link, target: Any, *, description: str | None = None) -> Any:
     """A to-many field: the owner's live `target` nodes through `link` that the caller may
     see, in the link's order (at most `link.limit`, so a plain list). Loaded by the link's
@@ -304,6 +353,8 @@ def entity_loader(name: str) -> Callable[..., Awaitable[list[Any]]] | None:
     """The batch function of a registered entity's data loader, or of a link's (the owners'
     lists of targets)."""
     entity = registry.by_name(name)
+    if entity is None and (extra := registry.loader_by_name(name)) is not None:
+        return extra
     if entity is None:
         link = registry.link_by_name(name)
         if link is None:

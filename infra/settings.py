@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     webhook_delivery_retention_days: float = 30.0  # the delivery log, once a delivery is done
     webhook_sweep_seconds: float = 15.0  # how often due deliveries (retries) are looked for
 
+    # Custom fields (modules/custom_fields): a removed field's values stay restorable this
+    # long (at least a day, whatever is set), then the hourly purge deletes them.
+    custom_field_retention_days: float = 30.0
+
     @model_validator(mode="after")
     def _json_logs_in_production(self) -> Settings:
         if self.log_json is None:

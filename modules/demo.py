@@ -9,10 +9,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 
 from infra.db import Database
+from modules.custom_fields import service as custom_fields
 from modules.customers import service as customers
 from modules.customers.models import Company
 from modules.interactions.demo import seed_interactions
@@ -53,6 +55,15 @@ class DemoInfo:
     password: str
 
 
+DEMO_FIELDS: list[dict[str, Any]] = [
+    {"entity": "contact", "key": "level", "label": "客户等级", "type": "select",
+     "options": [{"key": "a", "label": "A 重点"}, {"key": "b", "label": "B 普通"},
+                 {"key": "c", "label": "C 潜在"}]},
+    {"entity": "contact", "key": "annual_purchase", "label": "年采购额（元）", "type": "decimal",
+     "help_text": "上一年度的采购总额"},
+]
+
+
 async def seed_demo(owner_db: Database, *, contacts: int = 200) -> DemoInfo:
     """Create the demo tenant once; later runs find it and change nothing."""
     info = DemoInfo(False, DEMO_SLUG, DEMO_EMAIL, DEMO_PASSWORD)
@@ -78,6 +89,9 @@ async def seed_demo(owner_db: Database, *, contacts: int = 200) -> DemoInfo:
             names[user.id] = member_name
         ctx = CallContext(Actor("system", None, new.tenant.id, "system",
                                 new.ctx.actor.permissions, "seed"), request_id="seed")
+        # The tenant's own fields on contacts (modules/custom_fields), filled on most of them.
+        for field in DEMO_FIELDS:
+            await custom_fields.custom_fields.create(session, ctx, field)
         companies: list[Company] = []
         for i, (name, industry) in enumerate(COMPANIES):
             province, city, district, street = PLACES[i % len(PLACES)]
@@ -115,6 +129,10 @@ async def seed_demo(owner_db: Database, *, contacts: int = 200) -> DemoInfo:
                 "birthday": date(rng.randint(1960, 2000), rng.randint(1, 12), rng.randint(1, 28)),
                 "title": rng.choice(["总经理", "采购经理", "销售总监", "Buyer", "CTO", None]),
                 "owner_id": rng.choice(team),
+                "custom_fields": [
+                    {"key": "level", "value": rng.choice(["a", "b", "c", None])},
+                    {"key": "annual_purchase",
+                     "value": rng.choice([None, f"{rng.randint(1, 5000) * 1000}.00"])}],
             })
         # Interactions and survey answers on the first customers (modules/interactions/demo.py).
         await seed_interactions(session, new.tenant.id, new.ctx.actor.permissions, names)

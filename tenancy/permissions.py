@@ -31,6 +31,10 @@ class Permission(StrEnum):
     INTERACTIONS_WRITE = "interactions:write"  # log, and edit what one can see
     INTERACTIONS_DELETE = "interactions:delete"  # soft delete and restore what one can see
     INTERACTION_TYPES_MANAGE = "interaction_types:manage"  # the tenant's interaction types
+    # Custom fields: everyone who sees customers reads the definitions (forms, columns);
+    # tenant admins define, change, remove and restore them.
+    FIELDS_READ = "fields:read"
+    FIELDS_MANAGE = "fields:manage"
 
 
 P = Permission
@@ -43,15 +47,15 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[Permission]]] = {
     "owner": ("Owner", frozenset(Permission)),
     "admin": ("Administrator", frozenset(Permission) - {P.BILLING_MANAGE}),
     "manager": ("Manager", frozenset(_READ_WRITE | _INTERACTIONS
-                                     | {P.AUDIT_READ, P.MEMBERS_READ})),
+                                     | {P.AUDIT_READ, P.MEMBERS_READ, P.FIELDS_READ})),
     # Sales tag their own customers with the tenant's tags; managers curate the tags.
     # Sales log (and correct or remove) their own interactions.
     "sales": ("Sales", frozenset({P.CUSTOMERS_READ, P.CUSTOMERS_WRITE, P.TAGS_READ,
                                   P.MEMBERS_READ, P.INTERACTIONS_READ, P.INTERACTIONS_WRITE,
-                                  P.INTERACTIONS_DELETE})),
+                                  P.INTERACTIONS_DELETE, P.FIELDS_READ})),
     "viewer": ("Viewer", frozenset({P.CUSTOMERS_READ, P.CUSTOMERS_READ_ALL, P.TAGS_READ,
                                     P.MEMBERS_READ, P.INTERACTIONS_READ,
-                                    P.INTERACTIONS_READ_ALL})),
+                                    P.INTERACTIONS_READ_ALL, P.FIELDS_READ})),
 }
 
 

@@ -10,6 +10,12 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from graphql_api.custom_values import (
+    CustomFieldCondition,
+    CustomFieldValueInput,
+    CustomFieldValueType,
+)
+from graphql_api.kit import custom_fields as custom_fields_of
 from graphql_api.kit import linked, node, reference, sort_enum
 from graphql_api.relay import Node
 from graphql_api.tags.types import TagType
@@ -64,6 +70,8 @@ class Customer(Node):
     # Every owner column has a foreign key to the tenant's memberships: the key is the rule.
     owner = reference(UserType, "owner_id", join=directory.owner_user_sql)
     tags: list[TagType] = strawberry.field(description=_TAGS)
+    custom_fields: list[CustomFieldValueType] = strawberry.field(
+        description="Its values of the tenant's custom fields.")
 
     @strawberry.field
     def address(self) -> Address | None:
@@ -75,6 +83,7 @@ class CompanyType(Customer):
     domain: str | None
     industry: str | None
     tags = linked(COMPANY_TAGS, TagType, description=_TAGS)
+    custom_fields = custom_fields_of(COMPANY)
 
 
 @node(CONTACT)
@@ -83,6 +92,7 @@ class ContactType(Customer):
     birthday: date | None
     company = reference(CompanyType, "company_id")
     tags = linked(CONTACT_TAGS, TagType, description=_TAGS)
+    custom_fields = custom_fields_of(CONTACT)
 
     @strawberry.field
     def gender(self) -> Gender | None:
@@ -125,8 +135,13 @@ class CustomerFilter:
     email: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    custom_fields: list[CustomFieldCondition] | None = strawberry.field(
+        default=None, description="Conditions on the tenant's custom fields; all must hold.")
     include_deleted: bool = False
     deleted_only: bool = False
+
+
+_CUSTOM = "Custom fields to set, by key (null clears one); those not sent are left alone."
 
 
 @strawberry.input
@@ -141,6 +156,8 @@ class ContactInput:
     notes: str | None = strawberry.UNSET
     company_id: strawberry.ID | None = strawberry.UNSET
     owner_id: strawberry.ID | None = strawberry.UNSET
+    custom_fields: list[CustomFieldValueInput] | None = strawberry.field(
+        default=strawberry.UNSET, description=_CUSTOM)
 
 
 @strawberry.input
@@ -153,3 +170,5 @@ class CompanyInput:
     address: AddressInput | None = strawberry.UNSET
     notes: str | None = strawberry.UNSET
     owner_id: strawberry.ID | None = strawberry.UNSET
+    custom_fields: list[CustomFieldValueInput] | None = strawberry.field(
+        default=strawberry.UNSET, description=_CUSTOM)

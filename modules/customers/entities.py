@@ -81,6 +81,7 @@ COMPANY = Entity(
     read=Permission.CUSTOMERS_READ, read_all=Permission.CUSTOMERS_READ_ALL,
     write=Permission.CUSTOMERS_WRITE, delete=Permission.CUSTOMERS_DELETE,
     owner="owner_id", filters={**_common_filters(), "tag_ids": LinkedTo(COMPANY_TAGS)},
+    custom_fields=True,
 )
 
 CONTACT = Entity(
@@ -91,4 +92,5 @@ CONTACT = Entity(
     filters={**_common_filters(), "company_id": Equals("company_id"),
              "tag_ids": LinkedTo(CONTACT_TAGS)},
     fields={"company_id": Field(reference="Company"), "gender": Field(enum=True)},
+    custom_fields=True,
 )

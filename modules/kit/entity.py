@@ -185,6 +185,9 @@ class Entity:
     unique      unique indexes by name, with the API field each guards: a write that would
                 break one is a CONFLICT on that field, also when concurrent writes both pass
                 the service's own checks (the index decides)
+    custom_fields  whether the tenant's admins may define fields of their own for it
+                (`modules.kit.custom_values`): its writes take `customFields`, its audit rows
+                and events carry them, its lists filter and sort by them
     """
 
     name: str
@@ -200,6 +203,7 @@ class Entity:
     fields: dict[str, Field] = field(default_factory=dict)
     unique: dict[str, str] = field(default_factory=dict)
     label: str | None = None  # in messages: "no contact with this id"
+    custom_fields: bool = False
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name) or not self.type_name.isidentifier():

@@ -15,6 +15,7 @@ _BY_NAME: dict[str, Entity] = {}
 _BY_TYPE: dict[str, Entity] = {}
 _SERVICES: dict[str, EntityService[Any]] = {}
 _LINKS: dict[str, Link] = {}  # to-many relations (modules.kit.links), by loader name
+_LOADERS: dict[str, Any] = {}  # other per-request loaders' batch functions (custom fields)
 
 
 def register(entity: Entity) -> None:
@@ -33,6 +34,18 @@ def register_link(link: Link) -> None:
     if link.name in _BY_NAME or (existing is not None and existing is not link):
         raise ValueError(f"two declarations are called {link.name!r}")
     _LINKS[link.name] = link
+
+
+def register_loader(name: str, batch: Any) -> None:
+    """A data loader's batch function `(session, ctx, ids) -> list`, by the loader's name
+    (`loaders.contact__custom_fields`); the same name may be registered again (re-imports)."""
+    if name in _BY_NAME or name in _LINKS:
+        raise ValueError(f"two declarations are called {name!r}")
+    _LOADERS[name] = batch
+
+
+def loader_by_name(name: str) -> Any:
+    return _LOADERS.get(name)
 
 
 def link_by_name(name: str) -> Link | None:

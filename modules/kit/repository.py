@@ -12,13 +12,17 @@ rules, timestamps as stored), read back with each row: one engine for every path
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from psycopg.rows import args_row, scalar_row, tuple_row
 from sqlalchemy import (
     ARRAY,
@@ -29,6 +33,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    exists,
     false,
     func,
     literal_column,
@@ -51,7 +56,8 @@ from infra.pagination import (
     key_text_sql,
     parse_key,
 )
-from modules.kit import registry, scopes
+from modules.kit import custom_values, registry, scopes
+from modules.kit.custom_values import VALUES, Condition, FieldSort
 from modules.kit.entity import Entity, Sort
 from tenancy.context import CallContext
 
@@ -226,6 +232,7 @@ class ListShape:
     deleted: str
     filters: frozenset[str]
     shared: bool = False  # some records are shared with the caller: the rule names them
+    custom: tuple[tuple[str, str], ...] = ()  # custom-field conditions: (value column, op)
 
 
 def sort_key(entity: Entity, sort: Sort) -> SortKey:
@@ -250,6 +257,8 @@ def _filtered(shape: ListShape, columns: Sequence[Any]) -> Select[Any]:
         deleted=shape.deleted))
     for name in sorted(shape.filters):
         stmt = stmt.where(entity.filters[name].clause(model, name))
+    for i, (column, op) in enumerate(shape.custom):
+        stmt = stmt.where(custom_values.condition_sql(model, i, column, op))
     return stmt
 
 
@@ -288,22 +297,25 @@ def _count_sql(shape: ListShape) -> str:
     return str(stmt.compile(dialect=_DIALECT))
 
 
-def _shape(ctx: CallContext, entity: Entity, filters: dict[str, Any], deleted: str
-           ) -> ListShape:
+def _shape(ctx: CallContext, entity: Entity, filters: dict[str, Any], deleted: str,
+           custom: Sequence[Condition] = ()) -> ListShape:
     present = frozenset(k for k in entity.filters if filters.get(k) is not None)
     read_all = entity.reads_all(ctx)
     shared = (not read_all and entity.owner is not None
               and bool(scopes.loaded(ctx).shared_with(entity.name)))
-    return ListShape(entity, read_all, deleted, present, shared)
+    return ListShape(entity, read_all, deleted, present, shared, tuple(c.shape for c in custom))
 
 
-def _params(ctx: CallContext, entity: Entity, filters: dict[str, Any]) -> dict[str, Any]:
+def _params(ctx: CallContext, entity: Entity, filters: dict[str, Any],
+            custom: Sequence[Condition] = ()) -> dict[str, Any]:
     params: dict[str, Any] = {"tenant_id": ctx.tenant_id, "actor_user_id": ctx.actor.user_id,
                               "scope_owners": [], **scope_params(entity, ctx)}
     for name, spec in entity.filters.items():
         value = filters.get(name)
         if value is not None:
             params.update(spec.params(name, value, ctx))
+    for i, condition in enumerate(custom):
+        params.update(custom_values.condition_params(i, condition))
     return params
 
 
@@ -318,10 +330,105 @@ def _ruled(entity: Entity, filters: dict[str, Any]) -> list[Entity]:
     return out
 
 
+# -- sorted by a custom field ----------------------------------------------------------------
+# The records holding a value come first, read in order from the field's slice of the values
+# index `(tenant_id, field_id, <value>, record_id)` and joined to the entity by primary key;
+# then those holding none, by id from the entity's primary key. Two statements, each an
+# ordered index scan cut by its LIMIT (tests/modules/kit/test_sort_indexes.py explains them);
+# the second runs only when the first did not fill the page. The cursor says which part it is
+# in: ("v", value, id) or ("n", "", id).
+
+@lru_cache(maxsize=512)
+def field_page_sql(shape: ListShape, column: str, descending: bool, valued: bool, seek: bool
+                   ) -> str:
+    model = shape.entity.model
+    table = model.__table__
+    if valued:
+        v = VALUES.alias("sv")
+        key = custom_values.indexed(column, v)
+        on = and_(v.c.tenant_id == model.tenant_id, v.c.record_id == model.id,
+                  v.c.field_id == bindparam("sort_field", type_=v.c.field_id.type),
+                  v.c.position == literal_column("0"))
+        stmt = _filtered(shape, [*table.columns, key.label("sort_key_0"),
+                                 v.c.record_id.label("sort_key_1")]).join_from(table, v, on)
+        cols = tuple_(key, v.c.record_id)
+        marks = tuple_(bindparam("k0", type_=v.c[column].type),
+                       bindparam("k1", type_=v.c.record_id.type))
+        order = [key, v.c.record_id]
+    else:
+        v = VALUES.alias("nv")
+        stmt = _filtered(shape, [*table.columns, literal_column("NULL").label("sort_key_0"),
+                                 model.id.label("sort_key_1")]).where(~exists(
+            select(1).select_from(v).where(
+                v.c.tenant_id == model.tenant_id, v.c.record_id == model.id,
+                v.c.field_id == bindparam("sort_field", type_=v.c.field_id.type))))
+        cols = tuple_(model.id)
+        marks = tuple_(bindparam("k1", type_=model.id.type))
+        order = [model.id]
+    if seek:
+        stmt = stmt.where(cols < marks if descending else cols > marks)
+    stmt = stmt.order_by(*(c.desc() if descending else c.asc() for c in order))
+    stmt = stmt.limit(bindparam("limit", type_=Integer))
+    return str(stmt.compile(dialect=_DIALECT))
+
+
+def _field_cursor(row: Any) -> tuple[Any, ...]:
+    value = row.sort_key_0
+    return ("n", "", row.sort_key_1) if value is None else ("v", value, row.sort_key_1)
+
+
+def _field_after(after: str, sort: FieldSort) -> tuple[bool, Any, uuid.UUID]:
+    """(in the valued part, value, id) of a cursor of a list sorted by `sort`."""
+    from infra.errors import BadRequest
+    try:
+        raw = base64.urlsafe_b64decode(after + "=" * (-len(after) % 4))
+        part, value, id = orjson.loads(raw)
+        if part not in ("v", "n") or not isinstance(value, str):
+            raise ValueError
+        if part == "n":
+            return False, None, uuid.UUID(id)
+        column = sort.column
+        parsed: Any = (Decimal(value) if column == "value_number"
+                       else date.fromisoformat(value) if column == "value_date"
+                       else value == "True" if column == "value_bool" else value)
+        if isinstance(parsed, Decimal) and not parsed.is_finite():
+            raise ValueError
+        return True, parsed, uuid.UUID(id)
+    except (ValueError, TypeError, ArithmeticError, orjson.JSONDecodeError):
+        raise BadRequest("the cursor is not valid for this list and sort",
+                         field="after") from None
+
+
+async def field_page(session: AsyncSession, ctx: CallContext, entity: Entity, *,
+                     filters: dict[str, Any], deleted: str, sort: FieldSort, first: int,
+                     after: str | None, custom: Sequence[Condition] = ()) -> Page[Any]:
+    await prepare(session, ctx, _ruled(entity, filters))
+    shape = _shape(ctx, entity, filters, deleted, custom)
+    params = _params(ctx, entity, filters, custom)
+    params.update(sort_field=sort.field.id, limit=first + 1)
+    valued, seek = True, False
+    if after:
+        valued, value, id = _field_after(after, sort)
+        params.update(k0=value, k1=id)
+        seek = True
+    factory = args_row(row_type(entity, 2))
+    rows: list[Any] = []
+    if valued:
+        rows = await fetch(session, field_page_sql(shape, sort.column, sort.descending, True,
+                                                   seek), params, factory)
+        seek = False
+    if len(rows) <= first:
+        params["limit"] = first + 1 - len(rows)
+        rows += await fetch(session, field_page_sql(shape, sort.column, sort.descending,
+                                                    False, seek), params, factory)
+    return build_page(rows, _field_cursor, first, after)
+
+
 async def page(session: AsyncSession, ctx: CallContext, entity: Entity, *,
                filters: dict[str, Any], deleted: str, sort: str, first: int,
                after: str | None, rendered: RenderSpec | None = None,
-               render_params: dict[str, Any] | None = None) -> Page[Any]:
+               render_params: dict[str, Any] | None = None,
+               custom: Sequence[Condition] = ()) -> Page[Any]:
     """A page of rows (named tuples with the model's columns and the sort key).
 
     With `rendered` (SQL over the entity's table and joins, from code, never from input) the
@@ -330,12 +437,12 @@ async def page(session: AsyncSession, ctx: CallContext, entity: Entity, *,
     key = _sort_key(entity, sort)
     await prepare(session, ctx, registry.entities() if rendered is not None
                   else _ruled(entity, filters))
-    params = _params(ctx, entity, filters)
+    params = _params(ctx, entity, filters, custom)
     params["limit"] = first + 1
     if after:
         for i, value in enumerate(decode_cursor(after, key)):
             params[f"k{i}"] = value
-    sql = _page_sql(_shape(ctx, entity, filters, deleted), sort, bool(after), rendered)
+    sql = _page_sql(_shape(ctx, entity, filters, deleted, custom), sort, bool(after), rendered)
     if rendered is None:
         width = len(key.columns)
         rows = await fetch(session, sql, params, args_row(row_type(entity, width)))
@@ -350,10 +457,10 @@ async def page(session: AsyncSession, ctx: CallContext, entity: Entity, *,
 
 
 async def count(session: AsyncSession, ctx: CallContext, entity: Entity, *,
-                filters: dict[str, Any], deleted: str) -> int:
+                filters: dict[str, Any], deleted: str, custom: Sequence[Condition] = ()) -> int:
     await prepare(session, ctx, _ruled(entity, filters))
-    rows = await fetch(session, _count_sql(_shape(ctx, entity, filters, deleted)),
-                       _params(ctx, entity, filters), scalar_row)
+    rows = await fetch(session, _count_sql(_shape(ctx, entity, filters, deleted, custom)),
+                       _params(ctx, entity, filters, custom), scalar_row)
     return int(rows[0])
 
 
@@ -366,10 +473,12 @@ def _ids_sql(shape: ListShape) -> str:
 
 
 async def ids(session: AsyncSession, ctx: CallContext, entity: Entity, *,
-              filters: dict[str, Any], deleted: str, limit: int) -> list[uuid.UUID]:
+              filters: dict[str, Any], deleted: str, limit: int,
+              custom: Sequence[Condition] = ()) -> list[uuid.UUID]:
     """Ids of the records a list with these filters shows the caller (the same record rule
-    and conditions), at most `limit`, in id order: what bulk operations by filter act on."""
+    and conditions, custom-field ones included), at most `limit`, in id order: what bulk
+    operations by filter act on."""
     await prepare(session, ctx, _ruled(entity, filters))
-    params = {**_params(ctx, entity, filters), "limit": limit}
-    return await fetch(session, _ids_sql(_shape(ctx, entity, filters, deleted)), params,
-                       scalar_row)
+    params = {**_params(ctx, entity, filters, custom), "limit": limit}
+    return await fetch(session, _ids_sql(_shape(ctx, entity, filters, deleted, custom)),
+                       params, scalar_row)

@@ -19,9 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.db import new_id
-from infra.errors import BadRequest, Conflict, Forbidden, NotFound
+from infra.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from infra.pagination import Page, RenderSpec
-from modules.kit import registry, repository, scopes
+from modules.kit import custom_values, registry, repository, scopes
 from modules.kit.entity import Entity
 from tenancy.audit import record_change
 from tenancy.context import CallContext
@@ -77,29 +77,61 @@ class EntityService(Generic[M]):
         ctx.require(entity.delete)  # deleted records are shown to those who may delete
         return repository.DELETED_ONLY if only else repository.ALL
 
+    async def _custom(self, session: AsyncSession, ctx: CallContext, filters: dict[str, Any],
+                      sort_by: dict[str, Any] | None
+                      ) -> tuple[list[custom_values.Condition], custom_values.FieldSort | None]:
+        """A list's custom-field conditions and sort (`filters["custom_fields"]`, `sort_by`),
+        checked against the tenant's fields of this entity."""
+        sent = filters.get("custom_fields")
+        if not sent and not sort_by:
+            return [], None
+        if not self.entity.custom_fields:
+            raise ValidationFailed.single("filter.customFields",
+                                          f"{self.entity.noun} records have no custom fields",
+                                          "not_applicable")
+        defs = await custom_values.definitions(session, ctx, self.entity.name)
+        conditions = custom_values.conditions(defs, sent) if sent else []
+        sort = (custom_values.field_sort(defs, sort_by.get("custom_field"),
+                                         bool(sort_by.get("descending")))
+                if sort_by else None)
+        return conditions, sort
+
     async def list_page(self, session: AsyncSession, ctx: CallContext, *,
                         filters: dict[str, Any], sort: str, first: int, after: str | None,
                         rendered: RenderSpec | None = None,
-                        render_params: dict[str, Any] | None = None) -> Page[Any]:
+                        render_params: dict[str, Any] | None = None,
+                        sort_by: dict[str, Any] | None = None) -> Page[Any]:
+        """`sort_by` (`{"custom_field": key, "descending": bool}`) sorts by one of the
+        entity's custom fields instead of `sort`."""
         ctx.require(self.entity.read)
+        deleted = self._deleted(ctx, filters)
+        custom, field_sort = await self._custom(session, ctx, filters, sort_by)
+        if field_sort is not None:
+            return await repository.field_page(session, ctx, self.entity, filters=filters,
+                                               deleted=deleted, sort=field_sort, first=first,
+                                               after=after, custom=custom)
         return await repository.page(session, ctx, self.entity, filters=filters,
-                                     deleted=self._deleted(ctx, filters), sort=sort,
-                                     first=first, after=after, rendered=rendered,
-                                     render_params=render_params)
+                                     deleted=deleted, sort=sort, first=first, after=after,
+                                     rendered=rendered, render_params=render_params,
+                                     custom=custom)
 
     async def count(self, session: AsyncSession, ctx: CallContext, *,
                     filters: dict[str, Any]) -> int:
         ctx.require(self.entity.read)
+        deleted = self._deleted(ctx, filters)
+        custom, _ = await self._custom(session, ctx, filters, None)
         return await repository.count(session, ctx, self.entity, filters=filters,
-                                      deleted=self._deleted(ctx, filters))
+                                      deleted=deleted, custom=custom)
 
     async def matching_ids(self, session: AsyncSession, ctx: CallContext, *,
                            filters: dict[str, Any], limit: int) -> list[uuid.UUID]:
         """Ids of the records the list with these filters shows the caller (at most
         `limit`): what bulk operations by filter act on."""
         ctx.require(self.entity.read)
+        custom, _ = await self._custom(session, ctx, filters, None)  # custom-field ones too
         return await repository.ids(session, ctx, self.entity, filters=filters,
-                                    deleted=self._deleted(ctx, filters), limit=limit)
+                                    deleted=self._deleted(ctx, filters), limit=limit,
+                                    custom=custom)
 
     async def load_many(self, session: AsyncSession, ctx: CallContext,
                         ids: Sequence[uuid.UUID]) -> list[Any]:
@@ -150,6 +182,35 @@ class EntityService(Generic[M]):
         return {k: getattr(row, k) for k in self.entity.columns
                 if k not in self.entity.secrets and k != "tenant_id"}
 
+    async def full_snapshot(self, session: AsyncSession, ctx: CallContext, row: Any
+                            ) -> dict[str, Any]:
+        """`snapshot`, with the record's custom-field values (`customFields: {key: value}`)
+        for entities that have them: what audit rows and events show."""
+        out = self.snapshot(row)
+        if self.entity.custom_fields:
+            values = await custom_values.read(session, ctx, self.entity.name, [row.id])
+            out["custom_fields"] = custom_values.api_form(values[0])
+        return out
+
+    def _validate_all(self, ctx: CallContext, data: dict[str, Any], *, row: M | None,
+                      defs: list[custom_values.Definition] | None, custom: Any
+                      ) -> tuple[dict[str, Any], dict[custom_values.Definition, Any]]:
+        """The module's `validate` and the custom fields' checks: every error at once."""
+        errors: list[FieldError] = []
+        values: dict[str, Any] = {}
+        try:
+            values = self.validate(ctx, data, row=row)
+        except ValidationFailed as exc:
+            errors += exc.errors
+        custom_changes: dict[custom_values.Definition, Any] = {}
+        if defs is not None:
+            custom_changes, custom_errors = custom_values.validate(
+                defs, custom if custom is not None else [], creating=row is None)
+            errors += custom_errors
+        if errors:
+            raise ValidationFailed(errors)
+        return values, custom_changes
+
     async def record(self, session: AsyncSession, ctx: CallContext, row: Any, action: str,
                      before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
         """The audit row and the outbox event of a write (both in the API's forms)."""
@@ -177,30 +238,62 @@ class EntityService(Generic[M]):
     async def create(self, session: AsyncSession, ctx: CallContext, data: dict[str, Any]) -> M:
         entity = self.entity
         ctx.require(entity.write)
-        values = self.validate(ctx, data, row=None)
+        data = dict(data)
+        custom = data.pop("custom_fields", None)
+        defs = (await custom_values.definitions(session, ctx, entity.name)
+                if entity.custom_fields else None)
+        if custom is not None and defs is None:
+            raise ValidationFailed.single("customFields",
+                                          f"{entity.noun} records have no custom fields",
+                                          "not_applicable")
+        values, custom_changes = self._validate_all(ctx, data, row=None, defs=defs,
+                                                    custom=custom)
         for key, value in self.defaults(ctx).items():
             values.setdefault(key, value)  # only where not sent: a sent null stays null
         await self.check(session, ctx, values, row=None)
         row = entity.model(tenant_id=ctx.tenant_id, id=new_id(), **values)
         session.add(row)
         await self.flush(session)
-        await self.record(session, ctx, row, CREATED, None, self.snapshot(row))
+        await custom_values.write(session, ctx, row.id, custom_changes)
+        await self.record(session, ctx, row, CREATED, None,
+                          await self.full_snapshot(session, ctx, row))
         return row  # type: ignore[no-any-return]
 
     async def update(self, session: AsyncSession, ctx: CallContext, id: uuid.UUID,
                      data: dict[str, Any]) -> M:
-        ctx.require(self.entity.write)
+        """Only the fields sent change (null clears); `custom_fields` likewise, by key."""
+        entity = self.entity
+        ctx.require(entity.write)
         row = await self.live(session, ctx, id)
-        values = self.validate(ctx, patched(row, data), row=row)
+        data = dict(data)
+        custom = data.pop("custom_fields", None)
+        if custom is not None and not entity.custom_fields:
+            raise ValidationFailed.single("customFields",
+                                          f"{entity.noun} records have no custom fields",
+                                          "not_applicable")
+        defs = (await custom_values.definitions(session, ctx, entity.name)
+                if custom is not None else None)
+        values, custom_changes = self._validate_all(ctx, patched(row, data), row=row,
+                                                    defs=defs, custom=custom)
         changes = {k: v for k, v in values.items() if getattr(row, k) != v}
-        if not changes:
+        before = await self.full_snapshot(session, ctx, row) if entity.custom_fields \
+            else self.snapshot(row)
+        if custom_changes:
+            held = before.get("custom_fields", {})
+            custom_changes = {d: v for d, v in custom_changes.items() if held.get(d.key)
+                              != custom_values.Value(d, custom_values.typed(d, v)).api()}
+        if not changes and not custom_changes:
             return row
-        await self.check(session, ctx, changes, row=row)
-        before = self.snapshot(row)
+        if changes:
+            await self.check(session, ctx, changes, row=row)
         for key, value in changes.items():
             setattr(row, key, value)
+        if not changes:  # only custom fields changed: the record changed all the same
+            row.updated_at = await self._now(session)  # type: ignore[attr-defined]
         await self.flush(session)
-        await self.record(session, ctx, row, UPDATED, before, self.snapshot(row))
+        await custom_values.write(session, ctx, row.id, custom_changes)  # type: ignore[attr-defined]
+        await self.record(session, ctx, row, UPDATED, before,
+                          await self.full_snapshot(session, ctx, row))
         return row
 
     def _require_delete(self, ctx: CallContext) -> None:
@@ -215,10 +308,11 @@ class EntityService(Generic[M]):
         row: Any = await self.editable(session, ctx, id)
         if row.deleted_at is not None:
             return row  # type: ignore[no-any-return]
-        before = self.snapshot(row)
+        before = await self.full_snapshot(session, ctx, row)
         row.deleted_at = await self._now(session)
         await session.flush()
-        await self.record(session, ctx, row, DELETED, before, self.snapshot(row))
+        await self.record(session, ctx, row, DELETED, before,
+                          {**before, **self.snapshot(row)})
         return row  # type: ignore[no-any-return]
 
     async def restore(self, session: AsyncSession, ctx: CallContext, id: uuid.UUID) -> M:
@@ -227,8 +321,9 @@ class EntityService(Generic[M]):
         row: Any = await self.editable(session, ctx, id)
         if row.deleted_at is None:
             return row  # type: ignore[no-any-return]
-        before = self.snapshot(row)
+        before = await self.full_snapshot(session, ctx, row)
         row.deleted_at = None
         await self.flush(session)
-        await self.record(session, ctx, row, RESTORED, before, self.snapshot(row))
+        await self.record(session, ctx, row, RESTORED, before,
+                          {**before, **self.snapshot(row)})
         return row  # type: ignore[no-any-return]

@@ -10,7 +10,8 @@ from tests.conftest import GraphQLClient
 from tests.factories import TenantFactory
 
 FIELDS = """id name email phone gender birthday title notes createdAt updatedAt deletedAt
-  address { country province city district street postalCode } owner { id } company { id }"""
+  address { country province city district street postalCode } owner { id } company { id }
+  customFields { key value }"""
 CREATE = f"mutation($i: ContactInput!) {{ createContact(input: $i) {{ {FIELDS} }} }}"
 DELETE = f"mutation($id: ID!) {{ deleteContact(id: $id) {{ {FIELDS} }} }}"
 HISTORY = """query($id: ID!) {
@@ -25,6 +26,8 @@ def as_recorded(contact: dict[str, Any]) -> dict[str, Any]:
     recorded["ownerId"] = contact["owner"] and contact["owner"]["id"]
     recorded["companyId"] = contact["company"] and contact["company"]["id"]
     recorded["address"] = {k: v for k, v in contact["address"].items() if v is not None}
+    # Custom fields as {key: value} (modules/kit/custom_values.py: api_form).
+    recorded["customFields"] = {v["key"]: v["value"] for v in contact["customFields"]}
     return recorded
 
 

@@ -254,6 +254,39 @@ def _remove_department(scene: Scene) -> str:
                 id="Department")
 
 
+def _custom_field(scene: Scene, verb: str) -> str:
+    """createCustomField, updateCustomField, …: a select field on contacts."""
+    if verb == "create":
+        request_id, data = scene.send(
+            'mutation { createCustomField(input: {entity: CONTACT, key: "level", label: "等级", '
+            'type: SELECT, options: [{key: "a", label: "A"}]}) { id } }')
+        scene.ids["CustomField"] = data["createCustomField"]["id"]
+        return request_id
+    arguments = 'id: $id, input: {label: "客户等级"}' if verb == "update" else "id: $id"
+    request_id, _ = scene.send(
+        f"mutation($id: ID!) {{ {verb}CustomField({arguments}) {{ id }} }}",
+        {"id": scene.ids["CustomField"]})
+    return request_id
+
+
+def _reorder_custom_fields(scene: Scene) -> str:
+    _, data = scene.send('mutation { createCustomField(input: {entity: CONTACT, key: "vip", '
+                         'label: "VIP", type: BOOLEAN}) { id } }')
+    request_id, _ = scene.send(
+        "mutation($ids: [ID!]!) { reorderCustomFields(entity: CONTACT, ids: $ids) { id } }",
+        {"ids": [data["createCustomField"]["id"], scene.ids["CustomField"]]})
+    return request_id
+
+
+CUSTOM_FIELD_CASES: dict[str, Callable[[Scene], str]] = {
+    "createCustomField": lambda s: _custom_field(s, "create"),
+    "updateCustomField": lambda s: _custom_field(s, "update"),
+    "deleteCustomField": lambda s: _custom_field(s, "delete"),
+    "restoreCustomField": lambda s: _custom_field(s, "restore"),
+    "reorderCustomFields": _reorder_custom_fields,
+}
+
+
 # In order: later cases use what earlier ones made.
 CASES: dict[str, Callable[[Scene], str]] = {
     "createContact": lambda s, k="Contact", v="create": _customer(s, k, v),
@@ -281,6 +314,7 @@ CASES: dict[str, Callable[[Scene], str]] = {
     "updateMember": _update_member,
     **WEBHOOK_CASES,
     **INTERACTION_CASES,
+    **CUSTOM_FIELD_CASES,
     **ORG_CASES,
 }
 

@@ -48,6 +48,7 @@ export const router = createRouter({
         { path: 'admin/api-keys', name: 'api-keys', component: () => import('@/pages/admin/ApiKeyList.vue'), meta: { title: 'apiKeys.title', permission: Permission.apiKeysManage } },
         { path: 'admin/webhooks', name: 'webhooks', component: () => import('@/pages/webhooks/WebhookList.vue'), meta: { title: 'webhooks.title', permission: Permission.webhooksManage } },
         { path: 'admin/webhooks/deliveries', name: 'webhook-deliveries', component: () => import('@/pages/webhooks/WebhookDeliveries.vue'), meta: { title: 'webhooks.deliveryLog', permission: Permission.webhooksManage } },
+        { path: 'admin/custom-fields', name: 'custom-fields', component: () => import('@/pages/admin/CustomFieldList.vue'), meta: { title: 'customFields.title', permission: Permission.fieldsRead } },
         { path: 'admin/audit', name: 'audit', component: () => import('@/pages/admin/AuditLog.vue'), meta: { title: 'audit.title', permission: Permission.auditRead } },
         { path: ':pathMatch(.*)*', name: 'not-found', component: () => import('@/pages/NotFound.vue'), meta: { title: 'errors.notFoundTitle' } },
       ],

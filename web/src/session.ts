@@ -141,6 +141,9 @@ export const Permission = {
   interactionsReadAll: 'interactions:read_all',
   interactionsWrite: 'interactions:write',
   interactionTypesManage: 'interaction_types:manage',
+  // Custom fields (pages/admin/CustomFieldList.vue, components/custom)
+  fieldsRead: 'fields:read',
+  fieldsManage: 'fields:manage',
 } as const
 
 export function onSessionLost(handler: () => void): void {

@@ -11,7 +11,7 @@
 - `record_shares`: a record shared with a member or a department, read-only or read-write.
 
 Revision ID: 0011
-Revises: 0010
+Revises: 0009
 Create Date: 2026-11-30
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from infra.migrations.tenancy import create_tenant_table, drop_tenant_table, make_tenant_owned
 
 revision = "0011"
-down_revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -6,7 +6,7 @@ export function useColumns(key: string, all: readonly string[], defaults: readon
   let initial = [...defaults]
   try {
     const saved = JSON.parse(localStorage.getItem(storageKey) ?? 'null') as unknown
-    if (Array.isArray(saved)) initial = saved.filter((c): c is string => typeof c === 'string' && all.includes(c))
+    if (Array.isArray(saved)) initial = saved.filter((c): c is string => typeof c === 'string' && (all.includes(c) || c.startsWith('cf:')))
   } catch {
     /* defaults */
   }

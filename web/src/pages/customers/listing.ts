@@ -10,6 +10,8 @@ export const LIST_DEFAULTS = {
   q: '',
   owner: '',
   tag: '',
+  cf: '', // a custom field's key, and the value it must hold (JSON): CustomFieldFilter
+  cv: '',
   status: 'active',
   from: '',
   to: '',
@@ -27,11 +29,20 @@ function startOfDay(day: string, plusDays = 0): string {
   return d.toISOString()
 }
 
+function customValue(json: string): unknown {
+  try {
+    return JSON.parse(json)
+  } catch {
+    return json
+  }
+}
+
 export function customerFilter(p: ListParams): CustomerFilter {
   return {
     search: p.q || null,
     ownerId: p.owner || null,
     tagIds: p.tag ? [p.tag] : null,
+    customFields: p.cf && p.cv ? [{ key: p.cf, equals: customValue(p.cv) }] : null,
     createdAfter: p.from ? startOfDay(p.from) : null,
     createdBefore: p.to ? startOfDay(p.to, 1) : null,
     includeDeleted: p.status === 'all',

@@ -1,0 +1,1 @@
+"""Custom fields: fields a tenant's admins define for an entity, and the values records hold."""
