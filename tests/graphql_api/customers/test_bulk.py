@@ -196,3 +196,28 @@ def test_transfer_moves_a_leaving_members_whole_book_in_one_action(
     for variables in ({"f": zed, "t": _user(tenant, "bo")}, {"f": _user(tenant, "bo"), "t": zed}):
         error = gql.error(TRANSFER, variables, key=key)
         assert error["extensions"]["code"] == "VALIDATION"
+
+
+def test_a_bulk_delete_by_filter_keeps_to_the_filters_custom_field_conditions(
+        gql: GraphQLClient, tenants: TenantFactory) -> None:
+    """The list's filter with a custom-field condition: only what the list shows changes (the
+    conditions were once dropped on the way to the ids, and the delete reached every record the
+    other conditions matched)."""
+    tenant = tenants.make()
+    owner = tenant.keys["owner"]
+    gql.data('mutation { createCustomField(input: {entity: CONTACT, key: "tier", label: "层级", '
+             'type: SELECT, options: [{key: "a", label: "A"}, {key: "b", label: "B"}]}) { id } }',
+             key=owner)
+    tier_a, tier_b = (gql.data(CREATE, {"input": {"name": f"分层{t}", "customFields": [
+        {"key": "tier", "value": t}]}}, key=owner)["createContact"]["id"] for t in "ab")
+    only_a = {"search": "分层", "customFields": [{"key": "tier", "equals": "a"}]}
+    listed = gql.data("query($f: CustomerFilter) { contacts(filter: $f) { nodes { id } } }",
+                      {"f": only_a}, key=owner)["contacts"]["nodes"]
+    assert [n["id"] for n in listed] == [tier_a]
+
+    result = gql.data(BULK, {"a": "DELETE", "f": only_a}, key=owner)["bulkUpdateContacts"]
+
+    assert (result["matched"], result["changed"]) == (1, 1), result
+    alive = gql.data('{ contacts(filter: {search: "分层"}) { nodes { id } } }',
+                     key=owner)["contacts"]["nodes"]
+    assert [n["id"] for n in alive] == [tier_b]
