@@ -183,6 +183,40 @@ class GraphQLEndpoint:
             self._set_cookie(response, context.set_cookie)
         return response
 
+    async def answer_for_page(self, request: Request,
+                              operations: list[tuple[str, dict[str, Any]]]
+                              ) -> list[dict[str, Any]] | None:
+        """The `data` of the app's own queries, run for the HTML of a page (infra/first_load.py)
+        as its session cookie's user, exactly as `/graphql` would run them: None for no valid
+        session, any error, or a document that is not a query (nothing here ever writes)."""
+        if not request.cookies.get(SESSION_COOKIE) or request.headers.get("authorization"):
+            return None
+        uow = UnitOfWork(self.db)
+        context = GraphQLContext(request=request, settings=self.settings, db=self.db,
+                                 cookies=self.cookies, uow=uow, call=None, throttle=self.throttle,
+                                 request_id=request.state.request_id)
+        answers = []
+        try:
+            await self._authenticate(request, context)
+            if context.call is None:
+                return None
+            for query, variables in operations:
+                if not query.lstrip().startswith("query"):
+                    return None
+                plan = self.plans.get(query, None) if self.plans else None
+                payload = await self._execute({"query": query, "variables": variables}, context,
+                                              plan)
+                if payload.get("errors") or payload.get("data") is None:
+                    return None
+                answers.append(payload["data"])
+            await uow.commit()  # what authentication touched (a session's last use)
+        except Exception as exc:  # noqa: BLE001 - the page then asks itself, and sees the error
+            log.warning("first answers failed", error=type(exc).__name__)
+            return None
+        finally:
+            await uow.rollback()
+        return answers
+
     async def _read_lane(self, request: Request, body: dict[str, Any], plan: Plan,
                          media_type: str) -> Response | None:
         """A compiled query on the read lane: no ORM, no BEGIN or COMMIT, one round trip per

@@ -20,8 +20,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from graphql_api.endpoint import GraphQLEndpoint
 from graphql_api.schema import build_schema
 from infra.db import Database, verify_application_role
+from infra.first_load import FirstAnswers
 from infra.settings import Settings
 from infra.web import WebApp
+from infra.web_build import DIST
 from tenancy.throttle import LoginThrottle
 from workers.broker import build_broker
 from workers.outbox import relay_through
@@ -111,7 +113,8 @@ def create_app(settings: Settings, *, app_database_url: str, redis_url: str,
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
-            *WebApp().routes(),  # the web app at `/`, last: it answers every other path
+            # the web app at `/`, last: it answers every other path
+            *WebApp(first_answers=FirstAnswers(graphql, DIST)).routes(),
         ],
         lifespan=lifespan,
     )

@@ -9,13 +9,15 @@ picked up on the next load. Files are read once and kept in memory with their gz
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from infra.first_load import FirstAnswers, FirstLoad
 from infra.web_build import DIST, STAMP
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -41,10 +43,11 @@ class StaticFile:
 
 
 class WebApp:
-    def __init__(self, dist: Path = DIST) -> None:
+    def __init__(self, dist: Path = DIST, *, first_answers: FirstAnswers | None = None) -> None:
         self.dist = dist.resolve()
         self.files: dict[Path, StaticFile | None] = {}
         self.stamp: str | None = None
+        self.first_answers = first_answers
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -121,4 +124,27 @@ class WebApp:
         index = self._load("index.html")
         if index is None:
             return HTMLResponse(NOT_BUILT, status_code=503)
+        if self.first_answers and (load := self.first_answers.wanted(request)):
+            return self._with_first_answers(request, index, load)
         return self._respond(request, index, "no-cache", SECURITY_HEADERS)
+
+    def _with_first_answers(self, request: Request, index: StaticFile, load: FirstLoad
+                            ) -> Response:
+        """The page's HTML at once, then its first answers before `</body>` (first_load.py):
+        the browser fetches the scripts while the server runs the queries."""
+        assert self.first_answers is not None
+        html = index.body.decode()
+        self.first_answers.load(self.stamp, html)
+        head, tail = html.rsplit("</body>", 1)
+        # Tells the entry script the answers are coming (web/src/api/prefetch.ts).
+        head = head.replace("</head>", '<meta name="first-answers" content="">\n</head>', 1)
+        first_answers = self.first_answers
+
+        async def body() -> AsyncIterator[bytes]:
+            yield head.encode()
+            yield (await first_answers.render(request, load)).encode()
+            yield ("</body>" + tail).encode()
+
+        # The answers are the user's own data: never stored by a cache, and per cookie.
+        return StreamingResponse(body(), media_type="text/html; charset=utf-8", headers={
+            "Cache-Control": "no-store", "Vary": "Cookie", **SECURITY_HEADERS})

@@ -18,6 +18,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -150,6 +151,19 @@ def _precompress(out: Path) -> None:
                 path.with_name(path.name + ".gz").write_bytes(packed)
 
 
+_DOCUMENT = re.compile(r"export const (\w+)Document = new TypedDocumentString\(`([^`]*)`")
+
+
+def _write_documents(out: Path) -> None:
+    """`documents.json`: the app's operations by name, as the app sends them (the generated
+    typed documents' text), for the server to answer a page's first queries in its HTML
+    (`infra.first_load`). Every operation is listed: a later allow-list of persisted queries
+    reads the same file."""
+    generated = (WEB / "src" / "gql" / "graphql.ts").read_text()
+    documents = {name: text for name, text in _DOCUMENT.findall(generated)}
+    (out / "documents.json").write_text(json.dumps(documents, ensure_ascii=False, indent=0))
+
+
 @contextmanager
 def _locked() -> Iterator[None]:
     WEB.mkdir(exist_ok=True)
@@ -183,6 +197,7 @@ def build(*, force: bool = False, quiet: bool = False) -> bool:
              "--logLevel", "warn", quiet=quiet)
         _run(npm, "run", "--silent", "typecheck", quiet=quiet)
         _copy_graphiql(out)
+        _write_documents(out)
         _precompress(out)
         (out / STAMP).write_text(wanted)
         old = WEB / "dist.old"

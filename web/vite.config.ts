@@ -60,10 +60,17 @@ function preloadApp(): Plugin {
         // Vite already preloads the entry's own imports.
         for (const file of files) if (html.includes(`/${file}"`)) files.delete(file)
         for (const file of css) if (html.includes(`/${file}"`)) css.delete(file)
-        return [
+        // The entry runs as soon as it has loaded, not when the HTML ends: a light page's HTML
+        // ends with the server's answers to its first queries (infra/first_load.py), and the
+        // app's code runs while the server works on them.
+        const entry = /<script type="module" crossorigin src=/
+        if (!entry.test(html)) throw new Error('crm:preload-app: no entry script in index.html')
+        html = html.replace(entry, '<script type="module" async crossorigin src=')
+        const tags = [
           ...[...files].map((file) => ({ tag: 'link', attrs: { rel: 'modulepreload', crossorigin: true, href: `/${file}` }, injectTo: 'head' as const })),
           ...[...css].map((file) => ({ tag: 'link', attrs: { rel: 'preload', as: 'style', crossorigin: true, href: `/${file}` }, injectTo: 'head' as const })),
         ]
+        return { html, tags }
       },
     },
   }

@@ -94,3 +94,33 @@ def test_dates_read_as_the_browser_writes_them(ui: UI) -> None:
         wanted = page.evaluate(f"(iso) => new Intl.DateTimeFormat('{locale}', {options})"
                                ".format(new Date(iso))", created)
         expect(cell).to_have_text(wanted)
+
+
+def test_a_light_page_asks_nothing_before_its_rows(ui: UI) -> None:
+    """The server answered the session check and the list query in the page's HTML
+    (infra/first_load.py): the rows are drawn without one request to /graphql, and with the same
+    rows the API gives; a view of the list with its own parameters asks as before."""
+    page = ui.page
+    page.context.add_init_script(WATCH + """
+window.__asked = [];
+const fetched = window.fetch;
+window.fetch = (...args) => { window.__asked.push(performance.now()); return fetched(...args); };
+""")
+    ui.enter(DEMO_EMAIL, "/contacts")
+    rows = page.locator("[data-test=contact-table] tbody tr")
+    expect(rows.first).to_be_visible()
+    first_rows = page.evaluate("window.__light.rows")
+    asked = page.evaluate("window.__asked")
+    assert first_rows is not None
+    assert not [t for t in asked if t < first_rows], f"asked before the rows: {asked}"
+    assert page.locator("#first-answers").count() == 0  # taken, and gone from the page
+    names = rows.locator("td a.plain-link").first.inner_text()
+    api = page.evaluate("""async () => (await (await fetch('/graphql', { method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-requested-by': 'tests' },
+        body: JSON.stringify({ query: '{ contacts(first: 1, sort: CREATED_AT_DESC) ' +
+        '{ nodes { name } } }' }) })).json()).data.contacts.nodes[0].name""")
+    assert names == api
+    # Its own view (a search): the page asks, and shows what it asked for.
+    with page.expect_response(lambda r: r.url.endswith("/graphql")):
+        ui.go("/contacts?q=" + api)
+    expect(rows.first.locator("td a.plain-link").first).to_have_text(api)

@@ -37,4 +37,8 @@ router.beforeResolve(async (to) => {
 
 const app = createApp(App)
 setApp(app)
-app.use(i18n).use(router).mount('#app')
+app.use(i18n).use(router)
+// The entry is an async script (vite.config.ts): in the unlikely case it ran before the parser
+// reached the app's element, mount once it has.
+if (document.getElementById('app')) app.mount('#app')
+else document.addEventListener('DOMContentLoaded', () => app.mount('#app'), { once: true })

@@ -5,10 +5,12 @@
 import type { LocationQuery } from 'vue-router'
 import { MeDocument, type MeQuery } from '@/gql/graphql'
 import { request } from '@/api/client'
+import { firstAnswer } from '@/api/prefetch'
 import { prefetchContactList } from '@/pages/customers/contactList'
 import { prefetchCompanyList } from '@/pages/customers/companyList'
 
-let early: Promise<MeQuery> | null = request(MeDocument)
+// The server may have answered it in the page already (infra/first_load.py).
+let early: Promise<MeQuery> | null = firstAnswer(MeDocument, {}).then((answered) => answered?.data ?? request(MeDocument))
 early.catch(() => {}) // handled by whoever takes it
 
 // Pages whose first query (and code) is asked for here, by path, on the first load. The router
