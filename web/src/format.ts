@@ -19,6 +19,15 @@ function written(iso: string, withTime: boolean): string {
   return withTime ? `${m}/${day}/${y}, ${clock}` : `${m}/${day}/${y}`
 }
 
+/** A whole number with thousands grouped (12,345) as both languages write it, written out for
+ *  the same reason as dates: the first Intl.NumberFormat, for a list's total, cost 10–25 ms of
+ *  the rows' frame. Other languages, if added, go through Intl. */
+export function integer(value: number): string {
+  const locale = i18n.global.locale.value
+  if ((locale !== 'zh-CN' && locale !== 'en') || !Number.isSafeInteger(value)) return i18n.global.n(value, 'integer')
+  return String(Math.abs(value)).replace(/\B(?=(\d{3})+$)/g, ',').replace(/^/, value < 0 ? '-' : '')
+}
+
 export function dateTime(iso: string | null | undefined): string {
   return iso ? written(iso, true) : i18n.global.t('common.none')
 }
