@@ -1,8 +1,8 @@
 // Delete (soft) and restore a record, with a confirmation and a message (RecordPage uses it).
 import { ref } from 'vue'
-import { ElMessage, ElMessageBox } from 'element-plus'
+import { ElMessage } from 'element-plus'
 import 'element-plus/es/components/message/style/css'
-import 'element-plus/es/components/message-box/style/css'
+import { confirmDanger } from './useEditDialog'
 import { i18n } from '@/i18n'
 import { showError } from '@/api/errors'
 
@@ -11,16 +11,7 @@ export function useRecordActions(remove: () => Promise<unknown>, restore: () => 
   const busy = ref(false)
 
   async function confirmDelete(name: string) {
-    try {
-      await ElMessageBox.confirm(t('customers.deleteConfirm', { name }), t('common.delete'), {
-        type: 'warning',
-        confirmButtonText: t('common.delete'),
-        cancelButtonText: t('common.cancel'),
-        confirmButtonClass: 'el-button--danger',
-      })
-    } catch {
-      return // cancelled
-    }
+    if (!(await confirmDanger(t('customers.deleteConfirm', { name }), t('common.delete')))) return
     busy.value = true
     try {
       await remove()
