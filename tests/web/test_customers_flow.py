@@ -126,3 +126,15 @@ def test_companies_list_detail_and_form(ui: UI) -> None:
     domain_item = page.locator(".el-form-item", has=page.locator("#domain"))
     expect(domain_item.locator(".el-form-item__error")).to_have_text("格式不正确")
     ui.check("company-edit-invalid.zh-CN")
+
+
+def test_a_search_typed_just_before_leaving_stays_behind(ui: UI) -> None:
+    """The list writes its search into the URL a moment after typing stops: leaving within that
+    moment must not carry it into the next page's URL."""
+    ui.enter(DEMO_EMAIL, "/contacts")
+    expect(ui.page.locator("[data-test=contact-table] tbody tr").first).to_be_visible()
+    ui.page.locator("[data-test=search]").press_sequentially("张")
+    ui.page.locator("nav.sidebar").get_by_role("link", name="公司", exact=True).click()
+    expect(ui.page.locator("[data-test=company-table] tbody tr").first).to_be_visible()
+    ui.page.wait_for_timeout(600)  # past the search's 300 ms
+    assert "q=" not in ui.page.url, ui.page.url

@@ -3,7 +3,7 @@
 // sortable columns mapped to the API's sort values. A new list (deals, orders…) takes it whole,
 // before its useQuery (whose variables read `params`), as ContactList.vue does:
 // `useListPage(DEFAULTS, (): Paged | undefined => data.value?.deals, { name: 'NAME' })`.
-import { computed, ref, watch, type ComputedRef } from 'vue'
+import { computed, onBeforeUnmount, ref, watch, type ComputedRef } from 'vue'
 import { useRouteQuery } from './useRouteQuery'
 
 /** The parameters every list keeps in the URL (pages add their own filters). */
@@ -42,6 +42,8 @@ export function useListPage<P extends ListUrlParams>(
     clearTimeout(timer)
     timer = setTimeout(() => update({ q: text.trim() } as Partial<P>), 300)
   })
+  // Typed, then left within the moment: the search must not follow the user to the next page's URL.
+  onBeforeUnmount(() => clearTimeout(timer))
   watch(() => params.value.q, (q) => { if (q !== search.value.trim()) search.value = q })
 
   const range = computed<string[] | null>({
