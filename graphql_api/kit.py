@@ -188,6 +188,8 @@ def filter_values(entity: Entity, data: Any) -> dict[str, Any]:
             values[key] = ([decode_id(v, id_type, where) for v in value]
                            if isinstance(value, list) else decode_id(value, id_type, where))
             continue
+        if isinstance(value, enum.Enum):
+            value = value.value
         spec = entity.fields.get(key)
         if isinstance(value, str) and ((spec is not None and spec.reference)
                                        or key == entity.owner):

@@ -224,7 +224,9 @@ class SegmentService(EntityService[Segment]):
             raise ValidationFailed.single(field, f"is a segment of {segment.entity} records, "
                                           f"not {entity.name} records", "not_applicable")
         try:
-            return read_filter(entity, segment.filter)
+            filters = read_filter(entity, segment.filter)
+            await customer_service(entity.name).check_filters(session, ctx, filters)
+            return filters
         except ValidationFailed as exc:
             detail = "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
             raise ValidationFailed([FieldError(field, "its saved filter no longer applies ("
