@@ -25,6 +25,7 @@ DELETE = "mutation($id: ID!) { deleteSegment(id: $id) { id deletedAt } }"
 GET = f"query($id: ID!) {{ segment(id: $id) {{ {SEGMENT} memberCount }} }}"
 LIST = """query($filter: SegmentFilter) { segments(first: 50, filter: $filter) {
   totalCount nodes { id name shared memberCount } } }"""
+RENDERED = """{ segments(first: 50) { nodes { id kind entity name filter columns author { id } } } }"""
 MEMBERS = """query($filter: CustomerFilter, $first: Int, $after: String) {
   contacts(first: $first, after: $after, filter: $filter, sort: NAME_ASC) {
     totalCount pageInfo { hasNextPage endCursor } nodes { id name } } }"""
@@ -267,6 +268,11 @@ def test_saved_views_carry_sort_and_columns_and_one_default_per_member(
     views = gql.data(LIST, {"filter": {"kind": "VIEW", "entity": "CONTACT"}},
                      client=ann)["segments"]["nodes"]
     assert {v["name"] for v in views} == {"按名字", "新默认"}
+    # The list as the database renders it reads the same as the resolvers do.
+    rendered = {n["name"]: n for n in gql.data(RENDERED, client=ann)["segments"]["nodes"]}
+    assert (rendered["按名字"]["kind"], rendered["按名字"]["entity"]) == ("VIEW", "CONTACT")
+    assert rendered["按名字"]["columns"] == ["name", "email", "level"]
+    assert rendered["新默认"]["filter"] == {"levels": ["A"]}
 
     # A segment has no sort or columns; a view's sort is the list's; nobody else's default.
     error = gql.error(CREATE, {"input": {"kind": "SEGMENT", "entity": "CONTACT", "name": "x",

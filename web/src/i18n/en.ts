@@ -685,7 +685,6 @@ export default {
     manage: 'Manage segments',
     none: 'Nothing saved yet',
     active: 'Segment: {name}',
-    clear: 'Show all',
     isDefault: 'Open this view by default',
     defaultTag: 'default',
     newView: 'Save view',

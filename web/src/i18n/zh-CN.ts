@@ -683,7 +683,6 @@ export default {
     manage: '管理分群',
     none: '尚未保存',
     active: '分群：{name}',
-    clear: '显示全部',
     isDefault: '默认打开此视图',
     defaultTag: '默认',
     newView: '保存视图',
