@@ -25,7 +25,8 @@ DELETE = "mutation($id: ID!) { deleteSegment(id: $id) { id deletedAt } }"
 GET = f"query($id: ID!) {{ segment(id: $id) {{ {SEGMENT} memberCount }} }}"
 LIST = """query($filter: SegmentFilter) { segments(first: 50, filter: $filter) {
   totalCount nodes { id name shared memberCount } } }"""
-RENDERED = """{ segments(first: 50) { nodes { id kind entity name filter columns author { id } } } }"""
+RENDERED = """{ segments(first: 50) {
+  nodes { id kind entity name filter columns author { id } } } }"""
 MEMBERS = """query($filter: CustomerFilter, $first: Int, $after: String) {
   contacts(first: $first, after: $after, filter: $filter, sort: NAME_ASC) {
     totalCount pageInfo { hasNextPage endCursor } nodes { id name } } }"""

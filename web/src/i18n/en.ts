@@ -696,6 +696,7 @@ export default {
     too_many: 'Too many records: narrow the filter.',
   },
   classification: {
+    nav: 'Customer levels',
     title: 'Customer levels and RFM',
     hint: 'Scores come from order history: recency (days since the last order), frequency (orders) and monetary value (spend) within the window, 1 to 5 each. Levels are tried in order; the first whose conditions all hold applies.',
     card: 'Level and RFM',
