@@ -660,6 +660,7 @@ export default {
   },
   // -- segments, saved views, classification (issue 12, item 3) ---------------------------
   segments: {
+    visibility: 'Seen by',
     title: 'Segments',
     hint: 'Saved filters over contacts or companies. A segment stays current: its members are whoever matches now, within what you may see.',
     name: 'Name',

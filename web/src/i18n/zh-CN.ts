@@ -658,6 +658,7 @@ export default {
   },
   // -- segments, saved views, classification (issue 12, item 3) ---------------------------
   segments: {
+    visibility: '可见范围',
     title: '客户分群',
     hint: '对联系人或公司的已保存筛选。分群始终是最新的：成员就是当前符合条件的客户（仅限您有权查看的）。',
     name: '名称',
