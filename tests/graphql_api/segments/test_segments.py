@@ -120,6 +120,10 @@ def test_private_segments_are_their_authors_and_sharing_is_for_managers(
     assert gql.error(MEMBERS, {"filter": {"segment": mine["id"]}},
                      client=bo)["extensions"]["code"] == "NOT_FOUND"
     assert mine["id"] not in {n["id"] for n in gql.data(LIST, client=bo)["segments"]["nodes"]}
+    assert gql.data(LIST, {"filter": {"shared": False}},
+                    key=tenant.keys["owner"])["segments"]["totalCount"] == 0
+    assert gql.data("query($id: ID!) { node(id: $id) { id } }", {"id": mine["id"]},
+                    client=bo)["node"] is None
     assert gql.error(UPDATE, {"id": mine["id"], "input": {"name": "偷改"}},
                      client=bo)["extensions"]["code"] == "NOT_FOUND"
 
