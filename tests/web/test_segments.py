@@ -134,6 +134,11 @@ def test_a_viewer_reads_segments_and_rules_without_a_way_to_change_them(
     expect(page.locator("[data-test='segment-共享分群']")).to_be_visible()
     expect(page.locator("[data-test=save-view]")).to_have_count(0)
     page.keyboard.press("Escape")
+    ui.go("/companies")  # the company list has the same menu
+    page.locator("[data-test=views-button]").click()
+    expect(page.locator("[data-test=save-segment-menu]")).to_have_count(0)
+    expect(page.locator("[data-test='segment-共享分群']")).to_have_count(0)  # a contacts one
+    page.keyboard.press("Escape")
     ui.go("/admin/classification")
     expect(page.locator("[data-test=read-only]")).to_be_visible()
     expect(page.locator("[data-test=save-rules]")).to_have_count(0)
