@@ -18,7 +18,7 @@ from infra.db import Database, new_id
 from infra.global_ids import from_global_id, to_global_id
 from modules.classification import service, tasks
 from tenancy.context import system_context
-from tests.conftest import GraphQLClient, Servers
+from tests.conftest import GraphQLClient, LiveServer, Servers
 from tests.factories import TenantData, TenantFactory
 from workers.events import Event
 from workers.kit import Job
@@ -220,3 +220,27 @@ def test_rules_are_set_by_admins_validated_audited_and_applied_by_the_recompute(
 def test_the_nightly_recompute_is_scheduled() -> None:
     job = PERIODIC["classification.nightly"]
     assert job.task is tasks.nightly and job.cron == "0 18 * * *"
+
+
+def test_a_lists_classifications_load_in_one_batch_whatever_the_page(
+        servers: Servers, gql: GraphQLClient, tenants: TenantFactory,
+        live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tenancy.auth import api_key_cache
+    from tests.graphql_api.test_query_count import count_statements
+
+    monkeypatch.setattr(api_key_cache, "ttl", 3600.0)
+    tenant = tenants.make()
+    ids = [_contact(gql, tenant, f"客户{i}") for i in range(50)]
+    for id in ids[:5]:
+        _order(servers, tenant, id, 1000, days_ago=3)
+    query = "query($n: Int) { contacts(first: $n) { nodes { id classification { level } } } }"
+    key = tenant.keys["owner"]
+    gql.data(query, {"n": 5}, key=key)  # its plan compiled
+    counts = []
+    for n in (10, 50):
+        with count_statements(live_server) as statements:
+            nodes = gql.data(query, {"n": n}, key=key)["contacts"]["nodes"]
+        assert len(nodes) == n
+        counts.append(len(statements))
+    assert counts[0] == counts[1]
+    assert sum(1 for n in nodes if n["classification"]) == 5
