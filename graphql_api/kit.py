@@ -142,6 +142,22 @@ def input_values(entity: Entity, data: Any, prefix: str = "") -> dict[str, Any]:
 
 _DELETED_FLAGS = ("include_deleted", "deleted_only")
 
+# Conditions of a filter input that stand for others, read at request time: `segment`, a
+# saved filter (`graphql_api.segments`). `expand(info, entity, value, filters)` returns the
+# filters with the condition replaced by what it stands for.
+FilterExpansion = Callable[[Info, Entity, Any, dict[str, Any]], Awaitable[dict[str, Any]]]
+FILTER_EXPANSIONS: dict[str, FilterExpansion] = {}
+
+
+async def expanded_filters(info: Info, entity: Entity, data: Any) -> dict[str, Any]:
+    """`filter_values`, with the conditions that stand for others expanded: what every list,
+    count, bulk operation and export by a filter acts on."""
+    filters = filter_values(entity, data)
+    for key, expand in FILTER_EXPANSIONS.items():
+        if key in filters:
+            filters = await expand(info, entity, filters.pop(key), filters)
+    return filters
+
 
 def filter_values(entity: Entity, data: Any) -> dict[str, Any]:
     """A filter input as the kit's lists take it: the conditions given (None and empty lists
@@ -158,6 +174,9 @@ def filter_values(entity: Entity, data: Any) -> dict[str, Any]:
         if key == "custom_fields" and entity.custom_fields:
             values[key] = [condition_dict(c) for c in value]
             continue
+        if key in FILTER_EXPANSIONS:
+            values[key] = value
+            continue
         if key not in entity.filters and key not in _DELETED_FLAGS:
             raise ValidationFailed.single(f"filter.{camel(key)}",
                                           f"does not apply to {entity.noun} lists",
@@ -169,6 +188,8 @@ def filter_values(entity: Entity, data: Any) -> dict[str, Any]:
             values[key] = ([decode_id(v, id_type, where) for v in value]
                            if isinstance(value, list) else decode_id(value, id_type, where))
             continue
+        if isinstance(value, enum.Enum):
+            value = value.value
         spec = entity.fields.get(key)
         if isinstance(value, str) and ((spec is not None and spec.reference)
                                        or key == entity.owner):
@@ -190,7 +211,7 @@ def list_field(service: EntityService[Any], node_type: Any, *, filter: Any, sort
                   ) -> Any:
         context = info.context
         size = context.page_size(first)
-        filters = filter_values(entity, filter)
+        filters = await expanded_filters(info, entity, filter)
         by_field = ({"custom_field": sort_by.custom_field, "descending": sort_by.descending}
                     if sort_by is not None else None)
         # A list sorted by a custom field reads rows (its two-part query renders nothing).

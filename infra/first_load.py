@@ -50,8 +50,9 @@ def _list_variables(**extra_filter: Any) -> dict[str, Any]:
     list parameters (`LIST_DEFAULTS`)."""
     return {"first": 20, "after": None, "sort": "CREATED_AT_DESC",
             "filter": {"search": None, "ownerId": None, "tagIds": None, "customFields": None,
-                       "createdAfter": None, "createdBefore": None, "includeDeleted": False,
-                       "deletedOnly": False, **extra_filter}}
+                       "levels": None, "segment": None, "createdAfter": None,
+                       "createdBefore": None, "includeDeleted": False, "deletedOnly": False,
+                       **extra_filter}}
 
 
 # The light routes (router `meta.light`), their first queries besides the viewer's `Me`.

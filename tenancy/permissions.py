@@ -35,27 +35,40 @@ class Permission(StrEnum):
     # tenant admins define, change, remove and restore them.
     FIELDS_READ = "fields:read"
     FIELDS_MANAGE = "fields:manage"
+    # Segments and saved views (modules/segments): reading the shared ones and one's own and
+    # listing their members (within one's data scope) is everyone's; saving one's own is for
+    # those who work the lists; sharing with the tenant, and changing what others shared, is
+    # for managers. Exporting customers is its own permission: a file leaves the product.
+    SEGMENTS_READ = "segments:read"
+    SEGMENTS_WRITE = "segments:write"  # save, change and remove one's own (private) ones
+    SEGMENTS_MANAGE = "segments:manage"  # share with the tenant; change others' shared ones
+    CUSTOMERS_EXPORT = "customers:export"  # CSV of a segment's members (data scope applies)
+    # Classification (modules/classification): the tenant's RFM thresholds and level rules.
+    CLASSIFICATION_MANAGE = "classification:manage"
 
 
 P = Permission
 _READ_WRITE = {P.CUSTOMERS_READ, P.CUSTOMERS_READ_ALL, P.CUSTOMERS_WRITE, P.CUSTOMERS_DELETE,
                P.TAGS_READ, P.TAGS_WRITE, P.TAGS_DELETE}
+_SEGMENTS = {P.SEGMENTS_READ, P.SEGMENTS_WRITE, P.SEGMENTS_MANAGE, P.CUSTOMERS_EXPORT}
 _INTERACTIONS = {P.INTERACTIONS_READ, P.INTERACTIONS_READ_ALL, P.INTERACTIONS_WRITE,
                  P.INTERACTIONS_DELETE, P.INTERACTION_TYPES_MANAGE}
 
 BUILTIN_ROLES: dict[str, tuple[str, frozenset[Permission]]] = {
     "owner": ("Owner", frozenset(Permission)),
     "admin": ("Administrator", frozenset(Permission) - {P.BILLING_MANAGE}),
-    "manager": ("Manager", frozenset(_READ_WRITE | _INTERACTIONS
+    "manager": ("Manager", frozenset(_READ_WRITE | _INTERACTIONS | _SEGMENTS
                                      | {P.AUDIT_READ, P.MEMBERS_READ, P.FIELDS_READ})),
     # Sales tag their own customers with the tenant's tags; managers curate the tags.
     # Sales log (and correct or remove) their own interactions.
     "sales": ("Sales", frozenset({P.CUSTOMERS_READ, P.CUSTOMERS_WRITE, P.TAGS_READ,
                                   P.MEMBERS_READ, P.INTERACTIONS_READ, P.INTERACTIONS_WRITE,
-                                  P.INTERACTIONS_DELETE, P.FIELDS_READ})),
+                                  P.INTERACTIONS_DELETE, P.FIELDS_READ, P.SEGMENTS_READ,
+                                  P.SEGMENTS_WRITE, P.CUSTOMERS_EXPORT})),
     "viewer": ("Viewer", frozenset({P.CUSTOMERS_READ, P.CUSTOMERS_READ_ALL, P.TAGS_READ,
                                     P.MEMBERS_READ, P.INTERACTIONS_READ,
-                                    P.INTERACTIONS_READ_ALL, P.FIELDS_READ})),
+                                    P.INTERACTIONS_READ_ALL, P.FIELDS_READ,
+                                    P.SEGMENTS_READ})),
 }
 
 

@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from graphql_api.customers.types import CustomerFilter
-from graphql_api.kit import filter_values
+from graphql_api.kit import expanded_filters
 from graphql_api.permissions import needs
 from graphql_api.relay import decode_id, to_global_id
 from modules.customers import bulk
@@ -66,7 +66,7 @@ def _bulk(kind: str, type_name: str) -> object:
                       owner_id: strawberry.ID | None = None) -> BulkResult:
         record_ids = ([decode_id(i, type_name, "ids") for i in ids]
                       if ids is not None else None)
-        filters = filter_values(entity, filter) if filter is not None else None
+        filters = await expanded_filters(info, entity, filter) if filter is not None else None
         result = await info.context.write(
             bulk.bulk_update, kind=kind, action=action.value, ids=record_ids, filters=filters,
             tag_ids=[decode_id(t, "Tag", "tagIds") for t in tag_ids or []],

@@ -10,6 +10,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from graphql_api.classification.types import ClassificationType, classification_field
 from graphql_api.custom_values import (
     CustomFieldCondition,
     CustomFieldValueInput,
@@ -72,6 +73,8 @@ class Customer(Node):
     tags: list[TagType] = strawberry.field(description=_TAGS)
     custom_fields: list[CustomFieldValueType] = strawberry.field(
         description="Its values of the tenant's custom fields.")
+    classification: ClassificationType | None = strawberry.field(
+        description="Its RFM scores and level from its order history.")
 
     @strawberry.field
     def address(self) -> Address | None:
@@ -84,6 +87,7 @@ class CompanyType(Customer):
     industry: str | None
     tags = linked(COMPANY_TAGS, TagType, description=_TAGS)
     custom_fields = custom_fields_of(COMPANY)
+    classification = classification_field("company")
 
 
 @node(CONTACT)
@@ -93,6 +97,7 @@ class ContactType(Customer):
     company = reference(CompanyType, "company_id")
     tags = linked(CONTACT_TAGS, TagType, description=_TAGS)
     custom_fields = custom_fields_of(CONTACT)
+    classification = classification_field("contact")
 
     @strawberry.field
     def gender(self) -> Gender | None:
@@ -137,6 +142,18 @@ class CustomerFilter:
     created_before: datetime | None = None
     custom_fields: list[CustomFieldCondition] | None = strawberry.field(
         default=None, description="Conditions on the tenant's custom fields; all must hold.")
+    levels: list[str] | None = strawberry.field(
+        default=None, description="Customer level is one of these (A, B).")
+    min_recency_score: int | None = strawberry.field(
+        default=None, description="RFM recency score at least this (1-5).")
+    min_frequency_score: int | None = strawberry.field(
+        default=None, description="RFM frequency score at least this (1-5).")
+    min_monetary_score: int | None = strawberry.field(
+        default=None, description="RFM monetary score at least this (1-5).")
+    segment: strawberry.ID | None = strawberry.field(
+        default=None, description=(
+            "Members of this segment (or saved view): its saved filter applies, with the "
+            "other conditions given here (a condition both set differently is refused)."))
     include_deleted: bool = False
     deleted_only: bool = False
 

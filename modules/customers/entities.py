@@ -9,6 +9,7 @@ from sqlalchemy import String, Text, bindparam, cast, func, inspect, null, selec
 from sqlalchemy.sql.elements import ColumnElement
 
 from infra.errors import ValidationFailed
+from modules.classification.filters import classification_filters
 from modules.customers.models import Company, Contact
 from modules.customers.schemas import SEARCH_MAX_TERM, phone_search_term, search_route
 from modules.kit import (
@@ -73,7 +74,7 @@ class CustomerSearch(Filter):
 def _common_filters() -> dict[str, Filter]:
     return {"search": CustomerSearch(), "owner_id": Equals("owner_id"),
             "email": EqualsLower("email"), "created_after": AtLeast("created_at"),
-            "created_before": Before("created_at")}
+            "created_before": Before("created_at"), **classification_filters()}
 
 
 COMPANY = Entity(

@@ -188,6 +188,10 @@ class Entity:
     custom_fields  whether the tenant's admins may define fields of their own for it
                 (`modules.kit.custom_values`): its writes take `customFields`, its audit rows
                 and events carry them, its lists filter and sort by them
+    personal    (user column, shared column): records private to the member in the user
+                column unless the shared column is true (saved views, segments). Unlike
+                `owner` this is no data scope: nobody else sees a private record, a manager
+                neither, and an API key (no user) sees only shared ones
     """
 
     name: str
@@ -204,6 +208,7 @@ class Entity:
     unique: dict[str, str] = field(default_factory=dict)
     label: str | None = None  # in messages: "no contact with this id"
     custom_fields: bool = False
+    personal: tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name) or not self.type_name.isidentifier():

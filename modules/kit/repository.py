@@ -68,7 +68,8 @@ LIVE, ALL, DELETED_ONLY = "live", "all", "deleted_only"
 
 
 def record_rule(entity: Entity, col: Any, *, tenant_id: Any, read_all: Any, deleted: Any,
-                owners: Any = (), shared: Any = None) -> ColumnElement[bool]:
+                owners: Any = (), shared: Any = None, user: Any = None
+                ) -> ColumnElement[bool]:
     """The rows of `entity` a caller may see. `col(name)` gives a column of the row being
     tested; each other argument is a value (Python) or a bind parameter (SQL):
 
@@ -79,6 +80,8 @@ def record_rule(entity: Entity, col: Any, *, tenant_id: Any, read_all: Any, dele
                their own, their subordinates', their department's...; empty for an API key or
                the system, which act for no user and own nothing
     shared     ids of records shared with the caller, or None (none: no condition at all)
+    user       the caller's user id (None for an API key): for a `personal` entity, whose
+               private records only their member sees
     deleted    LIVE, ALL or DELETED_ONLY; or a boolean "may see deleted" (LIVE or ALL)
     """
     clauses: list[Any] = [col("tenant_id") == tenant_id]
@@ -89,6 +92,10 @@ def record_rule(entity: Entity, col: Any, *, tenant_id: Any, read_all: Any, dele
         if read_all is not False:
             reach.insert(0, read_all)
         clauses.append(or_(*reach))
+    if entity.personal is not None:
+        user_column, shared_column = entity.personal
+        mine = false() if user is None else col(user_column) == user  # None: not IS NULL
+        clauses.append(or_(col(shared_column).is_(True), mine))
     if entity.soft_deletes:
         if deleted == LIVE or deleted is False:
             clauses.append(col("deleted_at").is_(None))
@@ -140,7 +147,7 @@ def visible(entity: Entity, ctx: CallContext, *, include_deleted: bool = False) 
         entity, lambda name: getattr(model, name), tenant_id=ctx.tenant_id,
         read_all=read_all, owners=found.owners if found else (),
         shared=(found.shared_with(entity.name) or None) if found else None,
-        deleted=ALL if include_deleted else LIVE))
+        deleted=ALL if include_deleted else LIVE, user=ctx.actor.user_id))
 
 
 # -- references: the rule as SQL text over an alias, for loaders and rendered joins ---------
@@ -177,7 +184,8 @@ def _join_template(entity: Entity) -> str:
                     read_all=bindparam(f"{entity.name}_read_all", type_=Boolean),
                     owners=bindparam("scope_owners", type_=ARRAY(Uuid)),
                     shared=bindparam(f"{entity.name}_shared", type_=ARRAY(Uuid)),
-                    deleted=bindparam(f"{entity.name}_see_deleted", type_=Boolean)))
+                    deleted=bindparam(f"{entity.name}_see_deleted", type_=Boolean),
+                    user=bindparam("actor_user_id", type_=Uuid)))
     return str(rule.compile(dialect=_DIALECT))
 
 
@@ -254,7 +262,7 @@ def _filtered(shape: ListShape, columns: Sequence[Any]) -> Select[Any]:
         read_all=shape.read_all, owners=bindparam("scope_owners", type_=ARRAY(Uuid)),
         shared=(bindparam(f"{entity.name}_shared", type_=ARRAY(Uuid)) if shape.shared
                 else None),
-        deleted=shape.deleted))
+        deleted=shape.deleted, user=bindparam("actor_user_id", type_=Uuid)))
     for name in sorted(shape.filters):
         stmt = stmt.where(entity.filters[name].clause(model, name))
     for i, (column, op) in enumerate(shape.custom):

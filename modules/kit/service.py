@@ -96,6 +96,12 @@ class EntityService(Generic[M]):
                 if sort_by else None)
         return conditions, sort
 
+    async def check_filters(self, session: AsyncSession, ctx: CallContext,
+                            filters: dict[str, Any]) -> None:
+        """VALIDATION if these filters' custom-field conditions do not fit the tenant's fields
+        (as a list would answer), without running the list: for filters saved to run later."""
+        await self._custom(session, ctx, filters, None)
+
     async def list_page(self, session: AsyncSession, ctx: CallContext, *,
                         filters: dict[str, Any], sort: str, first: int, after: str | None,
                         rendered: RenderSpec | None = None,

@@ -287,6 +287,27 @@ CUSTOM_FIELD_CASES: dict[str, Callable[[Scene], str]] = {
 }
 
 
+SEGMENT_CASES: dict[str, Callable[[Scene], str]] = {
+    "createSegment": lambda s: _org(
+        s, "mutation { createSegment(input: {kind: SEGMENT, entity: CONTACT, name: \"华为\", "
+        "filter: {search: \"华为\"}}) { id } }", "Segment"),
+    "updateSegment": lambda s: _org(
+        s, "mutation($id: ID!) { updateSegment(id: $id, input: {name: \"华为客户\"}) { id } }",
+        id="Segment"),
+    "exportSegment": lambda s: _org(
+        s, "mutation($id: ID!) { exportSegment(id: $id) { rows } }", id="Segment"),
+    "deleteSegment": lambda s: _org(
+        s, "mutation($id: ID!) { deleteSegment(id: $id) { id } }", id="Segment"),
+    "restoreSegment": lambda s: _org(
+        s, "mutation($id: ID!) { restoreSegment(id: $id) { id } }", id="Segment"),
+    "setClassificationRules": lambda s: _org(
+        s, "mutation { setClassificationRules(input: {windowDays: 365, recencyDays: [30, 90, "
+        "180, 365], frequency: [2, 4, 8, 12], monetary: [\"1000\", \"5000\", \"20000\", "
+        "\"100000\"], levels: [{key: \"A\", minMonetary: \"100000\"}, {key: \"B\"}]}) "
+        "{ windowDays } }"),
+}
+
+
 # In order: later cases use what earlier ones made.
 CASES: dict[str, Callable[[Scene], str]] = {
     "createContact": lambda s, k="Contact", v="create": _customer(s, k, v),
@@ -316,6 +337,7 @@ CASES: dict[str, Callable[[Scene], str]] = {
     **INTERACTION_CASES,
     **CUSTOM_FIELD_CASES,
     **ORG_CASES,
+    **SEGMENT_CASES,
 }
 
 

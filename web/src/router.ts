@@ -49,6 +49,8 @@ export const router = createRouter({
         { path: 'admin/webhooks', name: 'webhooks', component: () => import('@/pages/webhooks/WebhookList.vue'), meta: { title: 'webhooks.title', permission: Permission.webhooksManage } },
         { path: 'admin/webhooks/deliveries', name: 'webhook-deliveries', component: () => import('@/pages/webhooks/WebhookDeliveries.vue'), meta: { title: 'webhooks.deliveryLog', permission: Permission.webhooksManage } },
         { path: 'admin/custom-fields', name: 'custom-fields', component: () => import('@/pages/admin/CustomFieldList.vue'), meta: { title: 'customFields.title', permission: Permission.fieldsRead } },
+        { path: 'segments', name: 'segments', component: () => import('@/pages/segments/SegmentList.vue'), meta: { title: 'segments.title', permission: Permission.segmentsRead } },
+        { path: 'admin/classification', name: 'classification', component: () => import('@/pages/admin/ClassificationRules.vue'), meta: { title: 'classification.title', permission: Permission.segmentsRead } },
         { path: 'admin/audit', name: 'audit', component: () => import('@/pages/admin/AuditLog.vue'), meta: { title: 'audit.title', permission: Permission.auditRead } },
         { path: ':pathMatch(.*)*', name: 'not-found', component: () => import('@/pages/NotFound.vue'), meta: { title: 'errors.notFoundTitle' } },
       ],

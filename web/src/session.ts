@@ -144,6 +144,12 @@ export const Permission = {
   // Custom fields (pages/admin/CustomFieldList.vue, components/custom)
   fieldsRead: 'fields:read',
   fieldsManage: 'fields:manage',
+  // Segments, saved views, classification (pages/segments, pages/admin/ClassificationRules.vue)
+  segmentsRead: 'segments:read',
+  segmentsWrite: 'segments:write',
+  segmentsManage: 'segments:manage',
+  customersExport: 'customers:export',
+  classificationManage: 'classification:manage',
 } as const
 
 export function onSessionLost(handler: () => void): void {

@@ -12,6 +12,8 @@ export const LIST_DEFAULTS = {
   tag: '',
   cf: '', // a custom field's key, and the value it must hold (JSON): CustomFieldFilter
   cv: '',
+  segment: '', // a segment's (or saved view's) id: its saved filter applies (pages/segments)
+  level: '', // a customer level (A): classification
   status: 'active',
   from: '',
   to: '',
@@ -43,6 +45,8 @@ export function customerFilter(p: ListParams): CustomerFilter {
     ownerId: p.owner || null,
     tagIds: p.tag ? [p.tag] : null,
     customFields: p.cf && p.cv ? [{ key: p.cf, equals: customValue(p.cv) }] : null,
+    levels: p.level ? [p.level] : null,
+    segment: p.segment || null,
     createdAfter: p.from ? startOfDay(p.from) : null,
     createdBefore: p.to ? startOfDay(p.to, 1) : null,
     includeDeleted: p.status === 'all',
