@@ -45,20 +45,17 @@ class FirstLoad:
     variables: dict[str, Any]
 
 
-def _list_variables(**extra_filter: Any) -> dict[str, Any]:
-    """`contactListVariables` / `companyListVariables` (web/src/pages/customers) of the default
-    list parameters (`LIST_DEFAULTS`)."""
-    return {"first": 20, "after": None, "sort": "CREATED_AT_DESC",
-            "filter": {"search": None, "ownerId": None, "tagIds": None, "customFields": None,
-                       "levels": None, "segment": None, "createdAfter": None,
-                       "createdBefore": None, "includeDeleted": False, "deletedOnly": False,
-                       **extra_filter}}
-
+# `contactListVariables` / `companyListVariables` (web/src/pages/customers) of the default list
+# parameters (`LIST_DEFAULTS`), null values left out: the page compares variables with null and
+# absent alike (as GraphQL reads an input), so a filter the page adds later, null by default,
+# needs nothing here.
+_LIST_VARIABLES = {"first": 20, "sort": "CREATED_AT_DESC",
+                   "filter": {"includeDeleted": False, "deletedOnly": False}}
 
 # The light routes (router `meta.light`), their first queries besides the viewer's `Me`.
 FIRST_LOADS: dict[str, FirstLoad] = {
-    "/contacts": FirstLoad("ContactList", _list_variables(companyId=None)),
-    "/companies": FirstLoad("CompanyList", _list_variables()),
+    "/contacts": FirstLoad("ContactList", _LIST_VARIABLES),
+    "/companies": FirstLoad("CompanyList", _LIST_VARIABLES),
 }
 VIEWER = FirstLoad("Me", {})
 

@@ -56,13 +56,16 @@ function readFirstAnswers(): Promise<FirstAnswer[]> {
   })
 }
 
+/** Equal as GraphQL reads two variable sets: a null value and an absent one alike. */
 function same(a: unknown, b: unknown): boolean {
-  if (a === b) return true
+  if (a === b || (a == null && b == null)) return true
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
-  if (Array.isArray(a) !== Array.isArray(b)) return false
-  const ka = Object.keys(a)
-  const kb = Object.keys(b)
-  return ka.length === kb.length && ka.every((k) => same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => same(x, b[i]))
+  }
+  const ra = a as Record<string, unknown>
+  const rb = b as Record<string, unknown>
+  return [...new Set([...Object.keys(ra), ...Object.keys(rb)])].every((k) => same(ra[k], rb[k]))
 }
 
 /** The server's answer to this document and variables in the page's HTML (taken once), or
