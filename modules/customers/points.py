@@ -73,7 +73,7 @@ def _checked_value(v: Validator, kind: Kind, field: str, raw: Any, region: str) 
     digits = sum(ch.isdigit() for ch in raw)
     if region == "CN" and 7 <= digits <= 8 and not raw.strip().startswith(("+", "0")):
         v.fail(field, "a landline number needs its area code (e.g. 010-12345678)",
-               "invalid_phone")
+               "needs_area_code")
         return None
     return v.phone(field, raw, region)
 

@@ -146,7 +146,7 @@ def test_invalid_points_are_refused_with_the_field_path_of_each(
     ], "emails": [{"email": "a@example.com"}, {"email": "A@EXAMPLE.COM"},
                   {"email": "not an email"}]}}, key=tenant.keys["admin"])
     assert _fields(error) == {
-        "phones.1.number": "invalid_phone", "phones.2.number": "invalid_phone",
+        "phones.1.number": "invalid_phone", "phones.2.number": "needs_area_code",
         "phones.3.number": "duplicate", "phones.5.primary": "invalid",
         "emails.1.email": "duplicate", "emails.2.email": "invalid_email"}
     messages = {f["field"]: f["message"] for f in error["extensions"]["fields"]}
