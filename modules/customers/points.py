@@ -70,8 +70,10 @@ def _checked_value(v: Validator, kind: Kind, field: str, raw: Any, region: str) 
         return None
     if kind is EMAILS:
         return v.email(field, raw)
-    digits = sum(ch.isdigit() for ch in raw)
-    if region == "CN" and 7 <= digits <= 8 and not raw.strip().startswith(("+", "0")):
+    # Seven or eight digits starting 2-9: a mainland landline's local number (mobiles start 1).
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    if region == "CN" and 7 <= len(digits) <= 8 and digits[0] not in "01" \
+            and not raw.strip().startswith("+"):
         v.fail(field, "a landline number needs its area code (e.g. 010-12345678)",
                "needs_area_code")
         return None

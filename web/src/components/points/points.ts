@@ -12,14 +12,14 @@ export interface PointRow {
   primary: boolean
 }
 
-interface PhoneLike { number: string; label: PointLabel; primary: boolean }
+interface PhoneLike { number: string; formatted?: string; label: PointLabel; primary: boolean }
 interface EmailLike { email: string; label: PointLabel; primary: boolean }
 
 /** The rows of a record's points; one blank row to type into when it has none. */
 export function toPointRows(points: (PhoneLike | EmailLike)[] | null | undefined): PointRow[] {
   if (!points?.length) return [{ value: '', label: '', primary: true }]
   return points.map((p) => ({
-    value: 'number' in p ? p.number : p.email,
+    value: 'number' in p ? (p.formatted ?? p.number) : p.email, // as people read it; the API reads it back
     label: p.label,
     primary: p.primary,
   }))
