@@ -4,6 +4,7 @@ hostile input, search by a point that is not the primary, tenants, roles, audit 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -339,3 +340,17 @@ def test_a_contact_written_before_points_reads_its_columns_as_its_points(
           for p in fetched["phones"]), {"number": "13900139000"}]}},
         key=tenant.keys["admin"])["updateContact"]
     assert [p["number"] for p in updated["phones"]] == ["+8613800138000", "+8613900139000"]
+
+
+@pytest.mark.parametrize("coordinate", [float("nan"), float("inf"), "22.5", True])
+def test_coordinates_that_are_not_finite_numbers_are_client_errors(
+        gql: GraphQLClient, tenant: TenantData, coordinate: Any) -> None:
+    # As a client that writes NaN and Infinity into its JSON would (Python's json reads them).
+    body = json.dumps({"query": CREATE, "variables": {"input": {"name": "王强", "address": {
+        "street": "x", "latitude": coordinate, "longitude": 113.9}}}})
+    response = gql.http.post("/graphql", content=body, headers={
+        "Authorization": f"Bearer {tenant.keys['admin']}", "Content-Type": "application/json"})
+    assert response.status_code in (200, 400), response.text
+    codes = {e["extensions"]["code"] for e in response.json()["errors"]}
+    assert codes <= {"VALIDATION", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST"}, codes
+    assert gql.data(LIST, {}, key=tenant.keys["admin"])["contacts"]["nodes"] == []
