@@ -140,7 +140,7 @@ def test_invalid_points_are_refused_with_the_field_path_of_each(
     error = gql.error(CREATE, {"input": {"name": "王强", "phones": [
         {"number": "13800138000"},
         {"number": "1380013800"},            # a digit short: not a mainland mobile
-        {"number": "12345678"},              # a landline without its area code
+        {"number": "87654321"},              # a landline without its area code
         {"number": "+86 138 0013 8000"},     # the first again, written otherwise
         {"number": "13900139000", "primary": True},
         {"number": "13700137000", "primary": True},   # a second primary
