@@ -177,8 +177,9 @@ def _ranked(alias: str, shape: SearchShape, company_hit: str | None) -> str:
              f"when {phone} like lower(%(q_any)s) or {phone_any} then 'PHONE' "
              # Another of its phones or emails (migration 0012 put them into search_text).
              + (f"when {alias}.search_text like lower(%(q_any)s) "
-                + (f"or {alias}.search_text like %(p_any)s then 'PHONE' "
-                   if shape.phone_route is not None else "then 'EMAIL' "))
+                + (f"or {alias}.search_text like %(p_any)s " if shape.phone_route is not None
+                   else "")
+                + "then case when %(q)s ~ '[[:alpha:]@]' then 'EMAIL' else 'PHONE' end ")
              + (f"when {company_hit} then 'COMPANY' " if company_hit else "")
              + (f"when word_similarity({q}, {name}) >= %(similarity)s::real then 'NAME' "
                 "else 'EMAIL' end" if shape.similar else "else 'NAME' end"))

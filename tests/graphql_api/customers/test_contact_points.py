@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import GraphQLClient
-from tests.factories import TenantData, TenantFactory
+from tests.conftest import GraphQLClient, LiveServer, login
+from tests.factories import PASSWORD, TenantData, TenantFactory
 
 POINTS = """
   id phone email
@@ -280,10 +280,12 @@ def test_search_finds_a_contact_by_a_phone_or_email_that_is_not_the_primary(
                                         {"number": "0755-8765 4321"}],
                       emails=[{"email": "main@example.cn"}, {"email": "side.door@corp.cn"}])
     _create(gql, key, name="张伟", phone="13900139000")
-    for term in ("0755-87654321", "87654321", "+8675587654321", "side.door", "corp.cn"):
+    for term, field in (("0755-87654321", "PHONE"), ("87654321", "PHONE"),
+                        ("+8675587654321", "PHONE"), ("side.door", "EMAIL"),
+                        ("corp.cn", "EMAIL")):
         edges = gql.data(SEARCH, {"q": term}, key=key)["customerSearch"]["edges"]
         assert [e["node"]["id"] for e in edges] == [contact["id"]], term
-        assert edges[0]["match"] != "SIMILAR", (term, edges)
+        assert (edges[0]["matchedOn"], edges[0]["match"]) == (field, "SUBSTRING"), term
     found = gql.data(LIST, {"filter": {"search": "8765 4321"}}, key=key)["contacts"]["nodes"]
     assert [n["id"] for n in found] == [contact["id"]]
     # Replaced points are no longer found.
@@ -354,3 +356,18 @@ def test_coordinates_that_are_not_finite_numbers_are_client_errors(
     codes = {e["extensions"]["code"] for e in response.json()["errors"]}
     assert codes <= {"VALIDATION", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST"}, codes
     assert gql.data(LIST, {}, key=tenant.keys["admin"])["contacts"]["nodes"] == []
+
+
+def test_a_sales_user_finds_only_their_own_customers_by_a_secondary_point(
+        gql: GraphQLClient, tenants: TenantFactory, live_server: LiveServer) -> None:
+    tenant = tenants.make(members={"ann": "sales", "bo": "sales"})
+    ann, bo = (login(live_server, gql, tenant.members[n].email, PASSWORD) for n in ("ann", "bo"))
+    mine = gql.data(CREATE, {"input": {"name": "安的客户", "phones": [
+        {"number": "13800138000"}, {"number": "020-8888 6666"}]}}, client=ann)["createContact"]
+    found = gql.data(SEARCH, {"q": "88886666"}, client=ann)["customerSearch"]["edges"]
+    assert [e["node"]["id"] for e in found] == [mine["id"]]
+    assert gql.data(SEARCH, {"q": "88886666"}, client=bo)["customerSearch"]["edges"] == []
+    assert gql.data(LIST, {"filter": {"search": "88886666"}}, client=bo)["contacts"][
+        "nodes"] == []
+    error = gql.error(UPDATE, {"id": mine["id"], "input": {"phones": []}}, client=bo)
+    assert error["extensions"]["code"] == "NOT_FOUND"
