@@ -113,8 +113,7 @@ def validate_points(v: Validator, kind: Kind, sent: Any, region: str) -> list[di
             continue
         key = value.lower()
         if key in seen:
-            v.fail(f"{at}.{kind.value}", f"is the same {kind.noun} as number {seen[key] + 1}",
-                   "duplicate")
+            v.fail(f"{at}.{kind.value}", f"repeats {kind.name}.{seen[key]}", "duplicate")
             continue
         seen[key] = i
         out.append({kind.value: value, "label": label or _default_label(kind, value),
