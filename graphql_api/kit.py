@@ -132,6 +132,10 @@ def input_values(entity: Entity, data: Any, prefix: str = "") -> dict[str, Any]:
             value = value.value
         elif get_object_definition(value) is not None:
             value = {camel(k): v for k, v in input_values(entity, value, f"{api_name}.").items()}
+        elif isinstance(value, list) and any(get_object_definition(v) is not None
+                                             for v in value):
+            value = [{camel(k): x for k, x in input_values(entity, v, f"{api_name}.{i}.").items()}
+                     for i, v in enumerate(value)]  # a list of inputs: phones, emails
         elif (spec := entity.fields.get(key)) is not None and spec.reference:
             value = decode_id(value, spec.reference, api_name)
         elif key == entity.owner:

@@ -2,29 +2,18 @@
 
 Chinese input is first-class: names are measured in characters (not bytes), full-width spaces are
 folded, mainland mobile numbers are accepted with or without +86, and addresses carry province /
-city / district as well as a free-form street line.
+city / district as well as a free-form street line (`modules.customers.addresses`).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from infra.errors import FieldError
-
-ADDRESS_FIELDS = {
-    "country": 2,  # ISO 3166-1 alpha-2
-    "province": 100,  # 省 / state
-    "city": 100,  # 市
-    "district": 100,  # 区 / 县
-    "street": 300,  # 街道与门牌
-    "postalCode": 20,
-}
-
 
 # Invisible characters that reverse or isolate text direction: the stuff of spoofed names
 # ("Trojan Source"); refused rather than silently kept.
@@ -140,18 +129,3 @@ class Validator:
         except ValueError as exc:
             self.fail(field, str(exc), "invalid_phone")
             return None
-
-    def address(self, field: str, value: dict[str, Any] | None) -> dict[str, str] | None:
-        if value is None:
-            return None
-        out: dict[str, str] = {}
-        for key, raw in value.items():
-            if key not in ADDRESS_FIELDS:
-                self.fail(f"{field}.{key}", "is not an address field")
-                continue
-            if raw is None:
-                continue
-            cleaned = self.text(f"{field}.{key}", str(raw), max_len=ADDRESS_FIELDS[key])
-            if cleaned:
-                out[key] = cleaned.upper() if key == "country" else cleaned
-        return out or None

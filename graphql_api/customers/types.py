@@ -21,7 +21,9 @@ from graphql_api.kit import linked, node, reference, sort_enum
 from graphql_api.relay import Node
 from graphql_api.tags.types import TagType
 from graphql_api.tenancy.types import UserType
+from modules.customers import points
 from modules.customers.entities import COMPANY, CONTACT
+from modules.kit.entity import camel
 from modules.tags.entities import COMPANY_TAGS, CONTACT_TAGS
 from tenancy import directory
 
@@ -38,22 +40,71 @@ CustomerSort = sort_enum(CONTACT, "CustomerSort",
                          description="Orderings of customer lists; each has a matching index.")
 
 
-@strawberry.type(description="A postal address; Chinese addresses use province/city/district.")
+@strawberry.type(description=(
+    "A postal address. In mainland China: province, city and district by their GB/T 2260 codes "
+    "(names filled in by the server from the codes; see `divisions`); elsewhere the country "
+    "and free lines. Addresses written before codes existed may have names only."))
 class Address:
     country: str | None = None
     province: str | None = None
+    province_code: str | None = None
     city: str | None = None
+    city_code: str | None = None
     district: str | None = None
+    district_code: str | None = None
     street: str | None = None
     postal_code: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
     @staticmethod
     def from_json(value: dict[str, Any] | None) -> Address | None:
         if not value:
             return None
-        return Address(country=value.get("country"), province=value.get("province"),
-                       city=value.get("city"), district=value.get("district"),
-                       street=value.get("street"), postal_code=value.get("postalCode"))
+        return Address(**{name: value.get(camel(name)) for name in _ADDRESS_FIELDS})
+
+
+_ADDRESS_FIELDS = ("country", "province", "province_code", "city", "city_code", "district",
+                   "district_code", "street", "postal_code", "latitude", "longitude")
+
+
+@strawberry.enum(description="What a phone number or email address is for.")
+class PointLabel(Enum):
+    MOBILE = "MOBILE"
+    WORK = "WORK"
+    HOME = "HOME"
+    FAX = "FAX"
+    OTHER = "OTHER"
+
+
+@strawberry.type(description="One of a customer's phone numbers.")
+class Phone:
+    number: str = strawberry.field(description="E.164, e.g. +8613800138000.")
+    label: PointLabel
+    primary: bool
+
+    @strawberry.field(description=(
+        "As people read it: nationally for the tenant's own country (138 0013 8000, "
+        "010 1234 5678), internationally otherwise (+1 650-253-0000)."))
+    def formatted(self, info: Info) -> str:
+        return points.formatted(self.number, info.context.call.region)
+
+
+@strawberry.type(description="One of a customer's email addresses.")
+class Email:
+    email: str = strawberry.field(description="Normalised: lower case.")
+    label: PointLabel
+    primary: bool
+
+
+def _phones(row: Any) -> list[Phone]:
+    return [Phone(number=p["number"], label=PointLabel(p["label"]), primary=p["primary"])
+            for p in points.held(row, points.PHONES)]
+
+
+def _emails(row: Any) -> list[Email]:
+    return [Email(email=p["email"], label=PointLabel(p["label"]), primary=p["primary"])
+            for p in points.held(row, points.EMAILS)]
 
 
 _TAGS = "Its tags, by name (deleted tags hidden); at most 50."
@@ -62,8 +113,8 @@ _TAGS = "Its tags, by name (deleted tags hidden); at most 50."
 @strawberry.interface(description="What companies and contacts have in common.")
 class Customer(Node):
     name: str
-    email: str | None
-    phone: str | None
+    email: str | None = strawberry.field(description="The primary email (of `emails`).")
+    phone: str | None = strawberry.field(description="The primary phone number (of `phones`).")
     notes: str | None
     created_at: datetime
     updated_at: datetime
@@ -79,6 +130,14 @@ class Customer(Node):
     @strawberry.field
     def address(self) -> Address | None:
         return Address.from_json(self.address)  # type: ignore[arg-type]
+
+    @strawberry.field(description="Every phone number, in the order given; one is primary.")
+    def phones(self) -> list[Phone]:
+        return _phones(self)
+
+    @strawberry.field(description="Every email address, in the order given; one is primary.")
+    def emails(self) -> list[Email]:
+        return _emails(self)
 
 
 @node(COMPANY)
@@ -117,14 +176,48 @@ class OwnerCountType:
         return await info.context.loaders.user.load(self.owner_id)  # type: ignore[no-any-return]
 
 
-@strawberry.input
+@strawberry.input(description=(
+    "An address; on update only the fields sent change (null clears one). In mainland China "
+    "send the division codes (`divisions`): the names are filled in from them."))
 class AddressInput:
     country: str | None = strawberry.UNSET
-    province: str | None = strawberry.UNSET
+    province_code: str | None = strawberry.UNSET
+    city_code: str | None = strawberry.UNSET
+    district_code: str | None = strawberry.UNSET
+    province: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Outside mainland China (or without codes).")
     city: str | None = strawberry.UNSET
     district: str | None = strawberry.UNSET
     street: str | None = strawberry.UNSET
     postal_code: str | None = strawberry.UNSET
+    latitude: float | None = strawberry.UNSET
+    longitude: float | None = strawberry.UNSET
+
+
+@strawberry.input(description="A phone number: mainland numbers as dialled at home "
+                              "(13800138000, 010-12345678), others with +country code.")
+class PhoneInput:
+    number: str
+    label: PointLabel | None = strawberry.field(
+        default=None, description="Left out: MOBILE for a mobile number, WORK otherwise.")
+    primary: bool = strawberry.field(
+        default=False, description="At most one; none marked: the first is primary.")
+
+
+@strawberry.input(description="An email address.")
+class EmailInput:
+    email: str
+    label: PointLabel | None = strawberry.field(default=None, description="Left out: WORK.")
+    primary: bool = strawberry.field(
+        default=False, description="At most one; none marked: the first is primary.")
+
+
+_PHONES = ("Every phone number, replacing those held (an empty list removes them all); the "
+           "primary becomes `phone`. Send either this or `phone`, not both.")
+_EMAILS = ("Every email address, replacing those held (an empty list removes them all); the "
+           "primary becomes `email`. Send either this or `email`, not both.")
+_PRIMARY = ("Sets the primary alone: a value held becomes primary, another replaces the "
+            "primary's value, null removes the primary.")
 
 
 @strawberry.input(description="Narrows a customer list; all given conditions must hold.")
@@ -164,8 +257,12 @@ _CUSTOM = "Custom fields to set, by key (null clears one); those not sent are le
 @strawberry.input
 class ContactInput:
     name: str | None = strawberry.UNSET
-    email: str | None = strawberry.UNSET
-    phone: str | None = strawberry.UNSET
+    email: str | None = strawberry.field(default=strawberry.UNSET, description=_PRIMARY)
+    phone: str | None = strawberry.field(default=strawberry.UNSET, description=_PRIMARY)
+    phones: list[PhoneInput] | None = strawberry.field(default=strawberry.UNSET,
+                                                       description=_PHONES)
+    emails: list[EmailInput] | None = strawberry.field(default=strawberry.UNSET,
+                                                       description=_EMAILS)
     gender: Gender | None = strawberry.UNSET
     birthday: date | None = strawberry.UNSET
     title: str | None = strawberry.UNSET
@@ -182,8 +279,12 @@ class CompanyInput:
     name: str | None = strawberry.UNSET
     domain: str | None = strawberry.UNSET
     industry: str | None = strawberry.UNSET
-    email: str | None = strawberry.UNSET
-    phone: str | None = strawberry.UNSET
+    email: str | None = strawberry.field(default=strawberry.UNSET, description=_PRIMARY)
+    phone: str | None = strawberry.field(default=strawberry.UNSET, description=_PRIMARY)
+    phones: list[PhoneInput] | None = strawberry.field(default=strawberry.UNSET,
+                                                       description=_PHONES)
+    emails: list[EmailInput] | None = strawberry.field(default=strawberry.UNSET,
+                                                       description=_EMAILS)
     address: AddressInput | None = strawberry.UNSET
     notes: str | None = strawberry.UNSET
     owner_id: strawberry.ID | None = strawberry.UNSET

@@ -30,6 +30,9 @@ class Company(TenantOwned, Timestamps, Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     email: Mapped[str | None] = mapped_column(String(320))
     address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # Every phone and email, the primary of each mirrored above (`modules.customers.points`).
+    phones: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB(none_as_null=True))
+    emails: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB(none_as_null=True))
     owner_id: Mapped[uuid.UUID | None]
     notes: Mapped[str | None] = mapped_column(Text)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
@@ -53,6 +56,9 @@ class Contact(TenantOwned, Timestamps, Base):
     birthday: Mapped[date | None] = mapped_column(Date)
     title: Mapped[str | None] = mapped_column(String(100))
     address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # Every phone and email, the primary of each mirrored above (`modules.customers.points`).
+    phones: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB(none_as_null=True))
+    emails: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB(none_as_null=True))
     owner_id: Mapped[uuid.UUID | None]
     notes: Mapped[str | None] = mapped_column(Text)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),

@@ -16,6 +16,8 @@ import phonenumbers
 
 from infra.errors import ValidationFailed
 from infra.validation import Validator, normalise_phone
+from modules.customers import points
+from modules.customers.addresses import validate_address
 
 GENDERS = {"male", "female", "other", "undisclosed"}
 # A search term that could be (part of) a phone number as people type them: digits (full-width
@@ -62,12 +64,9 @@ def _common(v: Validator, data: dict[str, Any], region: str, *, current: Any) ->
     out: dict[str, Any] = {}
     if "name" in data or current is None:
         out["name"] = v.text("name", data.get("name"), max_len=200, required=True)
-    if "email" in data:
-        out["email"] = v.email("email", data["email"])
-    if "phone" in data:
-        out["phone"] = v.phone("phone", data["phone"], region)
+    points.validate_all(v, data, region, current, out)  # phones, emails and their primaries
     if "address" in data:
-        out["address"] = v.address("address", data["address"])
+        out["address"] = validate_address(v, "address", data["address"])
     if "notes" in data:
         out["notes"] = v.text("notes", data["notes"], max_len=10_000, multiline=True)
     for key in ("owner_id",):

@@ -163,6 +163,7 @@ def _ranked(alias: str, shape: SearchShape, company_hit: str | None) -> str:
         exact.append(f"{phone} = %(p)s")
         start.append(f"{phone} like %(p_start)s")
         any_.append(f"{phone} like %(p_any)s")
+        any_.append(f"{alias}.search_text like %(p_any)s")  # a phone that is not the primary
         phone_any = f"{phone} like %(p_any)s"
     tiers = [("0", " or ".join(exact)), ("1", " or ".join(start)), ("2", " or ".join(any_))]
     if company_hit is not None:
@@ -174,6 +175,11 @@ def _ranked(alias: str, shape: SearchShape, company_hit: str | None) -> str:
     field = (f"case when {name} like lower(%(q_any)s) then 'NAME' "
              f"when {email} like lower(%(q_any)s) then 'EMAIL' "
              f"when {phone} like lower(%(q_any)s) or {phone_any} then 'PHONE' "
+             # Another of its phones or emails (migration 0012 put them into search_text).
+             + (f"when {alias}.search_text like lower(%(q_any)s) "
+                + (f"or {alias}.search_text like %(p_any)s " if shape.phone_route is not None
+                   else "")
+                + "then case when %(q)s ~ '[[:alpha:]@]' then 'EMAIL' else 'PHONE' end ")
              + (f"when {company_hit} then 'COMPANY' " if company_hit else "")
              + (f"when word_similarity({q}, {name}) >= %(similarity)s::real then 'NAME' "
                 "else 'EMAIL' end" if shape.similar else "else 'NAME' end"))

@@ -4,6 +4,9 @@ import type { AddressModel } from '@/components/AddressFields.vue'
 
 interface AddressLike {
   country?: string | null
+  provinceCode?: string | null
+  cityCode?: string | null
+  districtCode?: string | null
   province?: string | null
   city?: string | null
   district?: string | null
@@ -14,6 +17,9 @@ interface AddressLike {
 export function toAddressModel(a: AddressLike | null | undefined): AddressModel {
   return {
     country: a?.country ?? 'CN',
+    provinceCode: a?.provinceCode ?? '',
+    cityCode: a?.cityCode ?? '',
+    districtCode: a?.districtCode ?? '',
     province: a?.province ?? '',
     city: a?.city ?? '',
     district: a?.district ?? '',
@@ -22,12 +28,25 @@ export function toAddressModel(a: AddressLike | null | undefined): AddressModel 
   }
 }
 
+/** Every field of the address (null for the empty ones: an update merges what it is sent over
+ *  what is stored), or null when nothing but the country is filled. In mainland China the codes
+ *  go and the API names them; an address saved with names only keeps its names. */
 export function toAddressInput(m: AddressModel): AddressLike | null {
-  const out: AddressLike = {}
-  for (const [key, value] of Object.entries(m) as [keyof AddressModel, string][]) {
-    if (value.trim()) out[key] = value.trim()
+  const v = (s: string) => s.trim() || null
+  const inChina = !m.country.trim() || m.country.trim().toUpperCase() === 'CN'
+  const coded = inChina && Boolean(m.provinceCode)
+  const out: AddressLike = {
+    country: v(m.country),
+    provinceCode: inChina ? v(m.provinceCode) : null,
+    cityCode: inChina ? v(m.cityCode) : null,
+    districtCode: inChina ? v(m.districtCode) : null,
+    province: coded ? null : v(m.province),
+    city: coded ? null : v(m.city),
+    district: coded ? null : v(m.district),
+    street: v(m.street),
+    postalCode: v(m.postalCode),
   }
-  return Object.keys(out).some((k) => k !== 'country') ? out : null
+  return Object.entries(out).some(([k, value]) => k !== 'country' && value !== null) ? out : null
 }
 
 type Plain = Record<string, unknown>

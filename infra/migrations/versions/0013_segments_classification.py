@@ -26,7 +26,7 @@ from alembic import op
 from infra.migrations.tenancy import create_tenant_table, drop_tenant_table, make_tenant_owned
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -9,8 +9,14 @@ export interface Change {
 // Bookkeeping columns, named either way (the API may give the snapshot's keys in camel case).
 const HIDDEN = new Set(['id', 'tenantId', 'createdAt', 'updatedAt', 'deletedAt', 'searchText'])
 
-function text(value: unknown): string {
+/** A recorded value as text: an object's values, a list of phones or emails by their values. */
+export function text(value: unknown): string {
   if (value == null) return ''
+  if (Array.isArray(value)) {
+    // A customer's phones or emails: their values, the primary first (so switching it shows).
+    const items = [...value].sort((x, y) => Number(Boolean(y?.primary)) - Number(Boolean(x?.primary)))
+    return items.map((v) => (v && typeof v === 'object' && ('number' in v || 'email' in v) ? String(v.number ?? v.email) : text(v))).join(', ')
+  }
   if (typeof value === 'object') {
     return Object.values(value as Record<string, unknown>).filter((v) => v != null && v !== '').join(' ')
   }

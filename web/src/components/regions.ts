@@ -1,25 +1,32 @@
-// Mainland China's provinces, cities and districts for the address picker, from the
-// china-area-data package (loaded only with a form). Values are the names, as the API stores them;
-// a municipality's city is the municipality itself (上海市 / 上海市 / 浦东新区).
-export interface RegionOption {
-  value: string
-  label: string
-  children?: RegionOption[]
-  [key: string]: unknown // Element Plus's CascaderOption allows more keys
+// Mainland China's provinces, cities and districts for the address picker, one level at a time
+// from the server (`divisions(parentCode)`: the data the API checks addresses against), each
+// level fetched once per page load. Values are the GB/T 2260 codes; labels the Chinese names, or
+// in English pages their pinyin.
+import { graphql } from '@/gql'
+import { request } from '@/api/client'
+
+const DivisionsDocument = graphql(`
+  query Divisions($parentCode: String) {
+    divisions(parentCode: $parentCode) { code name nameEn hasChildren }
+  }
+`)
+
+export interface Division {
+  code: string
+  name: string
+  nameEn: string
+  hasChildren: boolean
 }
 
-let cached: Promise<RegionOption[]> | null = null
+const levels = new Map<string, Promise<Division[]>>()
 
-export function loadRegions(): Promise<RegionOption[]> {
-  cached ??= import('china-area-data/data.json').then(({ default: data }) => {
-    const table = data as Record<string, Record<string, string>>
-    const build = (code: string, depth: number, parentName: string): RegionOption[] =>
-      Object.entries(table[code] ?? {}).map(([childCode, rawName]) => {
-        const name = rawName === '市辖区' || rawName === '县' ? parentName : rawName
-        const children = depth < 3 && table[childCode] ? build(childCode, depth + 1, name) : undefined
-        return children?.length ? { value: name, label: name, children } : { value: name, label: name }
-      })
-    return build('86', 1, '')
-  })
-  return cached
+export function loadDivisions(parentCode: string | null): Promise<Division[]> {
+  const key = parentCode ?? ''
+  let level = levels.get(key)
+  if (!level) {
+    level = request(DivisionsDocument, { parentCode }).then((d) => d.divisions)
+    level.catch(() => levels.delete(key)) // a failed level is asked for again next time
+    levels.set(key, level)
+  }
+  return level
 }
