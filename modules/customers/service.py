@@ -66,9 +66,13 @@ class ContactService(EntityService[Contact]):
                                         row)
 
     def snapshot(self, row: Any) -> dict[str, Any]:
-        """The kit's (sealed columns left out: `Field(secret=True)`), with the personal notes
-        masked: audit rows and events say they changed, never what they hold."""
-        return {**super().snapshot(row), "personal_notes": pii_contacts.masked_notes(row)}
+        """The kit's (sealed columns left out: `Field(secret=True)`), with the ID number and
+        the personal notes as the API shows them, masked: audit rows and events say they
+        changed, never what they hold."""
+        out = super().snapshot(row)
+        out["id_number"] = out.pop("id_number_masked")
+        out["personal_notes"] = pii_contacts.masked_notes(row)
+        return out
 
     async def check(self, session: AsyncSession, ctx: CallContext, values: dict[str, Any], *,
                     row: Contact | None) -> None:

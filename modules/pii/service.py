@@ -134,7 +134,8 @@ async def export(session: AsyncSession, ctx: CallContext, contact_id: uuid.UUID
         found = await session.scalars(
             kit_repository.visible(INTERACTION, ctx).where(
                 (Interaction.contact_id == contact.id)
-                | Interaction.participant_contact_ids.contains([contact.id]))
+                | func.array_position(Interaction.participant_contact_ids,
+                                     contact.id).is_not(None))
             .order_by(Interaction.occurred_at, Interaction.id).limit(10_000))
         document["interactions"] = [api_form(INTERACTION.name, interactions.snapshot(r))
                                     for r in found]

@@ -88,6 +88,13 @@ def upgrade(app_role: str = "crm_app") -> None:
     revoke all on function pii_tenants() from public;
     grant execute on function pii_tenants() to {app_role};
 
+    create function pii_redacted(image jsonb) returns jsonb
+        language sql immutable set search_path = public, pg_temp as
+    $$ select case when jsonb_typeof(image) = 'object' then
+           coalesce((select jsonb_object_agg(k, null) from jsonb_object_keys(image) k), '{{}}')
+           || '{{"redacted": true}}'
+       else image end $$;
+
     create function pii_redact_history(p_entity_type text, p_entity_id uuid, p_global_id text)
         returns integer
         language plpgsql volatile security definer set search_path = public, pg_temp as
@@ -100,11 +107,7 @@ def upgrade(app_role: str = "crm_app") -> None:
             raise exception 'no tenant set';
         end if;
         -- Keys kept (what changed stays visible), every value gone.
-        update audit_log set
-            before = (select jsonb_object_agg(k, null) from jsonb_object_keys(before) k)
-                     || '{{"redacted": true}}',
-            after = (select jsonb_object_agg(k, null) from jsonb_object_keys(after) k)
-                    || '{{"redacted": true}}'
+        update audit_log set before = pii_redacted(before), after = pii_redacted(after)
         where tenant_id = t and entity_type = p_entity_type and entity_id = p_entity_id
           and (before is not null or after is not null);
         get diagnostics n = row_count;
@@ -133,6 +136,7 @@ def downgrade(app_role: str = "crm_app") -> None:
     # has no business holding. Restore from a backup to go back past this revision.
     op.execute("drop function if exists pii_redact_history(text, uuid, text)")
     op.execute("drop function if exists pii_tenants()")
+    op.execute("drop function if exists pii_redacted(jsonb)")
     op.execute("alter table custom_field_values drop column if exists value_sealed")
     op.execute("alter table custom_fields drop constraint if exists "
                "custom_fields_sensitive_not_unique, drop column if exists sensitive")
