@@ -87,8 +87,12 @@ def validate_definition(data: dict[str, Any], *, current: Any = None) -> dict[st
         if current is not None and bool(data["sensitive"]) != current.sensitive:
             v.fail("sensitive", "cannot change: remove the field and define another",
                    "immutable")
-        elif current is None and data["sensitive"] and kind != "text":
-            v.fail("sensitive", "only text fields can be sensitive", "not_applicable")
+        elif current is None and data["sensitive"] and (kind != "text"
+                                                        or out.get("entity") != "contact"):
+            # Personal data is about people (contacts), and a number, date or option sealed
+            # would lose what it is for (ranges, sorting, a fixed set of values).
+            v.fail("sensitive", "only text fields of contacts can be sensitive",
+                   "not_applicable")
         out["sensitive"] = bool(data["sensitive"])
     sensitive = out.get("sensitive", current.sensitive if current is not None else False)
     for name in ("required", "is_unique"):
