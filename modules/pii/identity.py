@@ -13,7 +13,7 @@ RESIDENT_ID, PASSPORT = "resident_id", "passport"
 ID_TYPES = (RESIDENT_ID, PASSPORT)
 MASK = "••••"  # a sensitive text (notes, a sensitive custom field) shown to others
 
-_RESIDENT = re.compile(r"\d{17}[\dX]")
+_RESIDENT = re.compile(r"[0-9]{17}[0-9X]")  # ASCII digits only, once folded
 _PASSPORT = re.compile(r"[A-Z0-9]{5,20}")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"  # the check character for sum mod 11 = 0, 1, 2, …

@@ -9,6 +9,7 @@ import asyncio
 import base64
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -161,3 +162,16 @@ def test_the_keyring_refuses_bad_configuration_and_hides_its_keys() -> None:
     assert "pii_keys" not in repr(Settings(pii_keys=good))  # never printed with the settings
     with pytest.raises(crypto.SealBroken):
         ring.open(ring.seal("秘密", b"a"), b"b")
+
+
+def test_without_keys_development_generates_a_private_key_file(tmp_path: Path) -> None:
+    from infra.settings import Settings
+
+    settings = Settings(env="development", data_dir=tmp_path / "data")
+    first = crypto.load_keyring(settings)
+    key_file = tmp_path / "data" / crypto.KEY_FILE
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    again = crypto.load_keyring(settings)  # read back, not generated anew
+    assert again.keys == first.keys and again.index_key == first.index_key
+    other = crypto.load_keyring(Settings(env="test", data_dir=tmp_path / "elsewhere"))
+    assert other.keys != first.keys  # per install: no key shared by two installs

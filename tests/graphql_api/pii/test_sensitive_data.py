@@ -126,6 +126,9 @@ def test_reveal_is_refused_without_pii_read_and_for_unknown_fields(
     ("11010519491231002\x00", "invalid_character"),  # refused with the variables
     ("１１０１０５１９４９１２３１００２Ｘ", None),  # full-width: folded, accepted
     ("110105 19491231 002x", None),  # spaces and a lower-case x: folded
+    ("1" * 100_000, "invalid"),  # huge
+    ("11010519491231002\u202e", "invalid_id_number"),  # a text-direction override
+    ("١١٠١٠٥١٩٤٩١٢٣١٠٠٢X", "invalid_id_number"),  # Arabic-Indic digits are not ID digits
 ])
 def test_resident_id_numbers_are_checked(gql: GraphQLClient, tenant: TenantData, number: str,
                                          code: str | None) -> None:
@@ -141,6 +144,9 @@ def test_resident_id_numbers_are_checked(gql: GraphQLClient, tenant: TenantData,
 
 def test_passports_updates_and_clearing(gql: GraphQLClient, tenant: TenantData) -> None:
     owner = tenant.keys["owner"]
+    error = gql.error(CREATE, {"input": {"name": "x", "personalNotes": "长" * 10_001}},
+                      key=owner)
+    assert fields_of(error) == {"personalNotes": "too_long"}
     made = gql.data(CREATE, {"input": {"name": "John Smith", "idType": "PASSPORT",
                                        "idNumber": "e12345678"}}, key=owner)["createContact"]
     assert made["idType"] == "PASSPORT" and made["idNumber"] == "E1*****78"
