@@ -39,14 +39,15 @@ def _seal_webhook_secrets() -> None:
     from infra.settings import get_settings
 
     settings = context.config.attributes.get("settings") or get_settings()
-    keyring = crypto.load_keyring(settings)
     bind = op.get_bind()
+    keyring = None  # loaded only if a secret needs sealing: a fresh database needs no keys
     for (tenant_id,) in bind.execute(text("select id from tenants")).all():
         bind.execute(text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
         rows = bind.execute(text(
             "select id, secret, previous_secret from webhook_subscriptions "
             "where tenant_id = :t and length(secret) = 32"), {"t": tenant_id}).all()
         for id, secret, previous in rows:
+            keyring = keyring or crypto.load_keyring(settings)
             sealed = {column: None if raw is None else keyring.seal_bytes(
                 bytes(raw), crypto.context("webhook_subscriptions", column, tenant_id, id))
                 for column, raw in (("secret", secret), ("previous_secret", previous))}
