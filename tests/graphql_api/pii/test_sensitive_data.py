@@ -59,6 +59,10 @@ def test_values_are_sealed_at_rest_and_masked_for_everyone(
         assert got["idNumber"] == "110***********002X" and got["personalNotes"] == "••••"
     listed = gql.data(LIST, key=tenant.keys["viewer"])["contacts"]["nodes"]
     assert listed[0]["idNumber"] == "110***********002X"
+    for _ in range(3):  # repeated: a compiled plan, the masks rendered by PostgreSQL
+        rendered = gql.data("{ contacts(first: 5) { nodes { id idNumber } } }",
+                            key=tenant.keys["viewer"])["contacts"]["nodes"]
+        assert rendered == [{"id": made["id"], "idNumber": "110***********002X"}]
 
     # The table's owner (no row-level security in the way) reads no clear text.
     _, id = from_global_id(made["id"])
