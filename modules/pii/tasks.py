@@ -13,6 +13,9 @@ from workers.kit import actor, database, runtime
 from workers.schedule import periodic
 
 
+# A platform actor given the tenant's id, not a tenant actor: a tenant actor's work is one
+# transaction, and the rotation commits batch by batch (each in the tenant's scope), so that a
+# crash keeps what was done and a large tenant never holds one long transaction.
 @actor("pii.rotate", tenant=False, queue="default", time_limit=timedelta(minutes=30),
        max_retries=5)
 async def rotate(tenant_id: str) -> None:
