@@ -64,6 +64,26 @@ def held_contact(gql: GraphQLClient, tenant: TenantData) -> str:
     return id  # type: ignore[no-any-return]
 
 
+def webhook_delivery(gql: GraphQLClient, tenant: TenantData,
+                     owner_conn: psycopg.Connection[Any], contact_id: str) -> None:
+    """A delivery of the contact's creation as the webhook log keeps it (payload and body)."""
+    subscription = gql.data("""mutation { createWebhookSubscription(input: {
+        url: "https://93.184.215.14/hooks", eventTypes: ["contact.created"]}) { id } }""",
+                            key=tenant.keys["owner"])["createWebhookSubscription"]["id"]
+    _, subscription_id = from_global_id(subscription)
+    event = owner_conn.execute(
+        "select id, payload::text from outbox where tenant_id = %s and event_type = "
+        "'contact.created'", (tenant.id,)).fetchone()
+    assert event is not None and "赵敏" in event[1]
+    owner_conn.execute(
+        "insert into webhook_deliveries (tenant_id, id, subscription_id, event_id, event_type, "
+        "occurred_at, ordering_key, message_id, payload, body, status) values (%s, "
+        "gen_random_uuid(), %s, %s, 'contact.created', now(), %s, 'msg_1', %s::jsonb, %s, "
+        "'succeeded')", (tenant.id, subscription_id, event[0], f"contact:{contact_id}",
+                         event[1], event[1]))
+    owner_conn.commit()
+
+
 def test_export_holds_everything_in_clear_for_a_pii_reader(gql: GraphQLClient,
                                                            tenant: TenantData) -> None:
     id = held_contact(gql, tenant)
@@ -101,6 +121,8 @@ def test_export_is_masked_for_others_and_refused_across_tenants(
 def test_erase_anonymises_keeps_the_record_and_redacts_its_history(
         gql: GraphQLClient, tenant: TenantData, owner_conn: psycopg.Connection[Any]) -> None:
     id = held_contact(gql, tenant)
+    _, raw_id = from_global_id(id)
+    webhook_delivery(gql, tenant, owner_conn, id)
     before = gql.data(COUNT, key=tenant.keys["owner"])["contacts"]["totalCount"]
     erased = gql.data(ERASE, {"id": id}, key=tenant.keys["admin"])["eraseContact"]
     assert erased["name"] == "(erased)" and erased["erasedAt"]
@@ -110,14 +132,14 @@ def test_erase_anonymises_keeps_the_record_and_redacts_its_history(
     assert gql.data(COUNT, key=tenant.keys["owner"])["contacts"]["totalCount"] == before
 
     # Nothing of what was held remains anywhere in the tenant's rows, history included.
-    _, raw_id = from_global_id(id)
     dump = "\n".join(str(r[0]) for r in owner_conn.execute(
         """select c::text from contacts c where tenant_id = %(t)s and id = %(id)s
            union all select v::text from custom_field_values v where tenant_id = %(t)s
            union all select i::text from interactions i where tenant_id = %(t)s
            union all select s::text from survey_responses s where tenant_id = %(t)s
            union all select a::text from audit_log a where tenant_id = %(t)s
-           union all select o::text from outbox o where tenant_id = %(t)s""",
+           union all select o::text from outbox o where tenant_id = %(t)s
+           union all select d::text from webhook_deliveries d where tenant_id = %(t)s""",
         {"t": tenant.id, "id": raw_id}).fetchall())
     for held in ("赵敏", "zhaomin", "13912345678", "文三路", "喜欢周五", "青霉素", "北京出差",
                  "服务很好", "6222020200112233445", ID_NUMBER):

@@ -175,3 +175,40 @@ def test_without_keys_development_generates_a_private_key_file(tmp_path: Path) -
     assert again.keys == first.keys and again.index_key == first.index_key
     other = crypto.load_keyring(Settings(env="test", data_dir=tmp_path / "elsewhere"))
     assert other.keys != first.keys  # per install: no key shared by two installs
+
+
+def test_crm_pii_rotate_reseals_every_tenant(
+        gql: GraphQLClient, tenants: TenantFactory, servers: Servers,
+        owner_conn: psycopg.Connection[Any], keyring: crypto.Keyring) -> None:
+    from tests.infra.test_cli import crm
+    from tests.pii_keys import pii_settings
+
+    first, second = tenants.make(), tenants.make()
+    for tenant in (first, second):
+        gql.data("""mutation($i: ContactInput!) { createContact(input: $i) { id } }""",
+                 {"i": {"name": "客户", "idNumber": ID_NUMBER}}, key=tenant.keys["owner"])
+    new_key = crypto.new_key_text("2027-03")
+    key_id, _, text = new_key.partition(":")
+    new = crypto.Keyring(((key_id, base64.urlsafe_b64decode(text)), *keyring.keys),
+                         keyring.index_key)
+    crypto.install(new)  # this process reads what the command seals
+    keys = pii_settings()
+    done = crm(servers, "pii", "rotate", PII_KEYS=keys["pii_keys"],
+               PII_INDEX_KEY=keys["pii_index_key"])
+    assert done.returncode == 0, done.stderr
+    assert "Every sealed value is under key '2027-03'." in done.stdout
+    assert new_key.partition(":")[2] not in done.stdout + done.stderr
+    for tenant in (first, second):
+        assert headers(owner_conn, tenant.id) == {new.header}
+    assert crm(servers, "pii", "rotate", PII_KEYS=keys["pii_keys"]).returncode == 2  # no index key
+
+
+def test_the_rotation_is_a_daily_job_over_every_tenant() -> None:
+    from datetime import timedelta
+
+    from modules.pii import tasks
+    from workers.schedule import PERIODIC
+
+    job = PERIODIC["pii.rotate_all"]
+    assert job.task is tasks.rotate_all and job.every == timedelta(days=1)
+    assert tasks.rotate.name == "pii.rotate" and not tasks.rotate.tenant

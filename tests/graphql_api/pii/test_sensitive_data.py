@@ -228,11 +228,13 @@ def test_sensitive_custom_fields(gql: GraphQLClient, tenant: TenantData,
                                               "label": "银行账号", "type": "TEXT",
                                               "sensitive": True}}, key=admin)
     assert field["createCustomField"]["sensitive"] is True
-    for bad in ({"type": "NUMBER", "sensitive": True}, {"sensitive": True, "unique": True}):
+    for bad in ({"type": "NUMBER", "sensitive": True}, {"sensitive": True, "unique": True},
+                {"entity": "COMPANY", "sensitive": True}):
         error = gql.error(CREATE_FIELD, {"input": {"entity": "CONTACT", "key": "x",
                                                    "label": "X", "type": "TEXT", **bad}},
                           key=admin)
         assert error["extensions"]["code"] == "VALIDATION"
+        assert set(fields_of(error)) & {"sensitive", "unique"}, error
     error = gql.error("""mutation($id: ID!) { updateCustomField(id: $id,
         input: {sensitive: false}) { id } }""", {"id": field["createCustomField"]["id"]},
                       key=admin)
