@@ -171,7 +171,8 @@ async def erase(session: AsyncSession, ctx: CallContext, contact_id: uuid.UUID) 
     if contact.erased_at is not None:
         return contact
     now: Any = await session.scalar(select(func.now()))
-    for column in ("email", "phone", "gender", "birthday", "title", "address", "notes",
+    for column in ("email", "phone", "phones", "emails", "gender", "birthday", "title",
+                   "address", "notes",
                    "id_type", "id_number_masked", "id_number_sealed", "id_number_index",
                    "personal_notes_sealed"):
         setattr(contact, column, None)
