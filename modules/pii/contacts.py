@@ -56,3 +56,25 @@ def seal_values(ctx: CallContext, values: dict[str, Any], row: Any) -> dict[str,
 
 def masked_notes(row: Any) -> str | None:
     return MASK if row.personal_notes_sealed is not None else None
+
+
+async def refuse_sensitive_conditions(session: Any, ctx: CallContext, entity: str,
+                                      filters: dict[str, Any]) -> None:
+    """A filter about to be saved (a segment, a view) names no sensitive value: saved, it
+    would sit in clear in the segment's row and its audit rows. A sensitive custom field may
+    still be saved as "present"/"absent"."""
+    from infra.errors import ValidationFailed
+    from modules.kit import custom_values
+
+    if filters.get("id_number") is not None:
+        raise ValidationFailed.single("filter.idNumber", "an identity document number cannot "
+                                      "be saved in a filter", "not_applicable")
+    sent = [c for c in filters.get("custom_fields") or () if c.get("present") is None]
+    if not sent:
+        return
+    sensitive = {d.key for d in await custom_values.definitions(session, ctx, entity)
+                 if d.sensitive}
+    for n, condition in enumerate(filters.get("custom_fields") or ()):
+        if condition.get("key") in sensitive and condition.get("present") is None:
+            raise ValidationFailed.single(f"filter.customFields[{n}]", "a sensitive field's "
+                                          "value cannot be saved in a filter", "not_applicable")

@@ -275,3 +275,19 @@ def test_a_sales_user_may_not_reveal_even_their_own(
     assert made["idNumber"] == "110***********002X"
     error = gql.error(REVEAL, {"id": made["id"], "fields": ["idNumber"]}, client=client)
     assert error["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_a_saved_segment_holds_no_sensitive_value(gql: GraphQLClient, tenant: TenantData
+                                                  ) -> None:
+    admin = tenant.keys["admin"]
+    gql.data(CREATE_FIELD, {"input": {"entity": "CONTACT", "key": "bank", "label": "银行账号",
+                                      "type": "TEXT", "sensitive": True}}, key=admin)
+    save = """mutation($f: JSON!) { createSegment(input: {kind: SEGMENT, entity: CONTACT,
+        name: "查重", filter: $f}) { id } }"""
+    for refused, field in (({"idNumber": ID_NUMBER}, "filter.idNumber"),
+                           ({"customFields": [{"key": "bank", "equals": "6222"}]},
+                            "filter.customFields[0]")):
+        error = gql.error(save, {"f": refused}, key=admin)
+        assert fields_of(error) == {field: "not_applicable"}
+    assert gql.data(save, {"f": {"customFields": [{"key": "bank", "present": True}]}},
+                    key=admin)["createSegment"]["id"]
