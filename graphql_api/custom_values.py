@@ -26,6 +26,9 @@ class CustomFieldValueType:
     display: str = strawberry.field(description="The value as a person reads it: an option's "
                                                 "label, labels joined by \", \", yes/no as "
                                                 "true/false.")
+    sensitive: bool = strawberry.field(
+        default=False, description="A sensitive field: the value is masked (••••); "
+                                   "`revealContactPii` gives it to `pii:read` holders.")
 
     @staticmethod
     def of(v: Value) -> "CustomFieldValueType":
@@ -37,7 +40,7 @@ class CustomFieldValueType:
         else:
             display = str(value).lower() if isinstance(value, bool) else str(value)
         return CustomFieldValueType(key=d.key, label=d.label, type=d.type.upper(), value=value,
-                                    display=display)
+                                    display=display, sensitive=d.sensitive)
 
 
 @strawberry.input(description="Sets one custom field by its key; a null value clears it.")

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graphql_api.endpoint import GraphQLEndpoint
 from graphql_api.schema import build_schema
+from infra import crypto
 from infra.db import Database, verify_application_role
 from infra.first_load import FirstAnswers
 from infra.settings import Settings
@@ -73,6 +74,7 @@ class RequestIdMiddleware:
 
 def create_app(settings: Settings, *, app_database_url: str, redis_url: str,
                access_log: bool = True) -> RequestIdMiddleware:
+    crypto.install(crypto.load_keyring(settings))  # production without keys stops here
     db = Database(app_database_url, pool_size=settings.db_pool_size,
                   max_overflow=settings.db_pool_overflow,
                   read_pool_size=settings.db_read_pool_size)

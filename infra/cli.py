@@ -66,6 +66,8 @@ tenant_app = typer.Typer(help="Tenants (platform operators)", no_args_is_help=Tr
 apikey_app = typer.Typer(help="API keys", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(apikey_app, name="apikey")
+pii_app = typer.Typer(help="Sensitive data: keys and their rotation", no_args_is_help=True)
+app.add_typer(pii_app, name="pii")
 
 
 # Ctrl-C raises KeyboardInterrupt; these would kill the process outright, skipping the exit
@@ -652,3 +654,46 @@ def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 if __name__ == "__main__":
     app()
+
+
+@pii_app.command("new-key")
+def pii_new_key(
+    key_id: Annotated[str, typer.Argument(metavar="ID", help="The key's id, e.g. 2026-12")],
+) -> None:
+    """Print a fresh `ID:base64key` to put first in PII_KEYS (then run `crm pii rotate`)."""
+    from infra.crypto import KeyringError, new_key_text
+
+    try:
+        typer.echo(new_key_text(key_id))
+    except KeyringError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@pii_app.command("rotate")
+def pii_rotate() -> None:
+    """Re-seal every value still under an older key with the first key of PII_KEYS, in every
+    tenant, batch by batch (safe to interrupt and run again); then the old key may go."""
+    from infra import crypto
+    from modules.pii import rotation
+
+    settings = _settings()
+    configure_logging("WARNING")
+    try:
+        crypto.install(crypto.load_keyring(settings))
+    except crypto.KeyringError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    urls = _services(settings)
+
+    async def run() -> rotation.Rotated:
+        db = _owner_db(urls)
+        try:
+            return await rotation.rotate_all(db, batch=settings.pii_rotation_batch)
+        finally:
+            await db.dispose()
+
+    done = asyncio.run(run())
+    for name, n in sorted(done.resealed.items()):
+        typer.echo(f"{name}: {n} re-sealed")
+    typer.echo(f"Every sealed value is under key {crypto.keyring().current_id!r}.")

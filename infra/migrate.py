@@ -56,7 +56,9 @@ def ensure_app_role(owner_url: str, settings: Settings) -> None:
 
 def upgrade(owner_url: str, settings: Settings, revision: str = "head") -> None:
     ensure_app_role(owner_url, settings)
-    command.upgrade(alembic_config(owner_url, settings.app_db_role), revision)
+    cfg = alembic_config(owner_url, settings.app_db_role)
+    cfg.attributes["settings"] = settings  # data migrations that seal values need the keys
+    command.upgrade(cfg, revision)
 
 
 def current(owner_url: str, settings: Settings) -> None:

@@ -90,6 +90,14 @@ class Settings(BaseSettings):
     # long (at least a day, whatever is set), then the hourly purge deletes them.
     custom_field_retention_days: float = 30.0
 
+    # Sensitive data at rest (infra/crypto.py): `id:base64key` pairs, comma-separated, the
+    # first seals and all open (rotation: put a new key first, run `crm pii rotate`, then drop
+    # the old); and the key of the blind indexes (equality lookups), never rotated in place.
+    # Unset outside production: a key file generated once in DATA_DIR.
+    pii_keys: str | None = Field(default=None, repr=False)
+    pii_index_key: str | None = Field(default=None, repr=False)
+    pii_rotation_batch: int = 500  # rows re-sealed per transaction by `pii.rotate`
+
     @model_validator(mode="after")
     def _json_logs_in_production(self) -> Settings:
         if self.log_json is None:

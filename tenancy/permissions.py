@@ -45,6 +45,10 @@ class Permission(StrEnum):
     CUSTOMERS_EXPORT = "customers:export"  # CSV of a segment's members (data scope applies)
     # Classification (modules/classification): the tenant's RFM thresholds and level rules.
     CLASSIFICATION_MANAGE = "classification:manage"
+    # Sensitive data (modules/pii): reading sealed values in clear (each read audited), and
+    # erasing a contact on request (irreversible). Owners and admins only, by default.
+    PII_READ = "pii:read"
+    PII_ERASE = "pii:erase"
 
 
 P = Permission

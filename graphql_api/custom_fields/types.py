@@ -46,6 +46,10 @@ class CustomFieldType_(Node):
                                             "it. May change; values are kept.")
     label: str
     required: bool
+    sensitive: bool = strawberry.field(
+        description="Its values are sealed at rest, shown masked (••••) but to `pii:read` "
+                    "holders who reveal them (audited), filtered by exact match only, never "
+                    "sorted or unique. Text fields only; set at creation.")
     position: int = strawberry.field(description="Its place in forms, from 0.")
     help_text: str | None
     created_at: datetime
@@ -87,6 +91,7 @@ class CustomFieldInput:
     type: CustomFieldType | None = strawberry.UNSET
     required: bool | None = strawberry.UNSET
     is_unique: bool | None = strawberry.field(default=strawberry.UNSET, name="unique")
+    sensitive: bool | None = strawberry.UNSET
     position: int | None = strawberry.UNSET
     help_text: str | None = strawberry.UNSET
     options: list[CustomFieldOptionInput] | None = strawberry.UNSET

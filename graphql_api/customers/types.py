@@ -24,6 +24,7 @@ from graphql_api.tenancy.types import UserType
 from modules.customers import points
 from modules.customers.entities import COMPANY, CONTACT
 from modules.kit.entity import camel
+from modules.pii.contacts import masked_notes
 from modules.tags.entities import COMPANY_TAGS, CONTACT_TAGS
 from tenancy import directory
 
@@ -35,6 +36,16 @@ class Gender(Enum):
     OTHER = "other"
     UNDISCLOSED = "undisclosed"
 
+
+@strawberry.enum(description="An identity document: China's resident ID card (居民身份证, "
+                             "18 characters, checksum verified) or a passport.")
+class IdType(Enum):
+    RESIDENT_ID = "resident_id"
+    PASSPORT = "passport"
+
+
+_SENSITIVE = ("Sealed at rest; read in clear only through `revealContactPii` (needs "
+              "`pii:read`, audited).")
 
 CustomerSort = sort_enum(CONTACT, "CustomerSort",
                          description="Orderings of customer lists; each has a matching index.")
@@ -158,10 +169,25 @@ class ContactType(Customer):
     custom_fields = custom_fields_of(CONTACT)
     classification = classification_field("contact")
 
+    id_number_masked: str | None = strawberry.field(
+        name="idNumber", description="The identity document's number, masked "
+                                     "(`110***********1234`). " + _SENSITIVE)
+    erased_at: datetime | None = strawberry.field(
+        description="When the contact was erased (anonymised) on request.")
+
     @strawberry.field
     def gender(self) -> Gender | None:
         value = self.gender
         return Gender(value) if value else None
+
+    @strawberry.field(description="The identity document's type.")
+    def id_type(self) -> IdType | None:
+        value = self.id_type
+        return IdType(value) if value else None
+
+    @strawberry.field(description="Personal notes, `••••` when there are some. " + _SENSITIVE)
+    def personal_notes(self) -> str | None:
+        return masked_notes(self)
 
 
 @strawberry.type(name="OwnerCount", description="How many of something an owner has.")
@@ -231,6 +257,9 @@ class CustomerFilter:
         default=None, description="Tagged with at least one of these tags (an empty list: "
                                   "no condition).")
     email: str | None = None
+    id_number: str | None = strawberry.field(
+        default=None, description="Contacts only, for `pii:read` holders: the contacts holding "
+                                  "this identity document number (exact match).")
     created_after: datetime | None = None
     created_before: datetime | None = None
     custom_fields: list[CustomFieldCondition] | None = strawberry.field(
@@ -268,6 +297,14 @@ class ContactInput:
     title: str | None = strawberry.UNSET
     address: AddressInput | None = strawberry.UNSET
     notes: str | None = strawberry.UNSET
+    id_type: IdType | None = strawberry.field(
+        default=strawberry.UNSET, description="Sent with `idNumber` (default RESIDENT_ID).")
+    id_number: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A resident ID number (18 characters, its check "
+                                              "digit verified) or a passport number; null "
+                                              "clears it. Sealed at rest.")
+    personal_notes: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Private notes about the person; sealed at rest.")
     company_id: strawberry.ID | None = strawberry.UNSET
     owner_id: strawberry.ID | None = strawberry.UNSET
     custom_fields: list[CustomFieldValueInput] | None = strawberry.field(

@@ -14,6 +14,7 @@ from sqlalchemy import (
     FetchedValue,
     ForeignKeyConstraint,
     Integer,
+    LargeBinary,
     Numeric,
     SmallInteger,
     String,
@@ -34,6 +35,7 @@ class CustomField(TenantOwned, Timestamps, Base):
     type: Mapped[str] = mapped_column(String(20))
     required: Mapped[bool] = mapped_column(Boolean, default=False)
     is_unique: Mapped[bool] = mapped_column(Boolean, default=False)
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)  # values sealed (0015)
     position: Mapped[int] = mapped_column(Integer, default=0)
     help_text: Mapped[str | None] = mapped_column(String(500))
     options: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
@@ -59,4 +61,5 @@ class CustomFieldValue(Base):
     value_number: Mapped[Decimal | None] = mapped_column(Numeric)
     value_date: Mapped[date | None] = mapped_column(Date)
     value_bool: Mapped[bool | None] = mapped_column(Boolean)
+    value_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # a sensitive field's
     is_unique: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -83,11 +83,26 @@ def validate_definition(data: dict[str, Any], *, current: Any = None) -> dict[st
         out["label"] = _label(v, "label", data.get("label"))
     if "help_text" in data:
         out["help_text"] = v.text("helpText", data["help_text"], max_len=500)
+    if "sensitive" in data:
+        if current is not None and bool(data["sensitive"]) != current.sensitive:
+            v.fail("sensitive", "cannot change: remove the field and define another",
+                   "immutable")
+        elif current is None and data["sensitive"] and (kind != "text"
+                                                        or out.get("entity") != "contact"):
+            # Personal data is about people (contacts), and a number, date or option sealed
+            # would lose what it is for (ranges, sorting, a fixed set of values).
+            v.fail("sensitive", "only text fields of contacts can be sensitive",
+                   "not_applicable")
+        out["sensitive"] = bool(data["sensitive"])
+    sensitive = out.get("sensitive", current.sensitive if current is not None else False)
     for name in ("required", "is_unique"):
         if name in data:
             if not isinstance(data[name], bool):
                 v.fail("unique" if name == "is_unique" else name, "must be true or false")
             out[name] = bool(data[name])
+    if out.get("is_unique") and sensitive:
+        v.fail("unique", "a sensitive field cannot be unique: its values are sealed",
+               "not_applicable")
     if out.get("is_unique") and kind in NOT_UNIQUE:
         v.fail("unique", "a yes/no or multiple-select field cannot be unique", "not_applicable")
     if "position" in data and data["position"] is not None:

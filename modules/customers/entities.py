@@ -5,10 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, Text, bindparam, cast, func, inspect, null, select, union
+from sqlalchemy import (
+    LargeBinary,
+    String,
+    Text,
+    bindparam,
+    cast,
+    func,
+    inspect,
+    null,
+    select,
+    union,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from infra.errors import ValidationFailed
+from infra.validation import Validator
 from modules.classification.filters import classification_filters
 from modules.customers.models import Company, Contact
 from modules.customers.schemas import SEARCH_MAX_TERM, phone_search_term, search_route
@@ -23,6 +35,8 @@ from modules.kit import (
     LinkedTo,
     like_pattern,
 )
+from modules.pii import contacts as pii_contacts
+from modules.pii.identity import ID_TYPES, RESIDENT_ID, check_id_number
 from modules.tags.entities import COMPANY_TAGS, CONTACT_TAGS
 from tenancy.context import CallContext
 from tenancy.permissions import Permission
@@ -71,6 +85,29 @@ class CustomerSearch(Filter):
         return out
 
 
+@dataclass(frozen=True)
+class IdNumberEquals(Filter):
+    """Contacts holding this identity document number, by its blind index (nothing is
+    opened). Only for callers who may read sensitive data: a lookup by number would otherwise
+    tell whether a person is a customer."""
+
+    def clause(self, model: Any, name: str) -> ColumnElement[bool]:
+        return model.id_number_index == bindparam(name, type_=LargeBinary)  # type: ignore[no-any-return]
+
+    def params(self, name: str, value: Any, ctx: CallContext) -> dict[str, Any]:
+        ctx.require(Permission.PII_READ)
+        v = Validator()
+        number = None
+        for id_type in ID_TYPES:  # whichever the number reads as: the index is the same
+            number = check_id_number(Validator(), id_type, value)
+            if number is not None:
+                break
+        if number is None:
+            check_id_number(v, RESIDENT_ID, value, f"filter.{name}")
+            raise ValidationFailed(v.errors)
+        return {name: pii_contacts.id_number_index(ctx, number)}
+
+
 def _common_filters() -> dict[str, Filter]:
     return {"search": CustomerSearch(), "owner_id": Equals("owner_id"),
             "email": EqualsLower("email"), "created_after": AtLeast("created_at"),
@@ -91,7 +128,9 @@ CONTACT = Entity(
     write=Permission.CUSTOMERS_WRITE, delete=Permission.CUSTOMERS_DELETE,
     owner="owner_id",
     filters={**_common_filters(), "company_id": Equals("company_id"),
-             "tag_ids": LinkedTo(CONTACT_TAGS)},
-    fields={"company_id": Field(reference="Company"), "gender": Field(enum=True)},
+             "tag_ids": LinkedTo(CONTACT_TAGS), "id_number": IdNumberEquals()},
+    fields={"company_id": Field(reference="Company"), "gender": Field(enum=True),
+            "id_type": Field(enum=True), "id_number_sealed": Field(secret=True),
+            "id_number_index": Field(secret=True), "personal_notes_sealed": Field(secret=True)},
     custom_fields=True,
 )

@@ -9,7 +9,15 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, DateTime, FetchedValue, ForeignKeyConstraint, String, Text
+from sqlalchemy import (
+    Date,
+    DateTime,
+    FetchedValue,
+    ForeignKeyConstraint,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -61,5 +69,13 @@ class Contact(TenantOwned, Timestamps, Base):
     emails: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB(none_as_null=True))
     owner_id: Mapped[uuid.UUID | None]
     notes: Mapped[str | None] = mapped_column(Text)
+    # Sensitive (modules/pii): sealed, never in audit rows or events; the ID number's masked
+    # form and blind index beside it (migration 0015).
+    id_type: Mapped[str | None] = mapped_column(String(20))
+    id_number_masked: Mapped[str | None] = mapped_column(String(40))
+    id_number_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    id_number_index: Mapped[bytes | None] = mapped_column(LargeBinary)
+    personal_notes_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
                                                         server_onupdate=FetchedValue())

@@ -18,6 +18,7 @@ from infra.errors import ValidationFailed
 from infra.validation import Validator, normalise_phone
 from modules.customers import points
 from modules.customers.addresses import validate_address
+from modules.pii.identity import RESIDENT_ID, check_id_number
 
 GENDERS = {"male", "female", "other", "undisclosed"}
 # A search term that could be (part of) a phone number as people type them: digits (full-width
@@ -89,6 +90,7 @@ def validate_contact(data: dict[str, Any], region: str, *, current: Any = None
         if gender is not None and gender not in GENDERS:
             v.fail("gender", f"must be one of {', '.join(sorted(GENDERS))}")
         out["gender"] = gender
+    _sensitive(v, data, out, current)
     if "birthday" in data:
         birthday = data["birthday"]
         today = datetime.now(UTC).date()
@@ -98,6 +100,22 @@ def validate_contact(data: dict[str, Any], region: str, *, current: Any = None
     if v.errors:
         raise ValidationFailed(v.errors)
     return out
+
+
+def _sensitive(v: Validator, data: dict[str, Any], out: dict[str, Any], current: Any) -> None:
+    """A contact's identity document and personal notes, in clear: the service seals them
+    (`modules.pii.contacts`). The type changes only with the number; null clears both."""
+    if "id_type" in data and "id_number" not in data:
+        v.fail("idNumber", "send the number with its type", "required")
+    elif "id_number" in data:
+        id_type = data.get("id_type") or (current.id_type if current is not None
+                                          and current.id_type else RESIDENT_ID)
+        number = check_id_number(v, id_type, data["id_number"])
+        out["id_number"] = number
+        out["id_type"] = id_type if number is not None else None
+    if "personal_notes" in data:
+        out["personal_notes"] = v.text("personalNotes", data["personal_notes"],
+                                       max_len=10_000, multiline=True)
 
 
 def validate_company(data: dict[str, Any], region: str, *, current: Any = None

@@ -19,6 +19,7 @@ from modules.customers.models import Company, Contact
 from modules.customers.schemas import validate_company, validate_contact
 from modules.kit import EntityService
 from modules.kit import repository as kit_repository
+from modules.pii import contacts as pii_contacts
 from tenancy import directory
 from tenancy.context import CallContext
 from tenancy.permissions import Permission
@@ -61,7 +62,17 @@ class ContactService(EntityService[Contact]):
 
     def validate(self, ctx: CallContext, data: dict[str, Any], *, row: Contact | None
                  ) -> dict[str, Any]:
-        return validate_contact(data, ctx.region, current=row)
+        return pii_contacts.seal_values(ctx, validate_contact(data, ctx.region, current=row),
+                                        row)
+
+    def snapshot(self, row: Any) -> dict[str, Any]:
+        """The kit's (sealed columns left out: `Field(secret=True)`), with the ID number and
+        the personal notes as the API shows them, masked: audit rows and events say they
+        changed, never what they hold."""
+        out = super().snapshot(row)
+        out["id_number"] = out.pop("id_number_masked")
+        out["personal_notes"] = pii_contacts.masked_notes(row)
+        return out
 
     async def check(self, session: AsyncSession, ctx: CallContext, values: dict[str, Any], *,
                     row: Contact | None) -> None:

@@ -33,6 +33,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    LargeBinary,
     MetaData,
     Numeric,
     SmallInteger,
@@ -53,10 +54,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from infra import crypto
 from infra.db import fetch
 from infra.errors import Conflict, FieldError, ValidationFailed
 from infra.validation import Validator
+from modules.pii.identity import MASK
+from modules.pii.sealed import CUSTOM_VALUE
 from tenancy.context import CallContext
+from tenancy.permissions import Permission
 
 TYPES = ("text", "number", "decimal", "date", "boolean", "select", "multi_select")
 SELECTS = ("select", "multi_select")
@@ -82,6 +87,7 @@ VALUES = Table(
     Column("value_date", Date),
     Column("value_bool", Boolean),
     Column("is_unique", Boolean),
+    Column("value_sealed", LargeBinary),
 )
 
 # The column of each type's values, and the expression its index (and sort) is on.
@@ -108,6 +114,9 @@ class Definition:
     unique: bool
     position: int
     options: tuple[tuple[str, str], ...]  # (key, label), in their order
+    # Sealed at rest (modules/pii): the value in `value_sealed`, its blind index in
+    # `value_text` (exact-match filters); read masked; never sorted or unique.
+    sensitive: bool = False
 
     @property
     def column(self) -> str:
@@ -119,7 +128,7 @@ class Definition:
 
 
 _DEFINITIONS_SQL = """
-select id, key, label, type, required, is_unique, position, options
+select id, key, label, type, required, is_unique, position, options, sensitive
 from custom_fields
 where tenant_id = %(tenant_id)s and entity = %(entity)s and deleted_at is null
 order by position, id"""
@@ -130,7 +139,7 @@ async def definitions(session: Any, ctx: CallContext, entity: str) -> list[Defin
     rows = await fetch(session, _DEFINITIONS_SQL, {"tenant_id": ctx.tenant_id,
                                                    "entity": entity}, namedtuple_row)
     return [Definition(r.id, r.key, r.label, r.type, r.required, r.is_unique, r.position,
-                       tuple((o["key"], o["label"]) for o in r.options or ()))
+                       tuple((o["key"], o["label"]) for o in r.options or ()), r.sensitive)
             for r in rows]
 
 
@@ -311,7 +320,8 @@ async def read(session: Any, ctx: CallContext, entity: str, ids: Sequence[uuid.U
 
 
 def _stored(d: Definition, row: Any) -> Any:
-    return getattr(row, d.column)
+    # A sensitive value is never opened to be shown: revealing it is its own, audited act.
+    return MASK if d.sensitive else getattr(row, d.column)
 
 
 def typed(d: Definition, value: Any) -> Any:
@@ -348,7 +358,8 @@ async def write(session: AsyncSession, ctx: CallContext, record_id: uuid.UUID,
         items = value if d.type == "multi_select" else [value]
         rows = [{"tenant_id": ctx.tenant_id, "field_id": d.id, "record_id": record_id,
                  "position": i, "value_text": None, "value_number": None, "value_date": None,
-                 "value_bool": None, "is_unique": d.unique, d.column: item}
+                 "value_bool": None, "value_sealed": None, "is_unique": d.unique,
+                 **_sealed(ctx, d, record_id, i, item)}
                 for i, item in enumerate(items)]
         try:
             await session.execute(VALUES.insert(), rows)
@@ -358,6 +369,31 @@ async def write(session: AsyncSession, ctx: CallContext, record_id: uuid.UUID,
                 raise Conflict(f"another record has this {d.label}",
                                field=f"{prefix}.{d.key}") from None
             raise
+
+
+def blind_index(ctx: CallContext, d: Definition, value: str) -> str:
+    """A sensitive field's value as its exact-match filter finds it (case-insensitive, as
+    text filters are): hex of an HMAC per tenant and field, in `value_text`."""
+    return crypto.keyring().blind_index(value.lower(), f"custom_field.{d.id}",
+                                        ctx.tenant_id).hex()
+
+
+def _sealed(ctx: CallContext, d: Definition, record_id: uuid.UUID, position: int, item: Any
+            ) -> dict[str, Any]:
+    if not d.sensitive:
+        return {d.column: item}
+    return {"value_text": blind_index(ctx, d, item),
+            "value_sealed": CUSTOM_VALUE.seal(item, ctx.tenant_id, d.id, record_id, position)}
+
+
+async def reveal(session: AsyncSession, ctx: CallContext, d: Definition,
+                 record_id: uuid.UUID) -> str | None:
+    """A sensitive field's value in clear (the caller checks the permission and audits)."""
+    sealed = await session.scalar(select(VALUES.c.value_sealed).where(
+        VALUES.c.tenant_id == ctx.tenant_id, VALUES.c.field_id == d.id,
+        VALUES.c.record_id == record_id, VALUES.c.position == 0))
+    return None if sealed is None else CUSTOM_VALUE.open(sealed, ctx.tenant_id, d.id,
+                                                         record_id, 0)
 
 
 # -- lists: filters and sorts ----------------------------------------------------------------
@@ -410,8 +446,8 @@ def condition_params(i: int, c: Condition) -> dict[str, Any]:
     return params
 
 
-def conditions(defs: Sequence[Definition], sent: Any, prefix: str = "filter.customFields"
-               ) -> list[Condition]:
+def conditions(defs: Sequence[Definition], sent: Any, prefix: str = "filter.customFields",
+               *, ctx: CallContext | None = None) -> list[Condition]:
     """A list filter's custom-field conditions from `[{key, equals | in | min/max |
     present}]`, each value checked against its field's type. VALIDATION otherwise."""
     v = Validator()
@@ -433,6 +469,14 @@ def conditions(defs: Sequence[Definition], sent: Any, prefix: str = "filter.cust
             continue
         probe = d if d.type != "multi_select" else Definition(
             d.id, d.key, d.label, "select", False, False, d.position, d.options)
+        # A sensitive field: an exact match through the blind index, for those who may read
+        # its values; for anyone else it would be an oracle ("does anyone hold this value?").
+        if d.sensitive and given != ["present"] and (
+                ctx is None or not ctx.can(Permission.PII_READ) or given[0] not in ("equals",
+                                                                                   "in")):
+            v.fail(where, "a sensitive field is filtered by exact value only, by those who "
+                   "may read it", "not_filterable")
+            continue
         if given == ["present"]:
             out.append(Condition(d, "present" if item["present"] else "absent", None))
         elif given[0] in ("equals", "in"):
@@ -443,6 +487,8 @@ def conditions(defs: Sequence[Definition], sent: Any, prefix: str = "filter.cust
             errors = len(v.errors)
             values = [check_value(v, f"{where}.{given[0]}", probe, x) for x in raw]
             if len(v.errors) == errors and all(x is not None for x in values):
+                if d.sensitive and ctx is not None:
+                    values = [blind_index(ctx, d, x) for x in values]
                 out.append(Condition(d, "in", values))
             elif len(v.errors) == errors:
                 v.fail(f"{where}.{given[0]}", "must not be empty")
@@ -480,4 +526,7 @@ def field_sort(defs: Sequence[Definition], key: Any, descending: bool,
     if d.type == "multi_select":
         raise ValidationFailed.single(where, "a multiple select cannot sort a list",
                                       "not_sortable")
+    if d.sensitive:
+        raise ValidationFailed.single(where, "a sensitive field cannot sort a list: its "
+                                      "values are sealed", "not_sortable")
     return FieldSort(d, descending)

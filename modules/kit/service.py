@@ -90,7 +90,7 @@ class EntityService(Generic[M]):
                                           f"{self.entity.noun} records have no custom fields",
                                           "not_applicable")
         defs = await custom_values.definitions(session, ctx, self.entity.name)
-        conditions = custom_values.conditions(defs, sent) if sent else []
+        conditions = custom_values.conditions(defs, sent, ctx=ctx) if sent else []
         sort = (custom_values.field_sort(defs, sort_by.get("custom_field"),
                                          bool(sort_by.get("descending")))
                 if sort_by else None)
@@ -257,7 +257,9 @@ class EntityService(Generic[M]):
         for key, value in self.defaults(ctx).items():
             values.setdefault(key, value)  # only where not sent: a sent null stays null
         await self.check(session, ctx, values, row=None)
-        row = entity.model(tenant_id=ctx.tenant_id, id=new_id(), **values)
+        # A module may choose the id in `validate` or `defaults` (a sealed value binds it).
+        row = entity.model(tenant_id=ctx.tenant_id, id=values.pop("id", None) or new_id(),
+                           **values)
         session.add(row)
         await self.flush(session)
         await custom_values.write(session, ctx, row.id, custom_changes)

@@ -22,6 +22,7 @@ from infra.errors import FieldError, Forbidden, ValidationFailed
 from infra.validation import Validator
 from modules.kit import EntityService
 from modules.kit.entity import Entity
+from modules.pii.contacts import refuse_sensitive_conditions
 from modules.segments.entities import SEGMENT
 from modules.segments.models import Segment
 from tenancy.context import CallContext
@@ -175,8 +176,9 @@ class SegmentService(EntityService[Segment]):
             # A dry run through the list itself: the tenant's custom fields as they are now,
             # each condition's own limits, the SQL it compiles to.
             service = customer_service(entity)
-            await service.count(session, ctx, filters=read_filter(service.entity,
-                                                                  values["filter"]))
+            filters = read_filter(service.entity, values["filter"])
+            await refuse_sensitive_conditions(session, ctx, entity, filters)
+            await service.count(session, ctx, filters=filters)
         if values.get("is_default"):
             owner = row.user_id if row is not None else values.get("user_id")
             if owner is None or owner != ctx.actor.user_id:

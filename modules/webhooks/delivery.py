@@ -50,7 +50,7 @@ from sqlalchemy.orm import aliased
 from infra.global_ids import from_global_id
 from modules.kit import registry
 from modules.kit import repository as kit_repository
-from modules.webhooks import deliveries, events, signing, targets
+from modules.webhooks import deliveries, events, signing, signing_secrets, targets
 from modules.webhooks.models import (
     ACTIVE,
     BY_HAND,
@@ -431,10 +431,7 @@ async def _attempt(session: AsyncSession, tenant_id: uuid.UUID, delivery_id: uui
 
     if delivery.body is None:
         delivery.body = events.body(delivery.event_type, delivery.occurred_at, delivery.payload)
-    keys = [subscription.secret]
-    if subscription.previous_secret is not None and (
-            subscription.previous_secret_expires_at or now) > now:
-        keys.append(subscription.previous_secret)
+    keys = signing_secrets.valid(subscription, now)
     stamp = datetime.now(UTC)
     headers = signing.headers(keys, delivery.message_id, stamp, delivery.body)
     try:

@@ -16,9 +16,10 @@ from urllib.parse import urlsplit, urlunsplit
 from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from infra.db import new_id
 from infra.errors import BadRequest, ValidationFailed
 from modules.kit import EntityService
-from modules.webhooks import signing, targets
+from modules.webhooks import signing, signing_secrets, targets
 from modules.webhooks.entities import WEBHOOK_SUBSCRIPTION
 from modules.webhooks.models import (
     ACTIVE,
@@ -51,7 +52,8 @@ def _using(policy: targets.TargetPolicy) -> Iterator[None]:
 def reveal(row: WebhookSubscription) -> WebhookSubscription:
     """Marks the row as one whose secret this answer may show (creation, rotation): the only
     way `signingSecret` is ever non-null."""
-    row.revealed_secret = signing.secret_text(row.secret)  # type: ignore[attr-defined]
+    row.revealed_secret = signing.secret_text(  # type: ignore[attr-defined]
+        signing_secrets.current(row))
     return row
 
 
@@ -88,9 +90,10 @@ class WebhookSubscriptionService(EntityService[WebhookSubscription]):
                 raise ValidationFailed.single("url", str(exc), exc.code) from None
 
     def defaults(self, ctx: CallContext) -> dict[str, Any]:
-        secret = signing.new_secret()
+        secret, id = signing.new_secret(), new_id()  # the id: the sealed secret is bound to it
         actor = ctx.actor
-        return {"secret": secret, "secret_hint": signing.hint(secret), "status": ACTIVE,
+        return {"id": id, "secret": signing_secrets.seal(secret, ctx.tenant_id, id),
+                "secret_hint": signing.hint(secret), "status": ACTIVE,
                 "failure_streak": 0,
                 "creator_user_id": actor.id if actor.kind == "user" else None,
                 "creator_key_id": actor.id if actor.kind == "api_key" else None}
@@ -164,10 +167,13 @@ class WebhookSubscriptionService(EntityService[WebhookSubscription]):
         before = self.snapshot(row)
         now = await self._now(session)
         secret = signing.new_secret()
-        row.previous_secret = row.secret if overlap_hours else None
+        row.previous_secret = signing_secrets.seal(
+            signing_secrets.current(row), ctx.tenant_id, row.id, previous=True) \
+            if overlap_hours else None
         row.previous_secret_expires_at = now + timedelta(hours=overlap_hours) \
             if overlap_hours else None
-        row.secret, row.secret_hint = secret, signing.hint(secret)
+        row.secret = signing_secrets.seal(secret, ctx.tenant_id, row.id)
+        row.secret_hint = signing.hint(secret)
         await session.flush()
         await self.record(session, ctx, row, "secret_rotated", before, self.snapshot(row))
         return reveal(row)

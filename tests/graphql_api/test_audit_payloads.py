@@ -10,6 +10,7 @@ from tests.conftest import GraphQLClient
 from tests.factories import TenantFactory
 
 FIELDS = """id name email phone gender birthday title notes createdAt updatedAt deletedAt
+  idType idNumber personalNotes erasedAt
   address { country province city district street postalCode } owner { id } company { id }
   customFields { key value } phones { number label primary } emails { email label primary }"""
 CREATE = f"mutation($i: ContactInput!) {{ createContact(input: $i) {{ {FIELDS} }} }}"
@@ -43,6 +44,7 @@ def test_audit_rows_and_events_use_the_apis_forms_and_one_time_per_write(
     contact = gql.data(CREATE, {"i": {
         "name": "钱十", "email": "qian@example.com", "phone": "13800138000", "gender": "MALE",
         "birthday": "1980-01-02", "title": "总监", "notes": "备注", "ownerId": owner,
+        "idNumber": "11010519491231002X", "personalNotes": "对花生过敏",
         "companyId": company, "address": {"city": "杭州市", "postalCode": "310000"}}},
         key=key)["createContact"]
     deleted = gql.data(DELETE, {"id": contact["id"]}, key=key)["deleteContact"]

@@ -308,6 +308,28 @@ SEGMENT_CASES: dict[str, Callable[[Scene], str]] = {
 }
 
 
+PII_DOCUMENTS = {
+    "revealContactPii": 'revealContactPii(id: $id, fields: ["idNumber"]) { value }',
+    "exportContact": "exportContact(id: $id)",
+    "eraseContact": "eraseContact(id: $id) { id }",
+}
+
+
+def _pii(scene: Scene, verb: str) -> str:
+    """revealContactPii, exportContact, eraseContact: on a contact with an ID number."""
+    if "PiiContact" not in scene.ids:
+        _, data = scene.send('mutation { createContact(input: {name: "赵敏", '
+                             'idNumber: "11010519491231002X"}) { id } }')
+        scene.ids["PiiContact"] = data["createContact"]["id"]
+    request_id, _ = scene.send(f"mutation($id: ID!) {{ {PII_DOCUMENTS[verb]} }}",
+                               {"id": scene.ids["PiiContact"]})
+    return request_id
+
+
+PII_CASES: dict[str, Callable[[Scene], str]] = {
+    verb: lambda s, v=verb: _pii(s, v) for verb in PII_DOCUMENTS}
+
+
 # In order: later cases use what earlier ones made.
 CASES: dict[str, Callable[[Scene], str]] = {
     "createContact": lambda s, k="Contact", v="create": _customer(s, k, v),
@@ -338,6 +360,7 @@ CASES: dict[str, Callable[[Scene], str]] = {
     **CUSTOM_FIELD_CASES,
     **ORG_CASES,
     **SEGMENT_CASES,
+    **PII_CASES,
 }
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import LOGIN, GraphQLClient, LiveServer, Servers
 from tests.factories import PASSWORD, TenantData, TenantFactory
+from tests.pii_keys import pii_settings
 
 MUTATIONS = "{ __schema { mutationType { fields { name } } } }"
 REFUSED = [
@@ -29,7 +30,7 @@ def tenant(tenants: TenantFactory) -> TenantData:
 
 def server_in(servers: Servers, env: str) -> Iterator[LiveServer]:
     settings = servers.settings.model_copy(update={"env": env,
-                                                   "secret_key": "x" * 48})
+                                                   "secret_key": "x" * 48, **pii_settings()})
     server = LiveServer(Servers(settings, servers.owner_url, servers.app_url, servers.redis_url))
     server.start()
     try:

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import Servers, _free_port
+from tests.pii_keys import pii_settings
 
 CRM = str(Path(sys.executable).with_name("crm"))
 PRODUCTION_SECRET = "test-production-secret-key-0123456789abcdef"
@@ -40,7 +41,8 @@ def crm_serve(servers: Servers, log: Path, **env: str) -> Iterator[ServedApp]:
     port = _free_port()
     full_env = dict(os.environ, DATABASE_URL=servers.owner_url, REDIS_URL=servers.redis_url,
                     REDIS_KEY_PREFIX=servers.settings.redis_key_prefix,
-                    SECRET_KEY=PRODUCTION_SECRET, **env)
+                    SECRET_KEY=PRODUCTION_SECRET,
+                    **{k.upper(): v for k, v in pii_settings().items()}, **env)
     for unset in ("APP_DATABASE_URL", "LOG_JSON", "LOG_LEVEL"):
         if unset not in env:
             full_env.pop(unset, None)

@@ -150,6 +150,9 @@ export const Permission = {
   segmentsManage: 'segments:manage',
   customersExport: 'customers:export',
   classificationManage: 'classification:manage',
+  // Sensitive data (pages/customers/RevealValue.vue, ContactDataRequests.vue)
+  piiRead: 'pii:read',
+  piiErase: 'pii:erase',
 } as const
 
 export function onSessionLost(handler: () => void): void {

@@ -10,7 +10,7 @@ import { date } from '@/format'
 export const CustomFieldDefinitionsDocument = graphql(`
   query CustomFieldDefinitions($entity: CustomFieldEntity!, $removed: Boolean! = false) {
     customFieldDefinitions(entity: $entity, includeRemoved: $removed) {
-      id key label type required unique position helpText deletedAt
+      id key label type required unique sensitive position helpText deletedAt
       options { key label }
     }
   }
@@ -42,8 +42,12 @@ function empty(value: unknown): boolean {
 /** The model as an input: every defined field, null where empty (the API skips unchanged
  *  values, so a form that changed one field sends the list and one value changes). */
 export function toValuesInput(model: CustomValues, keys: readonly string[]): { key: string; value: unknown }[] {
-  return keys.map((key) => ({ key, value: empty(model[key]) ? null : model[key] }))
+  // A sensitive field's value loads masked: left as it is, it is not sent (the stored one stays).
+  return keys.filter((key) => model[key] !== MASK).map((key) => ({ key, value: empty(model[key]) ? null : model[key] }))
 }
+
+/** How the API shows a sensitive value to everyone (modules/pii/identity.py). */
+export const MASK = '••••'
 
 /** The API names a custom field's errors `customFields.<key>`; forms read them camel-cased. */
 export function errorKey(key: string): string {

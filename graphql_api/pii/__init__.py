@@ -1,0 +1,1 @@
+"""Sensitive data over GraphQL: reveal, export, erase."""

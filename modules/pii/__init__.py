@@ -1,0 +1,1 @@
+"""Sensitive data: sealed fields, masking, audited reveal, export and erasure, key rotation."""
