@@ -231,7 +231,9 @@ async def get(session: AsyncSession, ctx: CallContext, entity: Entity, id: uuid.
 # -- lists: compiled once per shape, run on the driver --------------------------------------
 # A list's SQL depends only on its shape (the filters present, the sort, whether the caller
 # reads all, which deleted rows show); values travel as parameters. Each shape is built and
-# compiled once, and every request after it sends a prepared statement with its parameters.
+# compiled once, and every request after it sends a prepared statement with its parameters;
+# one with custom-field conditions is planned with its values each time instead (`fetch`'s
+# `prepare`): one condition matches a single record, the next a third of them.
 
 @dataclass(frozen=True)
 class ListShape:
@@ -423,12 +425,13 @@ async def field_page(session: AsyncSession, ctx: CallContext, entity: Entity, *,
     rows: list[Any] = []
     if valued:
         rows = await fetch(session, field_page_sql(shape, sort.column, sort.descending, True,
-                                                   seek), params, factory)
+                                                   seek), params, factory, prepare=not custom)
         seek = False
     if len(rows) <= first:
         params["limit"] = first + 1 - len(rows)
         rows += await fetch(session, field_page_sql(shape, sort.column, sort.descending,
-                                                    False, seek), params, factory)
+                                                    False, seek), params, factory,
+                            prepare=not custom)
     return build_page(rows, _field_cursor, first, after)
 
 
@@ -453,12 +456,13 @@ async def page(session: AsyncSession, ctx: CallContext, entity: Entity, *,
     sql = _page_sql(_shape(ctx, entity, filters, deleted, custom), sort, bool(after), rendered)
     if rendered is None:
         width = len(key.columns)
-        rows = await fetch(session, sql, params, args_row(row_type(entity, width)))
+        rows = await fetch(session, sql, params, args_row(row_type(entity, width)),
+                           prepare=not custom)
         result = build_page(rows, lambda r: tuple(r[-width:]), first, after)
     else:
         params.update(render_params if render_params is not None
                       else caller_params(ctx, registry.entities()))
-        rows = await fetch(session, sql, params, tuple_row)
+        rows = await fetch(session, sql, params, tuple_row, prepare=not custom)
         result = build_page(rows, lambda r: parse_key(r[1:], key), first, after)
         result.rendered = True
     return result
@@ -468,7 +472,7 @@ async def count(session: AsyncSession, ctx: CallContext, entity: Entity, *,
                 filters: dict[str, Any], deleted: str, custom: Sequence[Condition] = ()) -> int:
     await prepare(session, ctx, _ruled(entity, filters))
     rows = await fetch(session, _count_sql(_shape(ctx, entity, filters, deleted, custom)),
-                       _params(ctx, entity, filters, custom), scalar_row)
+                       _params(ctx, entity, filters, custom), scalar_row, prepare=not custom)
     return int(rows[0])
 
 
@@ -489,4 +493,4 @@ async def ids(session: AsyncSession, ctx: CallContext, entity: Entity, *,
     await prepare(session, ctx, _ruled(entity, filters))
     params = {**_params(ctx, entity, filters, custom), "limit": limit}
     return await fetch(session, _ids_sql(_shape(ctx, entity, filters, deleted, custom)),
-                       params, scalar_row)
+                       params, scalar_row, prepare=not custom)
