@@ -247,7 +247,8 @@ async def explain(db: Database, seeded: SeededTenant, who: str, case: Case) -> N
         statements = {
             "page": (repository._page_sql(shape, "CREATED_AT_DESC", False, None), params),
             "page sorted by a field": (
-                repository.field_page_sql(shape, sort.column, True, True, False),
+                repository.field_page_sql(shape, sort.column, True, True, False,
+                                          repository.range_on_sort(custom, sort)),
                 {**params, "sort_field": sort.field.id}),
         }
         raw = await driver_connection(session)

@@ -199,6 +199,35 @@ def test_a_sort_with_a_filter_pages_through_the_filtered_records(
     assert ids == expected and total == len(vip)
 
 
+@pytest.mark.parametrize(("field", "condition", "holds"), [
+    ("budget", {"min": "0.5", "max": "1000"},
+     lambda x: Decimal("0.5") <= Decimal(x) <= Decimal("1000")),
+    ("budget", {"min": "12.5"}, lambda x: Decimal(x) >= Decimal("12.5")),
+    ("budget", {"max": "123456789012.123455"},
+     lambda x: Decimal(x) <= Decimal("123456789012.123455")),
+    ("score", {"min": 0, "max": 42}, lambda x: 0 <= x <= 42),
+    ("met_on", {"min": "2026-03-01"}, lambda x: x >= "2026-03-01"),
+])
+@pytest.mark.parametrize("descending", [False, True])
+def test_a_range_on_the_field_sorted_by_pages_through_that_range_in_order(
+    gql: GraphQLClient, world: dict[str, Any], field: str, condition: dict[str, Any],
+    holds: Any, descending: bool
+) -> None:
+    # The range is put on the sorted values too (their index searches it, migration 0016):
+    # the same records, in the same order, page after page.
+    key = world["tenant"].keys["manager"]
+    ids, total = _all(gql, key, filter={"customFields": [{"key": field, **condition}]},
+                      sort_by={"customField": field, "descending": descending}, first=2)
+    records, order = world["records"], list(world["records"])
+    held = [i for i in order if field in records[i] and holds(records[i][field])]
+    expected = sorted(held, key=lambda i: (_sort_value(field, records[i][field]),
+                                           order.index(i)), reverse=descending)
+    assert held and total == len(held)
+    assert [_sort_value(field, records[i][field]) for i in ids] == [
+        _sort_value(field, records[i][field]) for i in expected]
+    assert sorted(ids) == sorted(held)
+
+
 @pytest.mark.parametrize(("filter", "sort_by", "path"), [
     ({"customFields": [{"key": "nope", "equals": 1}]}, None, "filter.customFields[0].key"),
     ({"customFields": [{"key": "score", "equals": "7"}]}, None,

@@ -138,7 +138,8 @@ def _value_scans(conn: psycopg.Connection[Any], app_role: str, column: str, op: 
     """The scans of custom_field_values in the plan of a count with this condition, as the
     app role, with the value's index the only one left on the table."""
     tenant, field = uuid.uuid4(), uuid.uuid4()
-    kept = f"custom_field_values_{ {'value_key': 'key'}.get(searched, searched[6:]) }_idx"
+    kind = {"value_key": "key", "value_float": "number"}.get(searched, searched[6:])
+    kept = f"custom_field_values_{kind}_idx"
     conn.execute("alter table custom_field_values drop constraint custom_field_values_pkey")
     for (name,) in conn.execute("select indexname from pg_indexes where tablename = "
                                 "'custom_field_values' and indexname <> %s", (kept,)).fetchall():
