@@ -14,9 +14,13 @@ over the members. Then, as the application role (row-level security on), for one
   totalCount, each as a request would run them, with a new caller context every time whose
   visibility is read first (as a session's authentication reads it, with the caller; the
   visibility query alone is timed apart);
-- the same list through GraphQL over HTTP, signed in by cookie, with and without totalCount;
-- under the scopes own, department (a team: ~10% of contacts), department_tree (a region:
-  ~30%) and all (with `customers:read_all`, no owner condition);
+- under the scopes own, department (a team: ~10% of contacts), department_tree (their team has
+  no sub-department here: the same ~10%) and all (with `customers:read_all`, no owner
+  condition), every scope once per round, in turn, so the shared machine's load weighs on all
+  alike;
+- the same list through GraphQL over HTTP, signed in by cookie as the sales member (scope
+  department) and as a manager (scope all), with and without totalCount, request by request
+  in turn;
 - p50 and p95 of each, the ratio to "all", and the EXPLAIN (ANALYZE, BUFFERS) of the page and
   count statements under department and all.
 """
@@ -86,6 +90,11 @@ async def seed(url: str, contacts: int) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID
         else:
             tenant_id = await _seed(db, contacts)
         async with db.scoped(tenant_id) as session:
+            if not (await session.execute(text("select 1 from users where email = :e"),
+                                          {"e": ALL_SCOPE_MEMBER})).first():
+                await add_member(session, system_context(tenant_id), email=ALL_SCOPE_MEMBER,
+                                 name="全部数据主管", password="bench-password",
+                                 role_key="manager")
             sales = (await session.execute(text(
                 "select u.id from users u join memberships m on m.user_id = u.id "
                 "where m.tenant_id = :t and u.email = 'sales-0-0-1@scope-bench.example.com'"),
@@ -181,28 +190,39 @@ def sales_ctx(tenant_id: uuid.UUID, user_id: uuid.UUID, scope: str) -> CallConte
     return CallContext(actor)
 
 
-async def measure(db: Database, tenant_id: uuid.UUID, user_id: uuid.UUID, scope: str,
-                  rounds: int) -> dict[str, Any]:
-    pages, counts = [], []
-    rows = total = 0
-    for _ in range(rounds):
-        ctx = sales_ctx(tenant_id, user_id, scope)
-        async with db.scoped(tenant_id) as session:
-            # Read with the caller, as a session's authentication does (timed apart, below).
-            await repository.prepare(session, ctx, (CONTACT,))
-            started = time.perf_counter()
-            page = await repository.page(session, ctx, CONTACT, filters={}, deleted="live",
-                                         sort="CREATED_AT_DESC", first=50, after=None)
-            pages.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            total = await repository.count(session, ctx, CONTACT, filters={}, deleted="live")
-            counts.append(time.perf_counter() - started)
-            rows = len(page.items)
-    return {"scope": scope, "rows": rows, "total": total,
-            "page_p50": statistics.median(pages) * 1000,
-            "page_p95": statistics.quantiles(pages, n=20)[18] * 1000,
-            "count_p50": statistics.median(counts) * 1000,
-            "count_p95": statistics.quantiles(counts, n=20)[18] * 1000}
+async def one_round(db: Database, tenant_id: uuid.UUID, user_id: uuid.UUID, scope: str,
+                    into: dict[str, Any]) -> None:
+    """One request's worth under `scope`: the page and the count, timed into `into`."""
+    ctx = sales_ctx(tenant_id, user_id, scope)
+    async with db.scoped(tenant_id) as session:
+        # Read with the caller, as a session's authentication does (timed apart, below).
+        await repository.prepare(session, ctx, (CONTACT,))
+        started = time.perf_counter()
+        page = await repository.page(session, ctx, CONTACT, filters={}, deleted="live",
+                                     sort="CREATED_AT_DESC", first=50, after=None)
+        into.setdefault("pages", []).append(time.perf_counter() - started)
+        started = time.perf_counter()
+        into["total"] = await repository.count(session, ctx, CONTACT, filters={},
+                                               deleted="live")
+        into.setdefault("counts", []).append(time.perf_counter() - started)
+        into["rows"] = len(page.items)
+
+
+async def measure(db: Database, tenant_id: uuid.UUID, user_id: uuid.UUID, scopes_: list[str],
+                  rounds: int) -> list[dict[str, Any]]:
+    """Every scope once per round, round after round (the order turning each round), so
+    that the shared machine's changing load weighs on all of them alike."""
+    samples: dict[str, dict[str, Any]] = {scope: {} for scope in scopes_}
+    for n in range(rounds):
+        turn = n % len(scopes_)
+        for scope in scopes_[turn:] + scopes_[:turn]:
+            await one_round(db, tenant_id, user_id, scope, samples[scope])
+    return [{"scope": scope, "rows": got["rows"], "total": got["total"],
+             "page_p50": statistics.median(got["pages"]) * 1000,
+             "page_p95": statistics.quantiles(got["pages"], n=20)[18] * 1000,
+             "count_p50": statistics.median(got["counts"]) * 1000,
+             "count_p95": statistics.quantiles(got["counts"], n=20)[18] * 1000}
+            for scope, got in samples.items()]
 
 
 async def explain(db: Database, tenant_id: uuid.UUID, user_id: uuid.UUID, scope: str
@@ -230,10 +250,14 @@ LISTS = {
 }
 
 
-def http_rounds(owner: str, settings: Settings, tenant_id: uuid.UUID, scopes_: list[str],
-                rounds: int) -> dict[str, list[float]]:
-    """The list through GraphQL over HTTP (the app under uvicorn, signed in as the sales
-    member by cookie), `rounds` requests per scope, scopes interleaved in blocks of 10."""
+ALL_SCOPE_MEMBER = "lead-all@scope-bench.example.com"  # a manager: data scope all
+
+
+def http_rounds(owner: str, settings: Settings, tenant_id: uuid.UUID, rounds: int
+                ) -> dict[str, list[float]]:
+    """The list through GraphQL over HTTP (the app under uvicorn), signed in by cookie as the
+    sales member (scope department) and as a manager (scope all), request by request in
+    turn: each round sends both lists as each of them, the order turning every round."""
     import threading
 
     import httpx
@@ -241,6 +265,7 @@ def http_rounds(owner: str, settings: Settings, tenant_id: uuid.UUID, scopes_: l
 
     from infra.app import create_app
 
+    asyncio.run(_set_scope(owner, tenant_id, "department"))
     app = create_app(settings, app_database_url=derive_app_url(owner, settings),
                      redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
                      access_log=False)
@@ -250,27 +275,29 @@ def http_rounds(owner: str, settings: Settings, tenant_id: uuid.UUID, scopes_: l
     thread.start()
     while not server.started:
         time.sleep(0.05)
-    out: dict[str, list[float]] = {f"{s} {q}": [] for s in scopes_ for q in LISTS}
+    out: dict[str, list[float]] = {f"{s} {q}": [] for s in ("all", "department") for q in LISTS}
+    clients: dict[str, httpx.Client] = {}
     try:
-        client = httpx.Client(base_url="http://127.0.0.1:8811", timeout=30,
-                              headers={"X-Requested-By": "bench"})
-        login = client.post("/graphql", json={"query": (
-            "mutation { login(email: \"sales-0-0-1@scope-bench.example.com\", password: "
-            "\"bench-password\") { userId } }")})
-        assert "errors" not in login.json(), login.text
-        for block in range(max(1, rounds // 10) + 1):
-            for scope in scopes_:
-                asyncio.run(_set_scope(owner, tenant_id, scope))
-                for _ in range(10):
-                    for name, query in LISTS.items():
-                        started = time.perf_counter()
-                        body = client.post("/graphql", json={"query": query}).json()
-                        elapsed = time.perf_counter() - started
-                        assert "errors" not in body, body
-                        if block:  # the first block warms up
-                            out[f"{scope} {name}"].append(elapsed)
-        client.close()
+        for scope, email in (("department", "sales-0-0-1@scope-bench.example.com"),
+                             ("all", ALL_SCOPE_MEMBER)):
+            client = clients[scope] = httpx.Client(base_url="http://127.0.0.1:8811", timeout=30,
+                                                   headers={"X-Requested-By": "bench"})
+            login = client.post("/graphql", json={"query": (
+                f"mutation {{ login(email: \"{email}\", password: \"bench-password\") "
+                "{ userId } }")})
+            assert "errors" not in login.json(), login.text
+        turns = [(scope, name) for name in LISTS for scope in ("all", "department")]
+        for n in range(rounds + 10):  # the first 10 warm up
+            for scope, name in turns[n % len(turns):] + turns[:n % len(turns)]:
+                started = time.perf_counter()
+                body = clients[scope].post("/graphql", json={"query": LISTS[name]}).json()
+                elapsed = time.perf_counter() - started
+                assert "errors" not in body, body
+                if n >= 10:
+                    out[f"{scope} {name}"].append(elapsed)
     finally:
+        for client in clients.values():
+            client.close()
         server.should_exit = True
         thread.join(timeout=10)
     return out
@@ -297,14 +324,12 @@ async def main() -> None:
     tenant_id, sales, admin = await seed(owner, args.contacts)
     app = Database(derive_app_url(owner, settings), pool_size=2, max_overflow=0)
     admin_db = Database(owner, pool_size=1, max_overflow=0)
-    results = []
+    order = ["all", "own", "department", "department_tree"]
+    load = [os.getloadavg()[0]]
     try:
-        for scope in ("all", "own", "department", "department_tree", "all"):
-            if scope != "all":
-                async with admin_db.scoped(tenant_id) as session:
-                    await set_role_data_scope(session, system_context(tenant_id), "sales", scope)
-            await measure(app, tenant_id, sales, scope, 20)  # warm the plans and the cache
-            results.append(await measure(app, tenant_id, sales, scope, args.rounds))
+        await measure(app, tenant_id, sales, order, 20)  # warm the plans and the cache
+        results = await measure(app, tenant_id, sales, order, args.rounds)
+        load.append(os.getloadavg()[0])
         async with admin_db.scoped(tenant_id) as session:
             await set_role_data_scope(session, system_context(tenant_id), "sales", "department")
         plans = {s: await explain(app, tenant_id, sales, s) for s in ("department", "all")}
@@ -318,11 +343,14 @@ async def main() -> None:
     finally:
         await app.dispose()
         await admin_db.dispose()
-    http = await asyncio.to_thread(http_rounds, owner, settings, tenant_id,
-                                   ["all", "department"], args.rounds)
-    base = results[-1]  # "all", measured last (the warmest), against which the others compare
-    print(f"\n{args.contacts:,} contacts, one tenant, 60 sales members; first page of 50, "
-          f"newest first; {args.rounds} rounds each; a new caller context per round\n")
+    http = await asyncio.to_thread(http_rounds, owner, settings, tenant_id, args.rounds)
+    load.append(os.getloadavg()[0])
+    base = results[0]  # "all", against which the others compare
+    print(f"\n{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, {os.cpu_count()} cores, "
+          f"load average {load[0]:.1f} before, {load[1]:.1f} after in-process, {load[2]:.1f} "
+          f"after HTTP; {args.contacts:,} contacts, one tenant, 60 sales members; first page "
+          f"of 50, newest first; {args.rounds} rounds, the scopes in turn within each round; "
+          "a new caller context each time\n")
     print(f"{'scope':<16}{'visible':>9}{'page p50':>10}{'p95':>8}{'count p50':>11}{'p95':>8}"
           f"{'page ×all':>11}{'count ×all':>12}")
     for r in results:
@@ -333,7 +361,8 @@ async def main() -> None:
     print(f"\nthe visibility query alone (once per request): {visibility_ms:.2f} ms")
     p50 = {s: statistics.median(v) * 1000 for s, v in http.items()}
     print(f"\nthrough GraphQL over HTTP (contacts(first: 50) {{ id name email phone createdAt "
-          f"owner {{ name }} }}, {len(http['all page'])} requests each, interleaved):")
+          f"owner {{ name }} }}, {len(http['all page'])} requests each, in turn: sales1 in "
+          "scope department, a manager in scope all):")
     for key, values in http.items():
         scope, query = key.split(" ", 1)
         print(f"  {scope:<12}{query:<17} p50 {p50[key]:7.2f} ms  p95 "

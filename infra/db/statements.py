@@ -62,8 +62,8 @@ class ReadSession:
 
 
 async def fetch(session: AsyncSession | ReadSession, sql: str,
-                params: Mapping[str, Any] | None = None, row_factory: Any = namedtuple_row
-                ) -> list[Any]:
+                params: Mapping[str, Any] | None = None, row_factory: Any = namedtuple_row,
+                *, prepare: bool = True) -> list[Any]:
     """Run one SQL statement straight on the driver, in the session's transaction.
 
     The read path's queries go this way: no ORM identity map, no per-row instance state, and
@@ -76,6 +76,12 @@ async def fetch(session: AsyncSession | ReadSession, sql: str,
     tenant is set for exactly that statement and gone after it, with no BEGIN or COMMIT sent.
     At READ COMMITTED each statement takes its own snapshot anyway, so a request's reads see
     what they would have seen in one explicit transaction.
+
+    `prepare=False`: planned anew with its values at every call, never prepared. For a
+    statement whose best plan depends on its values, not only on its shape (a custom-field
+    condition matches one record or a third of them): a prepared statement's generic plan,
+    chosen after five calls, is one plan for all values, and can be a hundred times slower
+    than the one its values call for.
     """
     driver = await driver_connection(session)
     scope_each = session.info.get("scope_each")
@@ -85,14 +91,15 @@ async def fetch(session: AsyncSession | ReadSession, sql: str,
             listener(SET_SCOPE_SQL)
         listener(sql)
     if scope_each is not None:
-        return await _fetch_scoped(driver, sql, params, row_factory, scope_each["tenant_id"])
+        return await _fetch_scoped(driver, sql, params, row_factory, scope_each["tenant_id"],
+                                   prepare)
     cursor = driver.cursor(row_factory=row_factory, binary=True)
     if pending is None:
-        await cursor.execute(sql, params)
+        await cursor.execute(sql, params, prepare=None if prepare else False)
         return await cursor.fetchall() if cursor.description else []
     async with driver.pipeline() as pipeline:
         await driver.execute(SET_SCOPE_SQL, pending)
-        await cursor.execute(sql, params)
+        await cursor.execute(sql, params, prepare=None if prepare else False)
         await pipeline.sync()
     return await cursor.fetchall() if cursor.description else []
 
@@ -132,15 +139,23 @@ def _prepared(sql: str) -> _Prepared:
 
 
 async def _fetch_scoped(driver: psycopg.AsyncConnection[Any], sql: str,
-                        params: Mapping[str, Any] | None, row_factory: Any, tenant_id: str
-                        ) -> list[Any]:
+                        params: Mapping[str, Any] | None, row_factory: Any, tenant_id: str,
+                        prepare: bool = True) -> list[Any]:
     """The read lane's statement: `set_config` and the statement in one simple-protocol
     message, which PostgreSQL runs as one implicit transaction (and psycopg in one call, with
     none of the pipeline's bookkeeping).
 
     The statement itself is a server-side prepared statement (SQL-level PREPARE, sent in the
     same message the first time it runs on a connection), so PostgreSQL plans it once per
-    connection; its arguments are bound client-side by psycopg's own literal adapters."""
+    connection; its arguments are bound client-side by psycopg's own literal adapters. Not
+    prepared (`prepare=False`): the statement itself, planned with its values."""
+    if not prepare:
+        cursor = AsyncClientCursor(driver, row_factory=row_factory)
+        await cursor.execute(SCOPED_SQL + sql, {**(params or {}),
+                                                "app_scope_tenant_id": tenant_id})
+        while cursor.nextset():
+            pass
+        return await cursor.fetchall() if cursor.description else []
     statement = _prepared(sql)
     known = _prepared_on.get(driver, set())
     prefix = ""

@@ -46,3 +46,12 @@ def make_tenant_owned(name: str, *, app_role: str, grants: str = READ_WRITE) -> 
 
 def drop_tenant_table(name: str) -> None:
     op.execute(f"drop table if exists {name} cascade")
+
+
+def create_tenant_index(table: str, name: str, columns: str, *, unique: bool = False,
+                        where: str | None = None) -> None:
+    """An index of a tenant-owned table led by `tenant_id`: `columns="field_id, value_key"`
+    gives `(tenant_id, field_id, value_key)`."""
+    kind = "unique index" if unique else "index"
+    predicate = f" where {where}" if where else ""
+    op.execute(f"create {kind} {name} on {table} (tenant_id, {columns}){predicate}")

@@ -6,7 +6,11 @@ chosen option, with a column per kind of value (text and option keys, numbers, d
 booleans). Every index of that table leads with `(tenant_id, field_id, <value>)`, so:
 
 - a filter by one field (equals, in, range, present/absent) is an EXISTS probe into that
-  field's slice of one index (or a scan of the slice, joined back by primary key);
+  field's slice of one index (or a scan of the slice, joined back by primary key). Its value
+  is compared through leakproof operators only (texts and option keys by `value_key`,
+  `lower(value_text)`; numbers by `value_float` first, then exactly): under row-level security
+  a condition that is not leakproof is never an index condition, and would read the field's
+  every value (migration 0016);
 - a keyset-paginated sort by one field reads the field's slice of its index in order, then
   the records that hold no value (by id): two index scans under one LIMIT (`page_sql`);
 - a unique field is a partial unique index over its rows (`is_unique`), which decides
@@ -32,7 +36,9 @@ from psycopg.rows import namedtuple_row
 from sqlalchemy import (
     Boolean,
     Column,
+    Computed,
     Date,
+    Double,
     LargeBinary,
     MetaData,
     Numeric,
@@ -88,6 +94,9 @@ VALUES = Table(
     Column("value_bool", Boolean),
     Column("is_unique", Boolean),
     Column("value_sealed", LargeBinary),
+    # Kept by PostgreSQL (migration 0016): what conditions compare, by leakproof operators.
+    Column("value_key", Text, Computed("lower(value_text)")),
+    Column("value_float", Double, Computed("value_number::double precision")),
 )
 
 # The column of each type's values, and the expression its index (and sort) is on.
@@ -97,9 +106,8 @@ COLUMN = {"text": "value_text", "select": "value_text", "multi_select": "value_t
 
 
 def indexed(column: str, table: Any = VALUES) -> Any:
-    """The expression the index of this value column is on (text: case-insensitive)."""
-    col = table.c[column]
-    return func.lower(col) if column == "value_text" else col
+    """What a list sorts this value column by (text: case-insensitive, `value_key`)."""
+    return table.c["value_key" if column == "value_text" else column]
 
 
 @dataclass(frozen=True)
@@ -398,13 +406,17 @@ async def reveal(session: AsyncSession, ctx: CallContext, d: Definition,
 
 # -- lists: filters and sorts ----------------------------------------------------------------
 
-OPS = ("in", "min", "max", "present", "absent")
+OPS = ("in", "keys", "eq", "min", "max", "between", "present", "absent")
 
 
 @dataclass(frozen=True)
 class Condition:
     """One field's condition of a list filter. Its SQL depends on (column, op) only: the
-    field and the values are parameters (`cf<i>_field`, `cf<i>`)."""
+    field and the values are parameters (`cf<i>_field`, `cf<i>`, `cf<i>_max`).
+
+    Option keys (`keys`) are compared as they are (they are lower-case by definition); a text
+    (`eq`, `in`) is lower-cased by PostgreSQL's rules, as `value_key` is; a range on one field
+    (`between`) is one probe, not two."""
 
     field: Definition
     op: str
@@ -412,36 +424,69 @@ class Condition:
 
     @property
     def shape(self) -> tuple[str, str]:
-        return (self.field.column, self.op)
+        # A whole number (at most 2**53) is exact as a double: `value_float` alone decides.
+        column = self.field.column
+        if self.field.type == "number" and self.op not in ("present", "absent"):
+            column = "value_float"
+        return (column, self.op)
 
 
 def condition_sql(model: Any, i: int, column: str, op: str) -> ColumnElement[bool]:
-    """SQL of the i-th condition over the entity's table `model`."""
+    """SQL of the i-th condition over the entity's table `model`: each comparison with the
+    field's values leakproof, so that it can search an index under row-level security."""
     v = VALUES.alias(f"cf{i}")
     base = [v.c.tenant_id == model.tenant_id, v.c.record_id == model.id,
             v.c.field_id == bindparam(f"cf{i}_field", type_=Uuid)]
-    expr = indexed(column, v)
-    value_type = v.c[column].type
-    if op == "in":
-        values: Any = bindparam(f"cf{i}", type_=ARRAY(value_type))
-        if column == "value_text":  # lower-cased by PostgreSQL's rules, as the index is
-            given = func.unnest(values).table_valued("x").render_derived(name=f"cf{i}_given")
-            values = cast(select(func.array_agg(func.lower(given.c.x))).scalar_subquery(),
-                          ARRAY(Text))  # an array, not a set of rows: `= ANY (array)`
-        base.append(expr == any_(values))
-    elif op == "min":
-        base.append(expr >= bindparam(f"cf{i}", type_=value_type))
-    elif op == "max":
-        base.append(expr <= bindparam(f"cf{i}", type_=value_type))
+    given = bindparam(f"cf{i}", type_=v.c[column].type)
+    if column == "value_text":
+        key = v.c.value_key
+        if op == "keys":
+            base.append(key == any_(bindparam(f"cf{i}", type_=ARRAY(Text))))
+        elif op == "eq":
+            base.append(key == func.lower(given))
+        elif op == "in":  # the list's text form lower-cased (quotes and commas are kept)
+            base.append(key == any_(cast(func.lower(cast(
+                bindparam(f"cf{i}", type_=ARRAY(Text)), Text)), ARRAY(Text))))
+    elif column in ("value_number", "value_float") and op not in ("absent", "present"):
+        # A double first (an index condition; rounding keeps the order, so it admits every
+        # match), then a decimal's exact value on the rows it found (a whole number's double
+        # is exact: nothing to check, and no second guess for the planner to multiply in).
+        as_float, exact = v.c.value_float, v.c.value_number
+        given = bindparam(f"cf{i}", type_=Numeric)
+        high = given if op == "max" else bindparam(f"cf{i}_max", type_=Numeric)
+        checks: list[Any] = []
+        if op == "in":
+            given = bindparam(f"cf{i}", type_=ARRAY(Numeric))
+            base.append(as_float == any_(cast(given, ARRAY(Double))))
+            checks.append(exact == any_(given))
+        if op in ("min", "between"):
+            base.append(as_float >= cast(given, Double))
+            checks.append(exact >= given)
+        if op in ("max", "between"):
+            base.append(as_float <= cast(high, Double))
+            checks.append(exact <= high)
+        if column == "value_number":
+            base += checks
+    else:
+        col = v.c[column]
+        if op == "in":
+            base.append(col == any_(bindparam(f"cf{i}", type_=ARRAY(col.type))))
+        if op in ("min", "between"):
+            base.append(col >= given)
+        if op in ("max", "between"):
+            base.append(col <= (given if op == "max"
+                                else bindparam(f"cf{i}_max", type_=col.type)))
     clause = exists(select(1).select_from(v).where(and_(*base)))
     return not_(clause) if op == "absent" else clause
 
 
 def condition_params(i: int, c: Condition) -> dict[str, Any]:
     params: dict[str, Any] = {f"cf{i}_field": c.field.id}
-    if c.op == "in":
+    if c.op in ("in", "keys"):
         params[f"cf{i}"] = list(c.value)
-    elif c.op in ("min", "max"):
+    elif c.op == "between":
+        params[f"cf{i}"], params[f"cf{i}_max"] = c.value
+    elif c.op in ("min", "max", "eq"):
         params[f"cf{i}"] = c.value
     return params
 
@@ -489,21 +534,36 @@ def conditions(defs: Sequence[Definition], sent: Any, prefix: str = "filter.cust
             if len(v.errors) == errors and all(x is not None for x in values):
                 if d.sensitive and ctx is not None:
                     values = [blind_index(ctx, d, x) for x in values]
-                out.append(Condition(d, "in", values))
+                out.append(Condition(d, *_in(d, values)))
             elif len(v.errors) == errors:
                 v.fail(f"{where}.{given[0]}", "must not be empty")
         else:
             if d.type not in ("number", "decimal", "date"):
                 v.fail(where, "min and max apply to numbers, decimals and dates")
                 continue
+            bounds = {}
             for op in given:
                 errors = len(v.errors)
                 value = check_value(v, f"{where}.{op}", probe, item[op])
                 if len(v.errors) == errors and value is not None:
-                    out.append(Condition(d, op, value))
+                    bounds[op] = value
+            if len(bounds) == 2:
+                out.append(Condition(d, "between", (bounds["min"], bounds["max"])))
+            elif bounds:
+                op, value = next(iter(bounds.items()))
+                out.append(Condition(d, op, value))
     if v.errors:
         raise ValidationFailed(v.errors)
     return out
+
+
+def _in(d: Definition, values: list[Any]) -> tuple[str, Any]:
+    """The op and value of "one of these values" of field `d`."""
+    if d.type in SELECTS:
+        return "keys", values
+    if d.column == "value_text" and len(values) == 1:
+        return "eq", values[0]
+    return "in", values
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,15 @@ from psycopg.rows import args_row, scalar_row, tuple_row
 from sqlalchemy import (
     ARRAY,
     Boolean,
+    Double,
     Integer,
+    Numeric,
     Select,
     Uuid,
     and_,
     any_,
     bindparam,
+    cast,
     exists,
     false,
     func,
@@ -231,7 +234,9 @@ async def get(session: AsyncSession, ctx: CallContext, entity: Entity, id: uuid.
 # -- lists: compiled once per shape, run on the driver --------------------------------------
 # A list's SQL depends only on its shape (the filters present, the sort, whether the caller
 # reads all, which deleted rows show); values travel as parameters. Each shape is built and
-# compiled once, and every request after it sends a prepared statement with its parameters.
+# compiled once, and every request after it sends a prepared statement with its parameters;
+# one with custom-field conditions is planned with its values each time instead (`fetch`'s
+# `prepare`): one condition matches a single record, the next a third of them.
 
 @dataclass(frozen=True)
 class ListShape:
@@ -347,8 +352,11 @@ def _ruled(entity: Entity, filters: dict[str, Any]) -> list[Entity]:
 # in: ("v", value, id) or ("n", "", id).
 
 @lru_cache(maxsize=512)
-def field_page_sql(shape: ListShape, column: str, descending: bool, valued: bool, seek: bool
-                   ) -> str:
+def field_page_sql(shape: ListShape, column: str, descending: bool, valued: bool, seek: bool,
+                   bound: int | None = None) -> str:
+    """`bound`: the index of a range condition (min, max, between) on the sorted field itself,
+    also put on the sorted values, where their index can search it: the page reads the range
+    in order instead of every value from one end of the field."""
     model = shape.entity.model
     table = model.__table__
     if valued:
@@ -363,6 +371,26 @@ def field_page_sql(shape: ListShape, column: str, descending: bool, valued: bool
         marks = tuple_(bindparam("k0", type_=v.c[column].type),
                        bindparam("k1", type_=v.c.record_id.type))
         order = [key, v.c.record_id]
+        # Numbers are in order of their double first (migration 0016), which is their order
+        # (rounding keeps it): conditions on the double, leakproof, can search the index.
+        searched = v.c.value_float if column == "value_number" else key
+        if column == "value_number":
+            order.insert(0, searched)
+            if seek:
+                mark = cast(bindparam("k0", type_=v.c[column].type), Double)
+                stmt = stmt.where(searched <= mark if descending else searched >= mark)
+        if bound is not None:
+            def given(name: str) -> Any:
+                if column == "value_number":
+                    return cast(bindparam(name, type_=Numeric), Double)
+                return bindparam(name, type_=searched.type)
+
+            low, high = given(f"cf{bound}"), given(f"cf{bound}_max")
+            op = shape.custom[bound][1]
+            if op in ("min", "between"):
+                stmt = stmt.where(searched >= low)
+            if op in ("max", "between"):
+                stmt = stmt.where(searched <= (low if op == "max" else high))
     else:
         v = VALUES.alias("nv")
         stmt = _filtered(shape, [*table.columns, literal_column("NULL").label("sort_key_0"),
@@ -407,6 +435,13 @@ def _field_after(after: str, sort: FieldSort) -> tuple[bool, Any, uuid.UUID]:
                          field="after") from None
 
 
+def range_on_sort(custom: Sequence[Condition], sort: FieldSort) -> int | None:
+    """The index of a range condition on the field a list is sorted by (`field_page_sql`'s
+    `bound`), if there is one."""
+    return next((i for i, c in enumerate(custom) if c.field.id == sort.field.id
+                 and c.op in ("min", "max", "between")), None)
+
+
 async def field_page(session: AsyncSession, ctx: CallContext, entity: Entity, *,
                      filters: dict[str, Any], deleted: str, sort: FieldSort, first: int,
                      after: str | None, custom: Sequence[Condition] = ()) -> Page[Any]:
@@ -421,14 +456,17 @@ async def field_page(session: AsyncSession, ctx: CallContext, entity: Entity, *,
         seek = True
     factory = args_row(row_type(entity, 2))
     rows: list[Any] = []
+    bound = range_on_sort(custom, sort)
     if valued:
         rows = await fetch(session, field_page_sql(shape, sort.column, sort.descending, True,
-                                                   seek), params, factory)
+                                                   seek, bound), params, factory,
+                           prepare=not custom)
         seek = False
     if len(rows) <= first:
         params["limit"] = first + 1 - len(rows)
         rows += await fetch(session, field_page_sql(shape, sort.column, sort.descending,
-                                                    False, seek), params, factory)
+                                                    False, seek), params, factory,
+                            prepare=not custom)
     return build_page(rows, _field_cursor, first, after)
 
 
@@ -453,12 +491,13 @@ async def page(session: AsyncSession, ctx: CallContext, entity: Entity, *,
     sql = _page_sql(_shape(ctx, entity, filters, deleted, custom), sort, bool(after), rendered)
     if rendered is None:
         width = len(key.columns)
-        rows = await fetch(session, sql, params, args_row(row_type(entity, width)))
+        rows = await fetch(session, sql, params, args_row(row_type(entity, width)),
+                           prepare=not custom)
         result = build_page(rows, lambda r: tuple(r[-width:]), first, after)
     else:
         params.update(render_params if render_params is not None
                       else caller_params(ctx, registry.entities()))
-        rows = await fetch(session, sql, params, tuple_row)
+        rows = await fetch(session, sql, params, tuple_row, prepare=not custom)
         result = build_page(rows, lambda r: parse_key(r[1:], key), first, after)
         result.rendered = True
     return result
@@ -468,7 +507,7 @@ async def count(session: AsyncSession, ctx: CallContext, entity: Entity, *,
                 filters: dict[str, Any], deleted: str, custom: Sequence[Condition] = ()) -> int:
     await prepare(session, ctx, _ruled(entity, filters))
     rows = await fetch(session, _count_sql(_shape(ctx, entity, filters, deleted, custom)),
-                       _params(ctx, entity, filters, custom), scalar_row)
+                       _params(ctx, entity, filters, custom), scalar_row, prepare=not custom)
     return int(rows[0])
 
 
@@ -489,4 +528,4 @@ async def ids(session: AsyncSession, ctx: CallContext, entity: Entity, *,
     await prepare(session, ctx, _ruled(entity, filters))
     params = {**_params(ctx, entity, filters, custom), "limit": limit}
     return await fetch(session, _ids_sql(_shape(ctx, entity, filters, deleted, custom)),
-                       params, scalar_row)
+                       params, scalar_row, prepare=not custom)

@@ -34,6 +34,8 @@ def _record(i: int) -> dict[str, Any]:
         out["score"] = rng.choice([-3, 0, 7, 7, 42, 9000])
     if i % 4:
         out["budget"] = rng.choice(["0.5", "12.50", "12.5", "1000", "-2.25"])
+    if i in (6, 13):  # 18 digits: the same double as those a millionth either side of it
+        out["budget"] = "123456789012.123456"
     if i % 3:
         out["met_on"] = f"2026-0{1 + i % 9}-1{i % 10}"
     if i % 2:
@@ -97,11 +99,25 @@ CONDITIONS: list[tuple[dict[str, Any], Any]] = [
      lambda v: "budget" in v and Decimal(v["budget"]) >= Decimal("12.5")),
     ({"key": "budget", "equals": "12.500"},  # numbers compare as numbers
      lambda v: "budget" in v and Decimal(v["budget"]) == Decimal("12.5")),
+    ({"key": "budget", "min": "0.5", "max": "12.5"},
+     lambda v: "budget" in v and Decimal("0.5") <= Decimal(v["budget"]) <= Decimal("12.5")),
+    # Decimals are found by their double first, then compared exactly (migration 0016).
+    ({"key": "budget", "min": "123456789012.123455"},
+     lambda v: "budget" in v and Decimal(v["budget"]) >= Decimal("123456789012.123455")),
+    ({"key": "budget", "max": "123456789012.123455"},
+     lambda v: "budget" in v and Decimal(v["budget"]) <= Decimal("123456789012.123455")),
+    ({"key": "budget", "equals": "123456789012.123456"},
+     lambda v: v.get("budget") == "123456789012.123456"),
+    ({"key": "score", "in": [9000]}, lambda v: v.get("score") == 9000),
     ({"key": "met_on", "max": "2026-04-30"}, lambda v: v.get("met_on", "9") <= "2026-04-30"),
+    ({"key": "met_on", "min": "2026-02-01", "max": "2026-05-31"},
+     lambda v: "2026-02-01" <= v.get("met_on", "0") <= "2026-05-31"),
     ({"key": "level", "equals": "b"}, lambda v: v.get("level") == "b"),
     ({"key": "level", "in": ["a", "c"]}, lambda v: v.get("level") in ("a", "c")),
     ({"key": "city", "equals": "BEIJING"},  # text compares whatever its case
      lambda v: v.get("city", "").lower() == "beijing"),
+    ({"key": "city", "in": ["BEIJING", "上海", "zürich"]},
+     lambda v: v.get("city", "").lower() in ("beijing", "上海", "zürich")),
     ({"key": "vip", "equals": False}, lambda v: v["vip"] is False),
     ({"key": "channels", "equals": "phone"}, lambda v: "phone" in v["channels"]),
     ({"key": "channels", "in": ["visit", "phone"]},
@@ -122,6 +138,18 @@ def test_each_condition_lists_exactly_the_records_it_holds_for(
     expected = {i for i, v in world["records"].items() if holds(v)}
     assert set(ids) == expected and len(ids) == len(expected) == total
     assert expected  # each condition means something here
+
+
+def test_a_decimal_a_millionth_below_the_bound_is_not_found_though_its_double_is_equal(
+    gql: GraphQLClient, world: dict[str, Any]
+) -> None:
+    key = world["tenant"].keys["manager"]
+    big = "123456789012.123456"
+    assert float(Decimal(big)) == float(Decimal("123456789012.123457"))  # the case at hand
+    assert any(v.get("budget") == big for v in world["records"].values())
+    ids, total = _all(gql, key, filter={"customFields": [
+        {"key": "budget", "min": "123456789012.123457"}]})
+    assert ids == [] and total == 0
 
 
 def test_conditions_combine_with_each_other_and_with_built_in_filters(
@@ -169,6 +197,35 @@ def test_a_sort_with_a_filter_pages_through_the_filtered_records(
                       key=lambda i: (records[i]["score"], order.index(i)))
     expected += [i for i in vip if "score" not in records[i]]
     assert ids == expected and total == len(vip)
+
+
+@pytest.mark.parametrize(("field", "condition", "holds"), [
+    ("budget", {"min": "0.5", "max": "1000"},
+     lambda x: Decimal("0.5") <= Decimal(x) <= Decimal("1000")),
+    ("budget", {"min": "12.5"}, lambda x: Decimal(x) >= Decimal("12.5")),
+    ("budget", {"max": "123456789012.123455"},
+     lambda x: Decimal(x) <= Decimal("123456789012.123455")),
+    ("score", {"min": 0, "max": 42}, lambda x: 0 <= x <= 42),
+    ("met_on", {"min": "2026-03-01"}, lambda x: x >= "2026-03-01"),
+])
+@pytest.mark.parametrize("descending", [False, True])
+def test_a_range_on_the_field_sorted_by_pages_through_that_range_in_order(
+    gql: GraphQLClient, world: dict[str, Any], field: str, condition: dict[str, Any],
+    holds: Any, descending: bool
+) -> None:
+    # The range is put on the sorted values too (their index searches it, migration 0016):
+    # the same records, in the same order, page after page.
+    key = world["tenant"].keys["manager"]
+    ids, total = _all(gql, key, filter={"customFields": [{"key": field, **condition}]},
+                      sort_by={"customField": field, "descending": descending}, first=2)
+    records, order = world["records"], list(world["records"])
+    held = [i for i in order if field in records[i] and holds(records[i][field])]
+    expected = sorted(held, key=lambda i: (_sort_value(field, records[i][field]),
+                                           order.index(i)), reverse=descending)
+    assert held and total == len(held)
+    assert [_sort_value(field, records[i][field]) for i in ids] == [
+        _sort_value(field, records[i][field]) for i in expected]
+    assert sorted(ids) == sorted(held)
 
 
 @pytest.mark.parametrize(("filter", "sort_by", "path"), [

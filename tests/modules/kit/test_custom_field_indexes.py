@@ -21,7 +21,7 @@ import pytest
 
 from modules.customers.entities import COMPANY, CONTACT
 from modules.kit.entity import Entity
-from modules.kit.repository import LIVE, ListShape, _page_sql, field_page_sql
+from modules.kit.repository import LIVE, ListShape, _count_sql, _page_sql, field_page_sql
 from tests.modules.kit.test_sort_indexes import _nodes
 
 COLUMNS = ("value_text", "value_number", "value_date", "value_bool")
@@ -78,7 +78,7 @@ def test_a_page_sorted_by_a_custom_field_reads_indexes_in_order(
             assert nodes[0] == "Limit", (where, nodes)
             indexes = _indexes(plan)
             if valued:  # driven by the field's slice of its value index, in order
-                kind = column.removeprefix("value_")
+                kind = "key" if column == "value_text" else column.removeprefix("value_")
                 assert f"custom_field_values_{kind}_idx" in indexes, (where, indexes)
             else:  # by the entity's key, each record probed for a value of the field
                 assert f"pk_{table}" in indexes or f"{table}_pkey" in indexes, (where, indexes)
@@ -101,3 +101,69 @@ def test_a_custom_field_condition_probes_an_index(
     nodes = _nodes(plan)
     assert "Seq Scan" not in nodes and "Sort" not in nodes, nodes
     assert any(i.startswith("custom_field_values_") for i in _indexes(plan)), _indexes(plan)
+
+
+# The same conditions as the application role, under row-level security: a comparison that is
+# not leakproof (`lower(value_text) = …`, `numeric >= …`) is only ever a filter there, over the
+# field's every value, never an index condition (migration 0016). The table's other indexes are
+# dropped for the test (in its transaction, rolled back), so that the value's index is the only
+# way in, and its index condition shows what it searches by.
+@pytest.mark.parametrize(("column", "op", "value", "searched"), [
+    ("value_text", "keys", ["gold"], "value_key"),
+    ("value_text", "eq", "WXID_Ab", "value_key"),
+    ("value_text", "in", ["a", "B"], "value_key"),
+    ("value_float", "in", [7], "value_float"),
+    ("value_float", "min", 7, "value_float"),
+    ("value_number", "between", 7, "value_float"),
+    ("value_date", "between", date(2026, 6, 1), "value_date"),
+    ("value_bool", "in", [True], "value_bool"),
+])
+def test_a_condition_searches_its_index_as_the_app_role(
+    owner_conn: psycopg.Connection[Any], servers: Any, column: str, op: str, value: Any,
+    searched: str
+) -> None:
+    try:
+        scans = _value_scans(owner_conn, servers.settings.app_db_role, column, op, value,
+                             searched)
+    finally:
+        owner_conn.rollback()  # the dropped indexes and the rows with it
+    assert scans
+    for scan in scans:
+        assert searched in scan.get("Index Cond", ""), scan
+        assert searched not in scan.get("Filter", ""), scan
+
+
+def _value_scans(conn: psycopg.Connection[Any], app_role: str, column: str, op: str,
+                 value: Any, searched: str) -> list[dict[str, Any]]:
+    """The scans of custom_field_values in the plan of a count with this condition, as the
+    app role, with the value's index the only one left on the table."""
+    tenant, field = uuid.uuid4(), uuid.uuid4()
+    kind = {"value_key": "key", "value_float": "number"}.get(searched, searched[6:])
+    kept = f"custom_field_values_{kind}_idx"
+    conn.execute("alter table custom_field_values drop constraint custom_field_values_pkey")
+    for (name,) in conn.execute("select indexname from pg_indexes where tablename = "
+                                "'custom_field_values' and indexname <> %s", (kept,)).fetchall():
+        conn.execute(f"drop index {name}")
+    # Some values of the field, so that the planner weighs a search of the index against a
+    # filter as it does on a tenant's data (the keys are not checked here: replica mode).
+    conn.execute("set local session_replication_role = replica")
+    conn.execute("""
+        insert into custom_field_values (tenant_id, field_id, record_id, position, value_text,
+                                         value_number, value_date, value_bool)
+        select %s, %s, gen_random_uuid(), 0, 'v' || g, g, date '2020-01-01' + g, g %% 50 = 0
+        from generate_series(1, 5000) g""", (tenant, field))
+    conn.execute("analyze custom_field_values")
+    conn.execute(f"set local role {app_role}")
+    conn.execute("select set_config('app.tenant_id', %s, true)", (str(tenant),))
+    for setting in ("enable_seqscan", "enable_bitmapscan", "enable_nestloop",
+                    "enable_mergejoin"):
+        conn.execute(f"set local {setting} = off")
+    shape = ListShape(CONTACT, True, LIVE, frozenset(), custom=((column, op),))
+    params = _params(tenant_id=tenant, cf0_field=field, cf0=value,
+                     cf0_max=MARKS[column] if op == "between" else None)
+    plan = _plan(conn, _count_sql(shape), params)
+    return [n for n in _walk(plan) if n.get("Relation Name") == "custom_field_values"]
+
+
+def _walk(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    return [plan, *(n for child in plan.get("Plans", []) for n in _walk(child))]
