@@ -20,7 +20,9 @@ it just asks again (and tests/web/test_light_pages.py fails, since the page must
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -78,8 +80,31 @@ class FontSubset:
     url: str
     ranges: tuple[tuple[int, int], ...]
 
-    def covers(self, codepoints: set[int]) -> bool:
-        return any(low <= c <= high for c in codepoints for low, high in self.ranges)
+
+class FontIndex:
+    """Which subsets hold which code points: every subset's ranges in one sorted list, searched
+    by bisection (a page's text is a few hundred code points; the font has ~100 subsets of up
+    to ~100 ranges each, too many to test one by one inside a page's request)."""
+
+    def __init__(self, subsets: list[FontSubset]) -> None:
+        spans = sorted((low, high, i) for i, s in enumerate(subsets) for low, high in s.ranges)
+        self.subsets = subsets
+        self.lows = [low for low, _, _ in spans]
+        self.spans = spans
+        # reach[i]: the highest code point any of spans[:i + 1] holds (where looking back ends)
+        self.reach = list(itertools.accumulate((high for _, high, _ in spans), max))
+
+    def covering(self, codepoints: set[int]) -> list[FontSubset]:
+        found: set[int] = set()
+        for c in codepoints:
+            at = bisect.bisect_right(self.lows, c) - 1
+            # Ranges of different subsets may overlap: look back while one could still hold c.
+            while at >= 0 and self.reach[at] >= c:
+                low, high, which = self.spans[at]
+                if c <= high:
+                    found.add(which)  # every face holding c, as the browser asks for them all
+                at -= 1
+        return [self.subsets[i] for i in sorted(found)]
 
 
 def font_subsets(css: str, family: str = "Noto Sans SC", weight: str = "400") -> list[FontSubset]:
@@ -121,7 +146,7 @@ class FirstAnswers:
         self.dist = dist
         self._stamp: str | None = None
         self._documents: dict[str, str] = {}
-        self._fonts: list[FontSubset] = []
+        self._fonts = FontIndex([])
 
     def wanted(self, request: Request) -> FirstLoad | None:
         if request.method != "GET" or request.url.query or SESSION_COOKIE not in request.cookies:
@@ -141,7 +166,7 @@ class FirstAnswers:
         for href in _APP_CSS.findall(index_html):  # the app's stylesheet holds the @font-faces
             with contextlib.suppress(OSError):
                 fonts = font_subsets((self.dist / href.lstrip("/")).read_text())
-        self._fonts = fonts
+        self._fonts = FontIndex(fonts)
 
     async def render(self, request: Request, load: FirstLoad) -> str:
         """The data block and font preloads for the page, or "" when there is nothing to send
@@ -159,6 +184,6 @@ class FirstAnswers:
                  for (document, variables), data in zip(operations, answers, strict=True)]
         codepoints = _texts(answers) | {ord("A")}  # and the Latin subset: ASCII is in every answer
         preloads = [f'<link rel="preload" as="font" type="font/woff2" crossorigin href="{f.url}">'
-                    for f in self._fonts if f.covers(codepoints)][: self.MAX_FONT_PRELOADS]
+                    for f in self._fonts.covering(codepoints)][: self.MAX_FONT_PRELOADS]
         return ("".join(preloads) + '<script type="application/json" id="first-answers">'
                 + script_json(block) + "</script>")

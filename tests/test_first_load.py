@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from infra import web_build
-from infra.first_load import FIRST_LOADS, font_subsets, script_json
+from infra.first_load import FIRST_LOADS, FontIndex, font_subsets, script_json
 from tests.conftest import GraphQLClient, LiveServer, login
 from tests.factories import PASSWORD, TenantFactory
 
@@ -124,5 +124,19 @@ def test_font_subsets_by_unicode_range() -> None:
            "unicode-range:U+0000-00FF}")
     subsets = font_subsets(css)
     assert [s.url for s in subsets] == ["/assets/a.woff2", "/assets/c.woff2"]
-    assert subsets[0].covers({ord("中")}) and not subsets[0].covers({ord("国")})
-    assert subsets[1].covers({ord("A")})
+    index = FontIndex(subsets)
+    assert [s.url for s in index.covering({ord("中")})] == ["/assets/a.woff2"]
+    assert index.covering({ord("国"), 0x10FFFF}) == []
+    assert [s.url for s in index.covering({ord("A"), ord("中"), ord("国")})] == [
+        "/assets/a.woff2", "/assets/c.woff2"]
+
+
+def test_font_index_agrees_with_the_built_fonts(built: None) -> None:
+    """Against the real stylesheet: bisection finds what testing every range finds."""
+    css = next((web_build.DIST / "assets").glob("app-*.css")).read_text()
+    subsets = font_subsets(css)
+    assert len(subsets) > 50
+    index = FontIndex(subsets)
+    sample = {ord(c) for c in "张伟北京科技有限公司王芳Admin 演示公司 广州市天河区 é€"} | {0x10FFFF}
+    slow = [s for s in subsets if any(lo <= c <= hi for c in sample for lo, hi in s.ranges)]
+    assert index.covering(sample) == slow
