@@ -1,0 +1,305 @@
+"""Duplicate check (查重) while a contact or company is typed in, and duplicate groups among
+the records a caller may see.
+
+**The check** looks across the whole tenant, past the caller's data scope: its point is to
+stop two reps chasing one customer, and the other rep's customer is exactly the one the caller
+cannot see. So what it answers about a record depends on whether the caller may see it:
+
+- a record the caller may see (the kit's record rule: their data scope and shares) comes with
+  its id, so the page can link to it and show it (loaded through the data loaders, which apply
+  the record rule again);
+- any other comes as its category (someone else's, or the unowned pool) and the attribute
+  that matched, nothing else: no id, no name, no owner, and one entry however many such
+  records match, so counting them tells nothing either. The owner's name is withheld on
+  purpose: "this mobile number is 李娜's customer" is itself the relationship the data scope
+  keeps from a rep (a rep trying numbers would learn a colleague's book); "someone else has
+  it" is enough to stop a second chase, and a manager (who sees it) can say whose it is.
+
+The answer costs one statement whatever it finds (the visibility is decided in Python on the
+rows read), so its time does not tell a hidden match from none; invalid input (a half-typed
+phone number) simply matches nothing, the same for everyone.
+
+**Match points** (`POINTS`) are the one place that says what matches what: each names the
+attribute, the records it finds, how the probe's value is normalised, and the SQL condition
+(index-backed: migration 0014). Several phones or emails per contact add a point here (or
+change a point's condition to read their table), nothing else.
+
+**Groups** (`groups`): records sharing a normalised email or phone, contacts of one company
+with the same or a similar name (pg_trgm similarity of the name keys), companies with the same
+name key; only among the records the caller may see (the record rule first), keyset-paged by
+(attribute, key).
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from psycopg.rows import namedtuple_row
+from sqlalchemy import ARRAY, Uuid, bindparam, literal_column
+from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from infra.db import fetch
+from infra.errors import BadRequest, ValidationFailed
+from infra.validation import normalise_email, normalise_phone
+from modules.customers.entities import COMPANY, CONTACT
+from modules.kit import repository as kit_repository
+from modules.kit import scopes
+from modules.kit.entity import Entity
+from tenancy.context import CallContext
+
+MINE, POOL, OTHERS = "MINE", "POOL", "OTHERS"
+PHONE, EMAIL, NAME, COMPANY_NAME = "PHONE", "EMAIL", "NAME", "COMPANY_NAME"
+KINDS = {"contact": CONTACT, "company": COMPANY}
+MAX_INPUT = 320  # the longest field probed (an email)
+CANDIDATES = 20  # rows read per point: enough to show, never a table's worth
+SIMILAR_NAMES = 0.5  # pg_trgm similarity of two contacts' name keys within one company
+GROUP_SIZE = 20  # records listed per group (`size` says how many there are)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What the form holds so far; any field may be missing."""
+
+    kind: str  # "contact" or "company": what is being created or edited
+    name: str | None = None
+    company_name: str | None = None  # a contact's company as typed (a company with it exists)
+    company_id: uuid.UUID | None = None  # a contact's company as chosen
+    phone: str | None = None
+    email: str | None = None
+    exclude_id: uuid.UUID | None = None  # the record being edited
+
+
+def _phone(value: str | None, region: str) -> str | None:
+    if not value:
+        return None
+    try:
+        return normalise_phone(value, region)
+    except ValueError:
+        return None  # half-typed: matches nothing, for everyone alike
+
+
+def _email(value: str | None) -> str | None:
+    if not value or "@" not in value:
+        return None
+    try:
+        return normalise_email(value)
+    except ValueError:
+        return None
+
+
+def _text(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+@dataclass(frozen=True)
+class MatchPoint:
+    """One way a probe can match a record. `value` normalises the probe's side (None: not
+    applicable); `condition` is SQL over the record `r` with the value as `%(v)s`, served by an
+    index led by tenant_id."""
+
+    attribute: str
+    kinds: tuple[str, ...]  # the probe kinds it applies to
+    entity: Entity  # the records it finds
+    value: Callable[[Probe, str], Any]
+    condition: str
+
+
+POINTS: tuple[MatchPoint, ...] = (
+    MatchPoint(PHONE, ("contact",), CONTACT, lambda p, region: _phone(p.phone, region),
+               "r.phone = %(v)s"),
+    MatchPoint(EMAIL, ("contact",), CONTACT, lambda p, region: _email(p.email),
+               "r.email = %(v)s"),
+    # The same person twice at one company: the same name key there.
+    MatchPoint(NAME, ("contact",), CONTACT,
+               lambda p, region: (p.company_id, _text(p.name)) if p.company_id and _text(
+                   p.name) else None,
+               "r.company_id = (%(v)s)[1]::uuid and r.name_key = customer_name_key((%(v)s)[2])"),
+    MatchPoint(COMPANY_NAME, ("contact",), COMPANY, lambda p, region: _text(p.company_name),
+               "r.name_key = customer_company_key(%(v)s)"),
+    MatchPoint(COMPANY_NAME, ("company",), COMPANY, lambda p, region: _text(p.name),
+               "r.name_key = customer_company_key(%(v)s)"),
+    MatchPoint(PHONE, ("company",), COMPANY, lambda p, region: _phone(p.phone, region),
+               "r.phone = %(v)s"),
+    MatchPoint(EMAIL, ("company",), COMPANY, lambda p, region: _email(p.email),
+               "r.email = %(v)s"),
+)
+
+
+@dataclass(frozen=True)
+class DuplicateMatch:
+    attribute: str  # PHONE, EMAIL, NAME, COMPANY_NAME
+    category: str  # MINE, POOL (nobody owns it) or OTHERS (someone else's)
+    entity: str  # "contact" or "company"
+    record_id: uuid.UUID | None  # only for a record the caller may see
+
+
+def _point_sql(i: int, point: MatchPoint) -> str:
+    table = point.entity.model.__table__.name
+    condition = point.condition.replace("%(v)s", f"%(v{i})s")
+    return (f"(select {i} as point, r.id, r.owner_id from {table} r "
+            f"where r.tenant_id = %(tenant_id)s and r.deleted_at is null and ({condition}) "
+            f"order by r.id limit {CANDIDATES})")
+
+
+def _value_param(value: Any) -> Any:
+    return [str(v) for v in value] if isinstance(value, tuple) else value
+
+
+def _sees(ctx: CallContext, entity: Entity, owner_id: uuid.UUID | None, id: uuid.UUID) -> bool:
+    if entity.reads_all(ctx):
+        return True
+    found = scopes.loaded(ctx)
+    return (owner_id is not None and owner_id in found.owners) or id in found.shared_with(
+        entity.name)
+
+
+async def check(session: AsyncSession, ctx: CallContext, probe: Probe) -> list[DuplicateMatch]:
+    """The records `probe` would duplicate: visible ones one by one (own first), the others
+    one entry per (attribute, category). For callers who may write records of the kind."""
+    entity = KINDS[probe.kind]
+    ctx.require(entity.write)
+    for name in ("name", "company_name", "phone", "email"):
+        value = getattr(probe, name)
+        if value is not None and len(value) > MAX_INPUT:
+            raise ValidationFailed.single(name, f"at most {MAX_INPUT} characters", "too_long")
+    points = [(i, p, p.value(probe, ctx.region)) for i, p in enumerate(POINTS)
+              if probe.kind in p.kinds]
+    points = [(i, p, v) for i, p, v in points if v is not None]
+    if not points:
+        return []
+    await kit_repository.prepare(session, ctx, [p.entity for _, p, _ in points])
+    sql = "\nunion all\n".join(_point_sql(i, p) for i, p, _ in points)
+    params = {"tenant_id": ctx.tenant_id, **{f"v{i}": _value_param(v) for i, _, v in points}}
+    rows = await fetch(session, sql, params, namedtuple_row)
+    seen: set[tuple[Any, ...]] = set()
+    out: list[DuplicateMatch] = []
+    me = ctx.actor.user_id
+    for row in rows:
+        point = POINTS[row.point]
+        category = (POOL if row.owner_id is None else MINE if row.owner_id == me
+                    else OTHERS)
+        visible = _sees(ctx, point.entity, row.owner_id, row.id)
+        if visible and row.id == probe.exclude_id and point.entity is entity:
+            continue  # the record being edited (only one the caller may see is excluded)
+        key = ((point.attribute, point.entity.name, row.id) if visible
+               else (point.attribute, point.entity.name, category))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(DuplicateMatch(point.attribute, category, point.entity.name,
+                                  row.id if visible else None))
+    order = {MINE: 0, POOL: 1, OTHERS: 2}
+    out.sort(key=lambda m: (order[m.category], m.record_id is None))
+    return out
+
+
+# -- groups among the records the caller may see ---------------------------------------------
+
+_DIALECT = postgresql_psycopg.dialect()
+
+
+@dataclass(frozen=True)
+class DuplicateGroup:
+    attribute: str  # EMAIL, PHONE, NAME (contacts of one company), COMPANY_NAME
+    key: str  # the shared value (a NAME group: the company's id and its first record's)
+    size: int
+    record_ids: list[uuid.UUID]  # at most GROUP_SIZE, oldest first
+
+
+@lru_cache(maxsize=8)
+def _groups_sql(kind: str, read_all: bool, shared: bool, seek: bool) -> str:
+    entity = KINDS[kind]
+    table = entity.model.__table__.name
+    rule = kit_repository.record_rule(
+        entity, lambda name: literal_column(f'r."{name}"'), tenant_id=bindparam("tenant_id"),
+        read_all=read_all, owners=bindparam("scope_owners", type_=ARRAY(Uuid)),
+        shared=bindparam(f"{entity.name}_shared", type_=ARRAY(Uuid)) if shared else None,
+        deleted=kit_repository.LIVE)
+    rule_sql = str(rule.compile(dialect=_DIALECT))
+    ids = f"(array_agg(id order by created_at, id))[1:{GROUP_SIZE}]"
+    parts = [f"""select '{attribute}' as attribute, {column} as key, count(*) as size,
+                        {ids} as ids
+                 from v where {column} is not null group by {column} having count(*) > 1"""
+             for attribute, column in ((EMAIL, "email"), (PHONE, "phone"))]
+    if kind == "company":
+        parts.append(f"""select '{COMPANY_NAME}', name_key, count(*), {ids}
+                         from v where name_key is not null group by name_key
+                         having count(*) > 1""")
+    else:
+        # Pairs of one company's contacts with the same or a similar name; a group is a
+        # contact and those after it that pair with it, unless it pairs with an earlier one
+        # (then it is in that one's group).
+        parts.append(f"""select '{NAME}', p.company_id::text || ':' || p.a_id::text,
+                                count(*) + 1,
+                                (array[p.a_id] || array_agg(p.b_id order by p.b_id))
+                                    [1:{GROUP_SIZE}]
+                         from pairs p
+                         where not exists (select 1 from pairs q where q.b_id = p.a_id)
+                         group by p.company_id, p.a_id""")
+    pairs = "" if kind == "company" else f""",
+        pairs as (
+            select a.company_id, a.id as a_id, b.id as b_id
+            from v a join v b on b.company_id = a.company_id and b.id > a.id
+            where a.company_id is not null
+              and (a.name_key = b.name_key
+                   or similarity(a.name_key, b.name_key) >= {SIMILAR_NAMES}))"""
+    where = "where (g.attribute, g.key) > (%(k0)s, %(k1)s)" if seek else ""
+    return f"""
+        with v as materialized (
+            select r.id, r.created_at, r.email, r.phone, r.name_key, {
+                "null::uuid as company_id" if kind == "company" else "r.company_id"}
+            from {table} r where {rule_sql}){pairs}
+        select g.attribute, g.key, g.size, g.ids from (
+            {" union all ".join(parts)}) g
+        {where}
+        order by g.attribute, g.key
+        limit %(limit)s"""
+
+
+def _decode(after: str) -> tuple[str, str]:
+    try:
+        values = orjson.loads(base64.urlsafe_b64decode(after + "=" * (-len(after) % 4)))
+        if (not isinstance(values, list) or len(values) != 2
+                or not all(isinstance(v, str) for v in values)):
+            raise ValueError
+        return values[0], values[1]
+    except (ValueError, TypeError, orjson.JSONDecodeError):
+        raise BadRequest("the cursor is not valid for this list", field="after") from None
+
+
+def encode_cursor(group: DuplicateGroup) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([group.attribute, group.key])).decode(
+        ).rstrip("=")
+
+
+async def groups(session: AsyncSession, ctx: CallContext, *, kind: str, first: int,
+                 after: str | None) -> tuple[list[DuplicateGroup], bool]:
+    """A page of duplicate groups among the live records of `kind` the caller may see, and
+    whether there are more. For those who may write them (a group is there to be merged)."""
+    entity = KINDS[kind]
+    ctx.require(entity.read)
+    ctx.require(entity.write)
+    await kit_repository.prepare(session, ctx, (entity,))
+    read_all = entity.reads_all(ctx)
+    params: dict[str, Any] = {"tenant_id": ctx.tenant_id, "limit": first + 1,
+                              **kit_repository.scope_params(entity, ctx)}
+    params.setdefault("scope_owners", [])
+    shared = bool(params.get(f"{entity.name}_shared"))
+    if after:
+        params["k0"], params["k1"] = _decode(after)
+    sql = _groups_sql(kind, read_all, shared, after is not None)
+    rows = await fetch(session, sql, params, namedtuple_row)
+    found = [DuplicateGroup(r.attribute, r.key, r.size, list(r.ids)) for r in rows[:first]]
+    return found, len(rows) > first
+
+
+groups.reads_only = True  # type: ignore[attr-defined]
+check.reads_only = True  # type: ignore[attr-defined]
