@@ -149,9 +149,10 @@ def _merge(kind: str, node_type: Any) -> Any:
 
     resolve.__annotations__ = {"self": Any, "info": Info, "input": MergeInput,
                                "return": node_type}
+    plural = "companies" if kind == "company" else "contacts"
     return strawberry.mutation(resolver=resolve, extensions=needs(Permission.CUSTOMERS_WRITE),
                                description=(
-        f"Merge duplicate {'companies' if kind == 'company' else 'contacts'} into the survivor (at most {merge.MAX_MERGE} records, all "
+        f"Merge duplicate {plural} into the survivor (at most {merge.MAX_MERGE} records, all "
         "visible to and writable by the caller, live, of this kind), in one transaction: an "
         f"audit row per source with all it held (`{kind}.merged_away`) and the survivor's "
         f"before and after (`{kind}.merged`)."))

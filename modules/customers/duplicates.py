@@ -121,7 +121,8 @@ POINTS: tuple[MatchPoint, ...] = (
     MatchPoint(NAME, ("contact",), CONTACT,
                lambda p, region: (p.company_id, _text(p.name)) if p.company_id and _text(
                    p.name) else None,
-               "r.company_id = (%(v)s)[1]::uuid and r.name_key = customer_name_key((%(v)s)[2])"),
+               "r.company_id = (%(v)s::text[])[1]::uuid "
+               "and r.name_key = customer_name_key((%(v)s::text[])[2])"),
     MatchPoint(COMPANY_NAME, ("contact",), COMPANY, lambda p, region: _text(p.company_name),
                "r.name_key = customer_company_key(%(v)s)"),
     MatchPoint(COMPANY_NAME, ("company",), COMPANY, lambda p, region: _text(p.name),
