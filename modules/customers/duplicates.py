@@ -210,67 +210,93 @@ _DIALECT = postgresql_psycopg.dialect()
 @dataclass(frozen=True)
 class DuplicateGroup:
     attribute: str  # EMAIL, PHONE, NAME (contacts of one company), COMPANY_NAME
-    key: str  # the shared value (a NAME group: the company's id and its first record's)
+    key: str  # the shared value (a NAME group: "<company id>:<its first record's id>")
     size: int
     record_ids: list[uuid.UUID]  # at most GROUP_SIZE, oldest first
 
 
-@lru_cache(maxsize=8)
-def _groups_sql(kind: str, read_all: bool, shared: bool, seek: bool) -> str:
-    entity = KINDS[kind]
-    table = entity.model.__table__.name
+# Each attribute of a kind: its groups as one ordered, limited scan of the attribute's covering
+# index (migration 0014), so a page stops reading as soon as it has its groups, and sorts
+# nothing. `{rule}` is the record rule over `r` (and `s`, the pair's other contact).
+_IDS = f"(array_agg(r.id))[1:{GROUP_SIZE}]"  # in the index's order: ids are UUIDv7, oldest first
+
+
+def _same(column: str) -> tuple[str, str, str]:
+    """(SQL of the groups, the key's SQL, the seek condition)."""
+    return (f"""select %(a)s as attribute, r.{column}::text as key, count(*) as size,
+                       {_IDS} as ids
+                from {{table}} r where {{rule}} and r.{column} is not null {{seek}}
+                group by r.{column} having count(*) > 1
+                order by r.{column} limit %(limit)s""",
+            f"r.{column}", f"and r.{column} > %(k1)s")
+
+
+# Contacts of one company with the same name key, or a similar one (pg_trgm similarity of the
+# keys at least SIMILAR_NAMES) sharing its first character (the surname, for a Chinese name: a
+# cheap test that spares most similarity computations). A group is a contact and those after
+# it (by id) that pair with it.
+_PAIRS = f"""select %(a)s as attribute, r.company_id::text || ':' || r.id::text as key,
+                    count(*) + 1 as size,
+                    (array[r.id] || array_agg(s.id order by s.id))[1:{GROUP_SIZE}] as ids
+             from contacts r join contacts s on s.tenant_id = r.tenant_id
+                 and s.company_id = r.company_id and s.id > r.id
+             where {{rule}} and {{rule_s}} and r.company_id is not null
+               and s.company_id is not null {{seek}}
+               and (r.name_key = s.name_key
+                    or (left(r.name_key, 1) = left(s.name_key, 1)
+                        and similarity(r.name_key, s.name_key) >= {SIMILAR_NAMES}))
+             group by r.company_id, r.id
+             order by r.company_id, r.id limit %(limit)s"""
+_PAIRS_SEEK = "and (r.company_id, r.id) > (%(k1)s::uuid, %(k2)s::uuid)"
+
+ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "contact": (EMAIL, NAME, PHONE), "company": (COMPANY_NAME, EMAIL, PHONE)}
+
+
+def _rule_sql(entity: Entity, alias: str, read_all: bool, shared: bool) -> str:
     rule = kit_repository.record_rule(
-        entity, lambda name: literal_column(f'r."{name}"'), tenant_id=bindparam("tenant_id"),
-        read_all=read_all, owners=bindparam("scope_owners", type_=ARRAY(Uuid)),
+        entity, lambda name: literal_column(f'{alias}."{name}"'),
+        tenant_id=bindparam("tenant_id"), read_all=read_all,
+        owners=bindparam("scope_owners", type_=ARRAY(Uuid)),
         shared=bindparam(f"{entity.name}_shared", type_=ARRAY(Uuid)) if shared else None,
         deleted=kit_repository.LIVE)
-    rule_sql = str(rule.compile(dialect=_DIALECT))
-    ids = f"(array_agg(id order by created_at, id))[1:{GROUP_SIZE}]"
-    parts = [f"""select '{attribute}' as attribute, {column} as key, count(*) as size,
-                        {ids} as ids
-                 from v where {column} is not null group by {column} having count(*) > 1"""
-             for attribute, column in ((EMAIL, "email"), (PHONE, "phone"))]
-    if kind == "company":
-        parts.append(f"""select '{COMPANY_NAME}', name_key, count(*), {ids}
-                         from v where name_key is not null group by name_key
-                         having count(*) > 1""")
-    else:
-        # Pairs of one company's contacts with the same or a similar name; a group is a
-        # contact and those after it that pair with it, unless it pairs with an earlier one
-        # (then it is in that one's group).
-        parts.append(f"""select '{NAME}', p.company_id::text || ':' || p.a_id::text,
-                                count(*) + 1,
-                                (array[p.a_id] || array_agg(p.b_id order by p.b_id))
-                                    [1:{GROUP_SIZE}]
-                         from pairs p
-                         where not exists (select 1 from pairs q where q.b_id = p.a_id)
-                         group by p.company_id, p.a_id""")
-    pairs = "" if kind == "company" else f""",
-        pairs as (
-            select a.company_id, a.id as a_id, b.id as b_id
-            from v a join v b on b.company_id = a.company_id and b.id > a.id
-            where a.company_id is not null
-              and (a.name_key = b.name_key
-                   or similarity(a.name_key, b.name_key) >= {SIMILAR_NAMES}))"""
-    where = "where (g.attribute, g.key) > (%(k0)s, %(k1)s)" if seek else ""
-    return f"""
-        with v as materialized (
-            select r.id, r.created_at, r.email, r.phone, r.name_key, {
-                "null::uuid as company_id" if kind == "company" else "r.company_id"}
-            from {table} r where {rule_sql}){pairs}
-        select g.attribute, g.key, g.size, g.ids from (
-            {" union all ".join(parts)}) g
-        {where}
-        order by g.attribute, g.key
-        limit %(limit)s"""
+    return str(rule.compile(dialect=_DIALECT))
+
+
+@lru_cache(maxsize=64)
+def _groups_sql(kind: str, read_all: bool, shared: bool, after_attribute: str | None) -> str:
+    """The page's statement: each attribute at or after the cursor's, in order, each scan
+    limited to the page; the cursor's own attribute seeks past its key."""
+    entity = KINDS[kind]
+    table = entity.model.__table__.name
+    rule = _rule_sql(entity, "r", read_all, shared)
+    parts = []
+    for attribute in ATTRIBUTES[kind]:
+        if after_attribute is not None and attribute < after_attribute:
+            continue
+        here = attribute == after_attribute
+        if attribute == NAME:
+            sql = _PAIRS.format(rule=rule, rule_s=_rule_sql(entity, "s", read_all, shared),
+                                seek=_PAIRS_SEEK if here else "")
+        else:
+            column = {EMAIL: "email", PHONE: "phone", COMPANY_NAME: "name_key"}[attribute]
+            template, _, seek = _same(column)
+            sql = template.format(table=table, rule=rule, seek=seek if here else "")
+        parts.append("(" + sql.replace("%(a)s", f"'{attribute}'") + ")")
+    return (f"select * from ({' union all '.join(parts)}) g "
+            "order by g.attribute, g.key limit %(limit)s")
 
 
 def _decode(after: str) -> tuple[str, str]:
     try:
         values = orjson.loads(base64.urlsafe_b64decode(after + "=" * (-len(after) % 4)))
         if (not isinstance(values, list) or len(values) != 2
-                or not all(isinstance(v, str) for v in values)):
+                or not all(isinstance(v, str) for v in values) or values[0] not in (
+                    EMAIL, PHONE, NAME, COMPANY_NAME)):
             raise ValueError
+        if values[0] == NAME:
+            company, first = values[1].split(":")
+            uuid.UUID(company), uuid.UUID(first)
         return values[0], values[1]
     except (ValueError, TypeError, orjson.JSONDecodeError):
         raise BadRequest("the cursor is not valid for this list", field="after") from None
@@ -294,9 +320,14 @@ async def groups(session: AsyncSession, ctx: CallContext, *, kind: str, first: i
                               **kit_repository.scope_params(entity, ctx)}
     params.setdefault("scope_owners", [])
     shared = bool(params.get(f"{entity.name}_shared"))
+    after_attribute = None
     if after:
-        params["k0"], params["k1"] = _decode(after)
-    sql = _groups_sql(kind, read_all, shared, after is not None)
+        after_attribute, key = _decode(after)
+        if after_attribute == NAME:
+            params["k1"], params["k2"] = key.split(":")
+        else:
+            params["k1"] = key
+    sql = _groups_sql(kind, read_all, shared, after_attribute)
     rows = await fetch(session, sql, params, namedtuple_row)
     found = [DuplicateGroup(r.attribute, r.key, r.size, list(r.ids)) for r in rows[:first]]
     return found, len(rows) > first

@@ -9,11 +9,12 @@
 - Generated columns hold both (`companies.name_key`, `contacts.name_key`), so PostgreSQL keeps
   them on every write whoever writes, and the probe computes its side with the same function:
   one definition of "the same name".
-- Indexes led by `tenant_id` on what the check matches: emails and phones as stored (already
-  normalised on write: lower-cased emails, E.164 phones), and the name keys. Row-level
-  security keeps a non-leakproof condition (`lower(email) = …`) from using an index, which is
-  why the keys are plain columns: `=` on text and uuid is leakproof, so the app role's own
-  query reads these indexes (no SECURITY DEFINER finder needed, unlike the search's LIKE).
+- Indexes led by `tenant_id` on what the check matches and the groups group by: emails and
+  phones as stored (already normalised on write: lower-cased emails, E.164 phones), and the
+  name keys (a contact's within its company). Row-level security keeps a non-leakproof
+  condition (`lower(email) = …`) from using an index, which is why the keys are plain
+  columns: `=` and `<`/`>` on text and uuid are leakproof, so the app role's own queries read
+  these indexes (no SECURITY DEFINER finder needed, unlike the search's LIKE).
 - `merged_into`: a source of a merge, soft-deleted, points at the survivor.
 
 Revision ID: 0014
@@ -62,20 +63,26 @@ def upgrade(app_role: str = "crm_app") -> None:
               add column name_key text generated always as ({function}(name)) stored,
               add column merged_into uuid,
               add foreign key (tenant_id, merged_into) references {table} (tenant_id, id)""")
-    x("create index companies_name_key_idx on companies (tenant_id, name_key)")
-    x("create index companies_email_idx on companies (tenant_id, email)")
-    x("create index companies_phone_idx on companies (tenant_id, phone)")
-    # contacts (tenant_id, phone) exists (0001); (tenant_id, lower(email)) cannot serve an
-    # equality under row-level security (lower() is not leakproof): the stored form can.
-    x("create index contacts_email_exact_idx on contacts (tenant_id, email)")
-    x("create index contacts_company_name_key_idx on contacts (tenant_id, company_id, name_key)")
+    # Each attribute's index serves both the check (an equality, led by tenant_id) and the
+    # groups (the attribute's values in order, grouped as read): partial (only rows holding a
+    # value) and covering what the groups read (the id, and the owner and deleted_at the record
+    # rule tests), so a group page is an index-only scan with no sort. Contacts' phones keep
+    # 0001's index too (the list's phone filter).
+    for table, columns in (("contacts", ("email", "phone", "company_id, name_key")),
+                           ("companies", ("email", "phone", "name_key"))):
+        for column in columns:
+            lead = column.split(",")[0]
+            x(f"""create index {table}_{lead}_dup_idx on {table}
+                  (tenant_id, {column}, id) include (owner_id, deleted_at)
+                  where {lead} is not null""")
 
 
 def downgrade(app_role: str = "crm_app") -> None:
     x = op.execute
-    for index in ("companies_name_key_idx", "companies_email_idx", "companies_phone_idx",
-                  "contacts_email_exact_idx", "contacts_company_name_key_idx"):
-        x(f"drop index if exists {index}")
+    for table, leads in (("contacts", ("email", "phone", "company_id")),
+                         ("companies", ("email", "phone", "name_key"))):
+        for lead in leads:
+            x(f"drop index if exists {table}_{lead}_dup_idx")
     for table in ("companies", "contacts"):
         x(f"alter table {table} drop column if exists name_key, "
           "drop column if exists merged_into")
