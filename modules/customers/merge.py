@@ -101,7 +101,9 @@ async def merge(session: AsyncSession, ctx: CallContext, *, kind: str,
         except AppError as exc:
             raise _refused(exc, where[record_id]) from None
     survivor = rows[survivor_id]
-    befores = {i: await service.full_snapshot(session, ctx, rows[i]) for i in ids}
+    tags = await _tag_ids(session, ctx, kind, ids)
+    befores = {i: {**await service.full_snapshot(session, ctx, rows[i]), "tag_ids": tags[i]}
+               for i in ids}
 
     # The chosen values, checked as an ordinary write checks them (owner, company).
     changes = {name: getattr(rows[record_id], name) for name, record_id in keep.items()
@@ -130,11 +132,28 @@ async def merge(session: AsyncSession, ctx: CallContext, *, kind: str,
                              {**befores[source], **service.snapshot(rows[source])})
     merged_from = [to_global_id(entity.type_name, s) for s in sources]
     after = {**await service.full_snapshot(session, ctx, survivor),
+             "tag_ids": (await _tag_ids(session, ctx, kind, [survivor_id]))[survivor_id],
              "merged_from": merged_from, "moved": moved}
     before = befores[survivor_id]
     await record_change(session, ctx, entity_type=entity.name, entity_id=survivor_id,
                         action=MERGED, before=before, after=after)
     return survivor
+
+
+_TAGS = {"contact": ("contact_tags", "contact_id"), "company": ("company_tags", "company_id")}
+
+
+async def _tag_ids(session: AsyncSession, ctx: CallContext, kind: str,
+                   ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """Each record's tags (global ids), for the audit rows: what a source held goes with it."""
+    table, key = _TAGS[kind]
+    rows = await session.execute(text(
+        f"select {key}, tag_id from {table} where tenant_id = :t and {key} = any(:ids) "
+        f"order by tag_id"), {"t": ctx.tenant_id, "ids": list(ids)})
+    out: dict[uuid.UUID, list[str]] = {i: [] for i in ids}
+    for record_id, tag_id in rows:
+        out[record_id].append(to_global_id("Tag", tag_id))
+    return out
 
 
 async def _custom_changes(session: AsyncSession, ctx: CallContext, kind: str,
@@ -228,8 +247,7 @@ async def _company_contacts(session: AsyncSession, ctx: CallContext,
     return int(result.rowcount or 0)
 
 
-for _entity, _table, _key in ((CONTACT, "contact_tags", "contact_id"),
-                              (COMPANY, "company_tags", "company_id")):
-    register_mover(MergeMover("tags", _entity.name, _relink(_table, _key)))
+for _entity in (CONTACT, COMPANY):
+    register_mover(MergeMover("tags", _entity.name, _relink(*_TAGS[_entity.name])))
     register_mover(MergeMover("shares", _entity.name, _reshare(_entity.name)))
 register_mover(MergeMover("contacts", COMPANY.name, _company_contacts))

@@ -1,9 +1,10 @@
 """The events a subscription may ask for, and what a delivery's body says.
 
 Every declared entity's writes (`contact.created`, `….updated`, `….deleted`, `….restored`), its
-links' (`contact.tagged`, `contact.untagged`), merges (`contact.merged`, `….merged_away`), and the webhook subscriptions' own
-`webhook_subscription.disabled` (the circuit breaker's notice to the tenant). Tenancy's records
-(members, API keys, sessions) are not offered: they are not the business's data.
+links' (`contact.tagged`, `contact.untagged`), merges (`contact.merged`, `….merged_away`), and
+the webhook subscriptions' own `webhook_subscription.disabled` (the circuit breaker's notice to
+the tenant). Tenancy's records (members, API keys, sessions) are not offered: they are not the
+business's data.
 """
 
 from __future__ import annotations

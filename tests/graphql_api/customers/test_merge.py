@@ -74,12 +74,14 @@ def test_merge_keeps_the_chosen_values_moves_everything_and_audits_each_source(
     held = source_trail[0]["before"]
     assert (held["name"], held["email"], held["customFields"]) == (
         "张伟（重复）", "zhangwei@example.com", {"level": "A"})
+    assert sorted(held["tagIds"]) == sorted(tags)
     assert source_trail[0]["after"]["mergedInto"] == survivor
     survivor_trail = gql.data(AUDIT, {"id": survivor}, key=key)["auditLog"]["nodes"]
     row = survivor_trail[0]
     assert row["action"] == "merged"
     assert (row["before"]["title"], row["after"]["title"]) == ("经理", "总监")
     assert row["after"]["mergedFrom"] == [source]
+    assert (row["before"]["tagIds"], sorted(row["after"]["tagIds"])) == (tags[:1], sorted(tags))
     assert row["after"]["moved"]["interactions"] == 1 and row["after"]["moved"]["tags"] == 2
     events = gql.data("{ events(first: 50) { nodes { eventType payload } } }",
                       key=key)["events"]["nodes"]
