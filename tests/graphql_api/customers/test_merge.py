@@ -17,7 +17,7 @@ MERGE_COMPANIES = """mutation($i: MergeInput!) { mergeCompanies(input: $i) { id 
 CREATE = """mutation($i: ContactInput!) { createContact(input: $i) { id } }"""
 AUDIT = """query($id: ID!) { auditLog(first: 20, filter: {entityId: $id}) {
   nodes { action before after } } }"""
-CONTACT = """query($id: ID!) { contact(id: $id) { id name deletedAt } }"""
+CONTACT = """query($id: ID!) { contact(id: $id) { id name deletedAt mergedInto } }"""
 
 
 def _contact(gql: GraphQLClient, tenant: TenantData, owner: str | None = None, **fields: Any
@@ -65,7 +65,7 @@ def test_merge_keeps_the_chosen_values_moves_everything_and_audits_each_source(
                      "{ nodes { id } } }", {"c": survivor}, key=key)["interactions"]["nodes"]
     assert [n["id"] for n in moved] == [logged]
     gone = gql.data(CONTACT, {"id": source}, key=key)["contact"]
-    assert gone["deletedAt"] is not None
+    assert gone["deletedAt"] is not None and gone["mergedInto"] == survivor
     assert gql.data("{ contacts(first: 10) { nodes { id } } }", key=key)["contacts"][
         "nodes"] == [{"id": survivor}]
 
