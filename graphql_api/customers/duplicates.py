@@ -46,6 +46,14 @@ class DuplicateCategory(Enum):
     OTHERS = strawberry.enum_value("OTHERS", description="Someone else's.")
 
 
+@strawberry.enum(description="What a duplicate mobile number or email does on save.")
+class DuplicatePolicy(Enum):
+    WARN = strawberry.enum_value("warn", description="The forms warn; saving is allowed.")
+    BLOCK = strawberry.enum_value("block", description=(
+        "A phone number or email another live record of the kind holds is VALIDATION "
+        "(code `taken`) on create and update."))
+
+
 @strawberry.input(description="What the form holds so far; every field optional.")
 class CustomerDuplicatesInput:
     kind: CustomerKind
@@ -186,6 +194,11 @@ class DuplicateQueries:
                                       kind=CustomerKind(match.entity), record=record))
         return out
 
+    @strawberry.field(extensions=needs(Permission.CUSTOMERS_READ), description=(
+        "The tenant's duplicate policy: WARN (the default) or BLOCK."))
+    async def duplicate_policy(self, info: Info) -> DuplicatePolicy:
+        return DuplicatePolicy(await info.context.read(duplicates.policy))
+
     @strawberry.field(extensions=needs(Permission.CUSTOMERS_WRITE), description=(
         "Groups of live contacts or companies the caller may see that share a normalised "
         "email or phone number, or (contacts) have the same or a similar name at one company, "
@@ -211,3 +224,8 @@ class DuplicateQueries:
 class MergeMutations:
     merge_contacts: ContactType = _merge("contact", ContactType)  # type: ignore[assignment]
     merge_companies: CompanyType = _merge("company", CompanyType)  # type: ignore[assignment]
+
+    @strawberry.mutation(extensions=needs(Permission.TENANT_MANAGE), description=(
+        "Whether a duplicate mobile number or email only warns (the default) or is refused."))
+    async def set_duplicate_policy(self, info: Info, policy: DuplicatePolicy) -> DuplicatePolicy:
+        return DuplicatePolicy(await info.context.write(duplicates.set_policy, policy.value))

@@ -41,18 +41,20 @@ from typing import Any
 
 import orjson
 from psycopg.rows import namedtuple_row
-from sqlalchemy import ARRAY, Uuid, bindparam, literal_column
+from sqlalchemy import ARRAY, Uuid, bindparam, literal_column, text
 from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.db import fetch
-from infra.errors import BadRequest, ValidationFailed
+from infra.errors import BadRequest, FieldError, ValidationFailed
 from infra.validation import normalise_email, normalise_phone
 from modules.customers.entities import COMPANY, CONTACT
 from modules.kit import repository as kit_repository
 from modules.kit import scopes
 from modules.kit.entity import Entity
+from tenancy.audit import record_change
 from tenancy.context import CallContext
+from tenancy.permissions import Permission
 
 MINE, POOL, OTHERS = "MINE", "POOL", "OTHERS"
 PHONE, EMAIL, NAME, COMPANY_NAME = "PHONE", "EMAIL", "NAME", "COMPANY_NAME"
@@ -333,5 +335,60 @@ async def groups(session: AsyncSession, ctx: CallContext, *, kind: str, first: i
     return found, len(rows) > first
 
 
+# -- the tenant's policy: warn (the default) or block -----------------------------------------
+
+POLICIES = ("warn", "block")
+_BLOCKED = {"phone": "phone number", "email": "email address"}
+
+
+async def policy(session: AsyncSession, ctx: CallContext) -> str:
+    rows = await fetch(session, "select duplicate_policy from tenants where id = %(t)s",
+                       {"t": ctx.tenant_id}, namedtuple_row)
+    return str(rows[0].duplicate_policy) if rows else "warn"
+
+
+async def set_policy(session: AsyncSession, ctx: CallContext, value: str) -> str:
+    """The tenant's policy, set by those who manage the tenant; audited (`tenant.updated`)."""
+    ctx.require(Permission.TENANT_MANAGE)
+    if value not in POLICIES:
+        raise ValidationFailed.single("policy", f"is one of {', '.join(POLICIES)}", "invalid")
+    before = await policy(session, ctx)
+    if before == value:
+        return value
+    await session.execute(text("update tenants set duplicate_policy = :p where id = :t"),
+                          {"p": value, "t": ctx.tenant_id})
+    await record_change(session, ctx, entity_type="tenant", entity_id=ctx.tenant_id,
+                        action="updated", before={"duplicate_policy": before},
+                        after={"duplicate_policy": value})
+    return value
+
+
+async def refuse_duplicates(session: AsyncSession, ctx: CallContext, entity: Entity,
+                            values: dict[str, Any], *, row: Any) -> None:
+    """Under the policy `block`: a phone number or email (as stored: normalised) that another
+    live record of the entity holds is VALIDATION on its field, whoever's that record is (the
+    message says no more than the check would). Each value is locked for the transaction
+    (an advisory lock on tenant, entity, field and value), so of two concurrent writes of one
+    number the second waits and is refused."""
+    sent = {k: values[k] for k in _BLOCKED if values.get(k)}
+    if not sent or await policy(session, ctx) != "block":
+        return
+    table = entity.model.__table__.name
+    errors = []
+    for field, value in sent.items():
+        await session.execute(text("select pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                              {"k": f"{ctx.tenant_id}:{entity.name}:{field}:{value}"})
+        held = await session.scalar(text(
+            f"select exists (select 1 from {table} where tenant_id = :t and {field} = :v "
+            "and deleted_at is null and id is distinct from :id)"),
+            {"t": ctx.tenant_id, "v": value, "id": getattr(row, "id", None)})
+        if held:
+            errors.append(FieldError(field, f"another {entity.noun} has this "
+                                     f"{_BLOCKED[field]}", "taken"))
+    if errors:
+        raise ValidationFailed(errors)
+
+
 groups.reads_only = True  # type: ignore[attr-defined]
+policy.reads_only = True  # type: ignore[attr-defined]
 check.reads_only = True  # type: ignore[attr-defined]

@@ -105,11 +105,8 @@ async def merge(session: AsyncSession, ctx: CallContext, *, kind: str,
     befores = {i: {**await service.full_snapshot(session, ctx, rows[i]), "tag_ids": tags[i]}
                for i in ids}
 
-    # The chosen values, checked as an ordinary write checks them (owner, company).
     changes = {name: getattr(rows[record_id], name) for name, record_id in keep.items()
                if getattr(rows[record_id], name) != getattr(survivor, name)}
-    if changes:
-        await service.check(session, ctx, changes, row=survivor)
     custom_changes = await _custom_changes(session, ctx, kind, survivor_id, keep_custom, ids)
 
     moved: dict[str, int] = {}
@@ -121,6 +118,11 @@ async def merge(session: AsyncSession, ctx: CallContext, *, kind: str,
         row = rows[source]
         row.deleted_at = now
         row.merged_into = survivor_id
+    await service.flush(session)
+    # The chosen values, checked as an ordinary write checks them (owner, company; under the
+    # policy `block`, a phone or email no other live record holds: the sources are gone now).
+    if changes:
+        await service.check(session, ctx, changes, row=survivor)
     for name, value in changes.items():
         setattr(survivor, name, value)
     survivor.updated_at = now

@@ -267,6 +267,8 @@ def _merge(scene: Scene, kind: str, plural: str) -> str:
 MERGE_CASES: dict[str, Callable[[Scene], str]] = {
     "mergeContacts": lambda s: _merge(s, "Contact", "Contacts"),
     "mergeCompanies": lambda s: _merge(s, "Company", "Companies"),
+    "setDuplicatePolicy": lambda s: s.send(
+        "mutation { setDuplicatePolicy(policy: BLOCK) }")[0],
 }
 
 

@@ -108,3 +108,30 @@ def test_a_viewer_is_offered_no_duplicates_and_no_merge(ui: UI, tenants: TenantF
     ui.go("/duplicates/merge?kind=contact&ids=a,b")
     expect(ui.page.locator("[data-test=forbidden]")).to_be_visible()
     expect(ui.page.locator("[data-test=merge-confirm]")).to_have_count(0)
+
+
+def test_an_owner_switches_to_refusing_duplicates_and_a_rep_is_refused_on_the_field(
+        ui: UI, tenants: TenantFactory, gql: GraphQLClient) -> None:
+    tenant = _tenant(tenants, {"安销售": "sales", "柏销售": "sales"})
+    _contact(gql, tenant, "柏销售", name="李娜", phone="13900139000")
+    owner, rep = tenant.members["owner"], tenant.members["安销售"]
+    page = ui.page
+    ui.enter(owner.email, "/duplicates", password=owner.password)
+    switch = page.locator("[data-test=duplicate-policy-switch]")
+    expect(switch).to_contain_text("禁止保存重复的手机号和邮箱")
+    switch.locator(".el-switch__core").click()
+    expect(switch).to_have_class(re.compile("is-checked"))
+    ui.check("duplicate-policy.zh-CN")
+
+    page.context.clear_cookies()
+    ui.enter(rep.email, "/contacts/new", password=rep.password)
+    expect(page.locator("[data-test=duplicate-policy]")).to_have_count(0)  # not on this page
+    page.fill("#name", "再来一个")
+    page.fill("#phone", "13900139000")
+    expect(page.locator("[data-field=phone] [data-test=duplicate-hint]")).to_be_visible()
+    page.locator("[data-test=contact-form] button[type=submit]").click()
+    page.locator(".el-message-box").get_by_role("button", name="仍然保存").click()
+    expect(page.locator("[data-field=phone] .el-form-item__error")).to_have_text(
+        "已有其他客户使用")
+    ui.go("/duplicates")
+    expect(page.locator("[data-test=duplicate-policy]")).to_contain_text("保存时禁止重复")

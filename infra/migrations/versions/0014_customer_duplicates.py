@@ -16,6 +16,8 @@
   columns: `=` and `<`/`>` on text and uuid are leakproof, so the app role's own queries read
   these indexes (no SECURITY DEFINER finder needed, unlike the search's LIKE).
 - `merged_into`: a source of a merge, soft-deleted, points at the survivor.
+- `tenants.duplicate_policy`: `warn` (a duplicate is flagged, and may be saved) or `block` (a
+  mobile or email another live record of the kind holds is a VALIDATION error).
 
 Revision ID: 0014
 Revises: 0011
@@ -55,6 +57,8 @@ def upgrade(app_role: str = "crm_app") -> None:
     language sql immutable strict parallel safe as $$
         select nullif(regexp_replace(lower(normalize(name, NFKC)), '{_PUNCT}+', '', 'g'), '')
     $$""")
+    x("""alter table tenants add column duplicate_policy varchar(10) not null default 'warn'
+         check (duplicate_policy in ('warn', 'block'))""")
     x(f"grant execute on function customer_company_key(text), customer_name_key(text) "
       f"to {app_role}")
     for table, function in (("companies", "customer_company_key"),
@@ -86,5 +90,6 @@ def downgrade(app_role: str = "crm_app") -> None:
     for table in ("companies", "contacts"):
         x(f"alter table {table} drop column if exists name_key, "
           "drop column if exists merged_into")
+    x("alter table tenants drop column if exists duplicate_policy")
     x("drop function if exists customer_company_key(text)")
     x("drop function if exists customer_name_key(text)")

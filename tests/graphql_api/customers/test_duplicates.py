@@ -217,3 +217,42 @@ def test_company_groups(gql: GraphQLClient, tenants: TenantFactory) -> None:
         "duplicateGroups"]["nodes"]
     assert [(g["matchedOn"], {r["id"] for r in g["records"]}) for g in groups] == [
         ("COMPANY_NAME", {a, b})]
+
+
+POLICY = "mutation($p: DuplicatePolicy!) { setDuplicatePolicy(policy: $p) }"
+
+
+def test_a_tenant_may_refuse_duplicate_phones_and_emails(
+        gql: GraphQLClient, live_server: LiveServer, tenants: TenantFactory) -> None:
+    tenant, ann, ids = _scene(gql, live_server, tenants)
+    assert gql.data("{ duplicatePolicy }", client=ann)["duplicatePolicy"] == "WARN"
+    assert gql.error(POLICY, {"p": "BLOCK"}, client=ann)["extensions"]["code"] == "FORBIDDEN"
+    assert gql.data(POLICY, {"p": "BLOCK"}, key=tenant.keys["admin"]) == {
+        "setDuplicatePolicy": "BLOCK"}
+
+    # bo's number, typed otherwise: refused on the field, saying no more than the check would.
+    refused = gql.error(CREATE, {"i": {"name": "重复", "phone": "+86 138-0013-8000",
+                                       "email": "LINA@secret.example.cn"}}, client=ann)
+    assert refused["extensions"]["code"] == "VALIDATION"
+    assert {(f["field"], f["code"]) for f in refused["extensions"]["fields"]} == {
+        ("phone", "taken"), ("email", "taken")}
+    assert "李娜" not in str(refused) and ids["bo"] not in str(refused)
+    # A record keeps its own number; a new one is fine; an update to a taken one is refused.
+    gql.data("mutation($id: ID!) { updateContact(id: $id, input: {phone: \"13800138000\", "
+             "title: \"经理\"}) { id } }", {"id": ids["ann"]}, client=ann)
+    fresh = gql.data(CREATE, {"i": {"name": "新", "phone": "13700137000"}}, client=ann)[
+        "createContact"]["id"]
+    taken = gql.error("mutation($id: ID!) { updateContact(id: $id, input: "
+                      "{email: \"lina@secret.example.cn\"}) { id } }", {"id": fresh},
+                      client=ann)
+    assert taken["extensions"]["fields"][0]["code"] == "taken"
+    # Merging under BLOCK: the survivor may take a source's number (the source goes).
+    source = _contact(gql, tenant, "又一个", "ann", phone="13600136000")
+    merged = gql.data("""mutation($i: MergeInput!) { mergeContacts(input: $i) { phone } }""",
+                      {"i": {"survivorId": fresh, "sourceIds": [source],
+                             "keep": [{"field": "phone", "recordId": source}]}}, client=ann)
+    assert merged["mergeContacts"]["phone"] == "+8613600136000"
+    trail = gql.data("""{ auditLog(first: 5, filter: {entityType: "tenant"}) {
+      nodes { action before after } } }""", key=tenant.keys["owner"])["auditLog"]["nodes"]
+    assert trail[0]["before"] == {"duplicatePolicy": "warn"}
+    assert trail[0]["after"] == {"duplicatePolicy": "block"}

@@ -119,6 +119,7 @@ export default {
   },
   validation: {
     invalid_id_number: 'Not a valid ID number (check the digits)',
+    taken: 'Another customer already has it',
     required: 'Required',
     too_long: 'Too long',
     invalid_email: 'Not a valid email address',
@@ -795,6 +796,11 @@ export default {
     confirmTitle: 'Possible duplicate',
     confirmSave: 'Found {n} possible duplicate(s) (shown under the fields). Save anyway?',
     saveAnyway: 'Save anyway',
+    policy: {
+      block: 'Refuse duplicate mobile numbers and emails (otherwise the forms only warn)',
+      blocking: 'Duplicate mobile numbers and emails are refused on save.',
+      warning: 'Duplicates are flagged while typing; saving one is allowed.',
+    },
     merge: {
       title: 'Merge records',
       hint: 'Choose the record that stays, and for each field whose value it keeps. The others are deleted, marked as merged into it.',

@@ -117,6 +117,7 @@ export default {
   },
   validation: {
     invalid_id_number: '证件号码无效（请核对号码）',
+    taken: '已有其他客户使用',
     required: '必填',
     too_long: '内容过长',
     invalid_email: '邮箱地址无效',
@@ -793,6 +794,11 @@ export default {
     confirmTitle: '可能重复',
     confirmSave: '发现 {n} 条可能重复的记录（见字段下方提示）。仍要保存吗？',
     saveAnyway: '仍然保存',
+    policy: {
+      block: '禁止保存重复的手机号和邮箱（否则表单仅提示）',
+      blocking: '保存时禁止重复的手机号和邮箱。',
+      warning: '录入时提示可能重复；仍可保存。',
+    },
     merge: {
       title: '合并记录',
       hint: '选择保留的记录，并逐个字段选择保留哪条记录的值。其余记录将被删除，并标记为已合并到保留记录。',
