@@ -14,17 +14,11 @@ from strawberry.types import Info
 from graphql_api.customers.types import CompanyType, ContactType, Customer
 from graphql_api.permissions import needs
 from graphql_api.relay import PageInfo, decode_id
+from graphql_api.segments.types import CustomerKind  # contact or company: one enum, shared
 from infra.errors import FieldError, ValidationFailed
 from modules.customers import duplicates, merge
 from modules.kit.entity import camel
 from tenancy.permissions import Permission
-
-
-@strawberry.enum(name="CustomerKind", description="A contact or a company.")
-class CustomerKind(Enum):
-    CONTACT = "contact"
-    COMPANY = "company"
-
 
 _TYPE_NAMES = {"contact": "Contact", "company": "Company"}
 
@@ -64,6 +58,10 @@ class CustomerDuplicatesInput:
         "A contact's company as chosen: a contact of the same name there matches."))
     phone: str | None = None
     email: str | None = None
+    phones: list[str] | None = strawberry.field(default=None, description=(
+        "Every number typed (at most 20), with `phone`."))
+    emails: list[str] | None = strawberry.field(default=None, description=(
+        "Every email typed (at most 20), with `email`."))
     exclude_id: strawberry.ID | None = strawberry.field(default=None, description=(
         "The record being edited (left out of the answer)."))
 
@@ -100,9 +98,10 @@ class DuplicateGroupConnection:
 @strawberry.input(description="Which record's value of a field the survivor keeps.")
 class MergeFieldChoice:
     field: str = strawberry.field(description=(
-        "The field, as the type names it: name, email, phone, title, gender, birthday, "
-        "address, notes, companyId, ownerId (contacts); name, domain, industry, phone, email, "
-        "address, notes, ownerId (companies)."))
+        "The field, as the type names it: name, phones, emails, title, gender, birthday, "
+        "address, notes, companyId, ownerId (contacts); name, domain, industry, phones, "
+        "emails, address, notes, ownerId (companies). `phone` and `email` name the lists too: "
+        "the survivor keeps that record's numbers (or emails), its primary with them."))
     record_id: strawberry.ID
 
 
@@ -138,7 +137,7 @@ def _merge(kind: str, node_type: Any) -> Any:
         keep: dict[str, Any] = {}
         errors = []
         for i, choice in enumerate(input.keep or []):
-            column = _FIELDS[kind].get(choice.field)
+            column = _FIELDS[kind].get(merge.ALIASES.get(choice.field, choice.field))
             if column is None:
                 errors.append(FieldError(f"keep.{i}.field", "is not a field merges choose",
                                          "invalid"))
@@ -180,7 +179,8 @@ class DuplicateQueries:
             kind=kind, name=input.name, company_name=input.company_name,
             company_id=decode_id(input.company_id, "Company", "companyId")
             if input.company_id else None,
-            phone=input.phone, email=input.email,
+            phone=input.phone, email=input.email, phones=tuple(input.phones or ()),
+            emails=tuple(input.emails or ()),
             exclude_id=decode_id(input.exclude_id, type_name, "excludeId")
             if input.exclude_id else None)
         found = await info.context.read(duplicates.check, probe)

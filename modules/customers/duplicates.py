@@ -60,6 +60,7 @@ MINE, POOL, OTHERS = "MINE", "POOL", "OTHERS"
 PHONE, EMAIL, NAME, COMPANY_NAME = "PHONE", "EMAIL", "NAME", "COMPANY_NAME"
 KINDS = {"contact": CONTACT, "company": COMPANY}
 MAX_INPUT = 320  # the longest field probed (an email)
+MAX_POINTS = 20  # phones or emails probed at once (a record holds at most as many)
 CANDIDATES = 20  # rows read per point: enough to show, never a table's worth
 SIMILAR_NAMES = 0.5  # pg_trgm similarity of two contacts' name keys within one company
 GROUP_SIZE = 20  # records listed per group (`size` says how many there are)
@@ -75,6 +76,8 @@ class Probe:
     company_id: uuid.UUID | None = None  # a contact's company as chosen
     phone: str | None = None
     email: str | None = None
+    phones: tuple[str, ...] = ()  # every number typed (the form's rows), with `phone`
+    emails: tuple[str, ...] = ()
     exclude_id: uuid.UUID | None = None  # the record being edited
 
 
@@ -96,6 +99,16 @@ def _email(value: str | None) -> str | None:
         return None
 
 
+def _phones(p: Probe, region: str) -> tuple[str, ...] | None:
+    found = (_phone(v, region) for v in (p.phone, *p.phones))
+    return tuple(dict.fromkeys(v for v in found if v)) or None
+
+
+def _emails(p: Probe, region: str) -> tuple[str, ...] | None:
+    found = (_email(v) for v in (p.email, *p.emails))
+    return tuple(dict.fromkeys(v for v in found if v)) or None
+
+
 def _text(value: str | None) -> str | None:
     value = (value or "").strip()
     return value or None
@@ -115,10 +128,11 @@ class MatchPoint:
 
 
 POINTS: tuple[MatchPoint, ...] = (
-    MatchPoint(PHONE, ("contact",), CONTACT, lambda p, region: _phone(p.phone, region),
-               "r.phone = %(v)s"),
-    MatchPoint(EMAIL, ("contact",), CONTACT, lambda p, region: _email(p.email),
-               "r.email = %(v)s"),
+    # Every number and email typed, against the records' primaries (the `phone` / `email`
+    # columns `modules.customers.points` mirrors; their other points are not indexed yet: a
+    # point for them goes here).
+    MatchPoint(PHONE, ("contact",), CONTACT, _phones, "r.phone = any(%(v)s)"),
+    MatchPoint(EMAIL, ("contact",), CONTACT, _emails, "r.email = any(%(v)s)"),
     # The same person twice at one company: the same name key there.
     MatchPoint(NAME, ("contact",), CONTACT,
                lambda p, region: (p.company_id, _text(p.name)) if p.company_id and _text(
@@ -129,10 +143,8 @@ POINTS: tuple[MatchPoint, ...] = (
                "r.name_key = customer_company_key(%(v)s)"),
     MatchPoint(COMPANY_NAME, ("company",), COMPANY, lambda p, region: _text(p.name),
                "r.name_key = customer_company_key(%(v)s)"),
-    MatchPoint(PHONE, ("company",), COMPANY, lambda p, region: _phone(p.phone, region),
-               "r.phone = %(v)s"),
-    MatchPoint(EMAIL, ("company",), COMPANY, lambda p, region: _email(p.email),
-               "r.email = %(v)s"),
+    MatchPoint(PHONE, ("company",), COMPANY, _phones, "r.phone = any(%(v)s)"),
+    MatchPoint(EMAIL, ("company",), COMPANY, _emails, "r.email = any(%(v)s)"),
 )
 
 
@@ -173,6 +185,12 @@ async def check(session: AsyncSession, ctx: CallContext, probe: Probe) -> list[D
         value = getattr(probe, name)
         if value is not None and len(value) > MAX_INPUT:
             raise ValidationFailed.single(name, f"at most {MAX_INPUT} characters", "too_long")
+    for name in ("phones", "emails"):
+        values = getattr(probe, name)
+        if len(values) > MAX_POINTS or any(len(v) > MAX_INPUT for v in values):
+            raise ValidationFailed.single(
+                name, f"at most {MAX_POINTS}, of at most {MAX_INPUT} characters each",
+                "too_long")
     points = [(i, p, p.value(probe, ctx.region)) for i, p in enumerate(POINTS)
               if probe.kind in p.kinds]
     points = [(i, p, v) for i, p, v in points if v is not None]
@@ -365,26 +383,33 @@ async def set_policy(session: AsyncSession, ctx: CallContext, value: str) -> str
 
 async def refuse_duplicates(session: AsyncSession, ctx: CallContext, entity: Entity,
                             values: dict[str, Any], *, row: Any) -> None:
-    """Under the policy `block`: a phone number or email (as stored: normalised) that another
-    live record of the entity holds is VALIDATION on its field, whoever's that record is (the
-    message says no more than the check would). Each value is locked for the transaction
-    (an advisory lock on tenant, entity, field and value), so of two concurrent writes of one
-    number the second waits and is refused."""
-    sent = {k: values[k] for k in _BLOCKED if values.get(k)}
+    """Under the policy `block`: a phone number or email being written (each point, as stored:
+    normalised) that another live record of the entity holds as its own is VALIDATION on it
+    (`phones.<i>.number`, `emails.<i>.email`, as the points' own errors), whoever's that record
+    is (the message says no more than the check would). Each value is locked for the
+    transaction (an advisory lock on tenant, entity, field and value), so of two concurrent
+    writes of one number the second waits and is refused."""
+    sent: list[tuple[str, str, str]] = []  # (column, value, field)
+    for column, key, points in (("phone", "number", "phones"), ("email", "email", "emails")):
+        if values.get(points):
+            sent += [(column, p[key], f"{points}.{i}.{key}")
+                     for i, p in enumerate(values[points])]
+        elif values.get(column):
+            sent.append((column, values[column], column))
     if not sent or await policy(session, ctx) != "block":
         return
     table = entity.model.__table__.name
     errors = []
-    for field, value in sent.items():
+    for column, value, field in sent:
         await session.execute(text("select pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                              {"k": f"{ctx.tenant_id}:{entity.name}:{field}:{value}"})
+                              {"k": f"{ctx.tenant_id}:{entity.name}:{column}:{value}"})
         held = await session.scalar(text(
-            f"select exists (select 1 from {table} where tenant_id = :t and {field} = :v "
+            f"select exists (select 1 from {table} where tenant_id = :t and {column} = :v "
             "and deleted_at is null and id is distinct from :id)"),
             {"t": ctx.tenant_id, "v": value, "id": getattr(row, "id", None)})
         if held:
             errors.append(FieldError(field, f"another {entity.noun} has this "
-                                     f"{_BLOCKED[field]}", "taken"))
+                                     f"{_BLOCKED[column]}", "taken"))
     if errors:
         raise ValidationFailed(errors)
 

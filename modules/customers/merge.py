@@ -42,11 +42,13 @@ from tenancy.context import CallContext
 
 MAX_MERGE = 10  # records in one merge, the survivor included
 FIELDS = {
-    "contact": ("name", "email", "phone", "gender", "birthday", "title", "address", "notes",
+    "contact": ("name", "phones", "emails", "gender", "birthday", "title", "address", "notes",
                 "company_id", "owner_id"),
-    "company": ("name", "domain", "industry", "phone", "email", "address", "notes",
+    "company": ("name", "domain", "industry", "phones", "emails", "address", "notes",
                 "owner_id"),
 }
+ALIASES = {"phone": "phones", "email": "emails"}  # a record's primary goes with its list
+_MIRRORED = {"phones": "phone", "emails": "email"}  # modules.customers.points
 _SERVICES: dict[str, EntityService[Any]] = {"contact": contacts, "company": companies}
 MERGED, MERGED_AWAY = "merged", "merged_away"
 
@@ -66,7 +68,8 @@ async def merge(session: AsyncSession, ctx: CallContext, *, kind: str,
     entity = service.entity
     ctx.require(entity.read)
     ctx.require(entity.write)
-    keep, keep_custom = dict(keep or {}), dict(keep_custom or {})
+    keep = {ALIASES.get(k, k): v for k, v in (keep or {}).items()}
+    keep_custom = dict(keep_custom or {})
     sources = list(source_ids)
     ids = [survivor_id, *sources]
     errors = []
@@ -105,7 +108,8 @@ async def merge(session: AsyncSession, ctx: CallContext, *, kind: str,
     befores = {i: {**await service.full_snapshot(session, ctx, rows[i]), "tag_ids": tags[i]}
                for i in ids}
 
-    changes = {name: getattr(rows[record_id], name) for name, record_id in keep.items()
+    chosen = {**keep, **{_MIRRORED[k]: v for k, v in keep.items() if k in _MIRRORED}}
+    changes = {name: getattr(rows[record_id], name) for name, record_id in chosen.items()
                if getattr(rows[record_id], name) != getattr(survivor, name)}
     custom_changes = await _custom_changes(session, ctx, kind, survivor_id, keep_custom, ids)
 

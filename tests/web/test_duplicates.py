@@ -42,11 +42,11 @@ def test_a_rep_is_warned_under_the_field_without_seeing_a_colleagues_customer(
 
     page.fill("#name", "新客户")
     page.fill("#phone", "139 0013 9000")
-    phone_hint = page.locator("[data-field=phone] [data-test=duplicate-hint]")
+    phone_hint = page.locator("[data-field=phones] [data-test=duplicate-hint]")
     expect(phone_hint).to_contain_text("其他同事的联系人已有此电话")
     expect(phone_hint.locator("a")).to_have_count(0)  # nothing to open: not hers
     page.fill("#email", "ZhangWei@Example.com")
-    email_hint = page.locator("[data-field=email] [data-test=duplicate-hint]")
+    email_hint = page.locator("[data-field=emails] [data-test=duplicate-hint]")
     expect(email_hint).to_contain_text("您自己的联系人已有此邮箱")
     expect(email_hint.locator("[data-test=duplicate-link]")).to_have_text("张伟")
     expect(page.locator("body")).not_to_contain_text("李娜")
@@ -83,7 +83,7 @@ def test_a_manager_merges_two_contacts_choosing_the_phone(
     group.locator("[data-test=merge-group]").click()
     table = page.locator("[data-test=merge-table]")
     expect(table).to_contain_text("王芳（新）")
-    page.locator("[data-test='keep-phone-王芳（新）']").check()
+    page.locator("[data-test='keep-phones-王芳（新）']").check()
     ui.check("merge-screen.zh-CN")
     page.locator("[data-test=language-menu]").click()
     page.locator("[data-test=language-en]").click()
@@ -128,10 +128,10 @@ def test_an_owner_switches_to_refusing_duplicates_and_a_rep_is_refused_on_the_fi
     expect(page.locator("[data-test=duplicate-policy]")).to_have_count(0)  # not on this page
     page.fill("#name", "再来一个")
     page.fill("#phone", "13900139000")
-    expect(page.locator("[data-field=phone] [data-test=duplicate-hint]")).to_be_visible()
+    expect(page.locator("[data-field=phones] [data-test=duplicate-hint]")).to_be_visible()
     page.locator("[data-test=contact-form] button[type=submit]").click()
     page.locator(".el-message-box").get_by_role("button", name="仍然保存").click()
-    expect(page.locator("[data-field=phone] .el-form-item__error")).to_have_text(
+    expect(page.locator("[data-test=phones-row-0] .el-form-item__error")).to_have_text(
         "已有其他客户使用")
     ui.go("/duplicates")
     expect(page.locator("[data-test=duplicate-policy]")).to_contain_text("保存时禁止重复")

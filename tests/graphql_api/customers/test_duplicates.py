@@ -101,6 +101,18 @@ def test_email_in_any_case_and_an_edited_record_left_out(
                   excludeId=ids["bo"]) == hidden
 
 
+def test_every_number_typed_is_checked(
+        gql: GraphQLClient, live_server: LiveServer, tenants: TenantFactory) -> None:
+    _, ann, ids = _scene(gql, live_server, tenants)
+    found = _check(gql, {"client": ann}, emails=["nobody@example.cn"],
+                   phones=["13500135000", "+86 138 0013 8000", "13500135000"])
+    assert [(m["matchedOn"], m["category"]) for m in found] == [
+        ("PHONE", "MINE"), ("PHONE", "POOL"), ("PHONE", "OTHERS")]
+    assert found[0]["record"]["id"] == ids["ann"]
+    too_many = gql.error(CHECK, {"i": {"kind": "CONTACT", "phones": ["1"] * 21}}, client=ann)
+    assert too_many["extensions"]["code"] == "VALIDATION"
+
+
 def test_many_hidden_matches_are_one_entry(
         gql: GraphQLClient, live_server: LiveServer, tenants: TenantFactory) -> None:
     tenant, ann, _ = _scene(gql, live_server, tenants)
@@ -235,7 +247,7 @@ def test_a_tenant_may_refuse_duplicate_phones_and_emails(
                                        "email": "LINA@secret.example.cn"}}, client=ann)
     assert refused["extensions"]["code"] == "VALIDATION"
     assert {(f["field"], f["code"]) for f in refused["extensions"]["fields"]} == {
-        ("phone", "taken"), ("email", "taken")}
+        ("phones.0.number", "taken"), ("emails.0.email", "taken")}
     assert "李娜" not in str(refused) and ids["bo"] not in str(refused)
     # A record keeps its own number; a new one is fine; an update to a taken one is refused.
     gql.data("mutation($id: ID!) { updateContact(id: $id, input: {phone: \"13800138000\", "
