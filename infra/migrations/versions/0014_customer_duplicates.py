@@ -20,14 +20,14 @@
   mobile or email another live record of the kind holds is a VALIDATION error).
 
 Revision ID: 0014
-Revises: 0015
+Revises: 0016
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
 revision = "0014"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
