@@ -18,7 +18,7 @@ from graphql_api.custom_values import (
 )
 from graphql_api.kit import custom_fields as custom_fields_of
 from graphql_api.kit import linked, node, reference, sort_enum
-from graphql_api.relay import Node
+from graphql_api.relay import Node, to_global_id
 from graphql_api.tags.types import TagType
 from graphql_api.tenancy.types import UserType
 from modules.customers import points
@@ -119,6 +119,12 @@ def _emails(row: Any) -> list[Email]:
 
 
 _TAGS = "Its tags, by name (deleted tags hidden); at most 50."
+_MERGED = ("The record this one was merged into (it is deleted then), as its id; null for "
+           "a record never merged away.")
+
+
+def _global_id(type_name: str, value: uuid.UUID | None) -> strawberry.ID | None:
+    return strawberry.ID(to_global_id(type_name, value)) if value is not None else None
 
 
 @strawberry.interface(description="What companies and contacts have in common.")
@@ -159,6 +165,10 @@ class CompanyType(Customer):
     custom_fields = custom_fields_of(COMPANY)
     classification = classification_field("company")
 
+    @strawberry.field(description=_MERGED)
+    def merged_into(self) -> strawberry.ID | None:
+        return _global_id("Company", self.merged_into)  # type: ignore[arg-type]
+
 
 @node(CONTACT)
 class ContactType(Customer):
@@ -174,6 +184,10 @@ class ContactType(Customer):
                                      "(`110***********1234`). " + _SENSITIVE)
     erased_at: datetime | None = strawberry.field(
         description="When the contact was erased (anonymised) on request.")
+
+    @strawberry.field(description=_MERGED)
+    def merged_into(self) -> strawberry.ID | None:
+        return _global_id("Contact", self.merged_into)  # type: ignore[arg-type]
 
     @strawberry.field
     def gender(self) -> Gender | None:

@@ -131,6 +131,7 @@ CONTACT = Entity(
              "tag_ids": LinkedTo(CONTACT_TAGS), "id_number": IdNumberEquals()},
     fields={"company_id": Field(reference="Company"), "gender": Field(enum=True),
             "id_type": Field(enum=True), "id_number_sealed": Field(secret=True),
-            "id_number_index": Field(secret=True), "personal_notes_sealed": Field(secret=True)},
+            "id_number_index": Field(secret=True), "personal_notes_sealed": Field(secret=True),
+            "merged_into": Field(reference="Contact")},
     custom_fields=True,
 )

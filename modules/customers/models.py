@@ -45,6 +45,7 @@ class Company(TenantOwned, Timestamps, Base):
     notes: Mapped[str | None] = mapped_column(Text)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
                                                         server_onupdate=FetchedValue())
+    merged_into: Mapped[uuid.UUID | None] = mapped_column(default=None)  # merge.py: survivor
 
 
 class Contact(TenantOwned, Timestamps, Base):
@@ -79,3 +80,4 @@ class Contact(TenantOwned, Timestamps, Base):
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
                                                         server_onupdate=FetchedValue())
+    merged_into: Mapped[uuid.UUID | None] = mapped_column(default=None)  # merge.py: survivor

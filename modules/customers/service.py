@@ -14,6 +14,7 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.errors import FieldError, Forbidden, ValidationFailed
+from modules.customers.duplicates import refuse_duplicates
 from modules.customers.entities import COMPANY, CONTACT
 from modules.customers.models import Company, Contact
 from modules.customers.schemas import validate_company, validate_contact
@@ -55,6 +56,7 @@ class CompanyService(EntityService[Company]):
     async def check(self, session: AsyncSession, ctx: CallContext, values: dict[str, Any], *,
                     row: Company | None) -> None:
         await check_references(session, ctx, values)
+        await refuse_duplicates(session, ctx, self.entity, values, row=row)
 
 
 class ContactService(EntityService[Contact]):
@@ -77,6 +79,7 @@ class ContactService(EntityService[Contact]):
     async def check(self, session: AsyncSession, ctx: CallContext, values: dict[str, Any], *,
                     row: Contact | None) -> None:
         await check_references(session, ctx, values)
+        await refuse_duplicates(session, ctx, self.entity, values, row=row)
 
 
 companies = CompanyService()

@@ -275,3 +275,5 @@ async def satisfaction(session: AsyncSession, ctx: CallContext, *,
     return SatisfactionStats(responses=row[0], csat_responses=row[1], csat_average=row[2],
                              nps_responses=row[3], promoters=row[4], passives=row[5],
                              detractors=row[6], nps=row[7])
+
+from modules.interactions import movers as _movers  # noqa: E402,F401  (registers merge movers)

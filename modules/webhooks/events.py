@@ -1,9 +1,10 @@
 """The events a subscription may ask for, and what a delivery's body says.
 
 Every declared entity's writes (`contact.created`, `….updated`, `….deleted`, `….restored`), its
-links' (`contact.tagged`, `contact.untagged`), and the webhook subscriptions' own
-`webhook_subscription.disabled` (the circuit breaker's notice to the tenant). Tenancy's records
-(members, API keys, sessions) are not offered: they are not the business's data.
+links' (`contact.tagged`, `contact.untagged`), merges (`contact.merged`, `….merged_away`), and
+the webhook subscriptions' own `webhook_subscription.disabled` (the circuit breaker's notice to
+the tenant). Tenancy's records (members, API keys, sessions) are not offered: they are not the
+business's data.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ def catalogue() -> list[str]:
             continue  # API keys and the like: tenancy's records, not the business's
         actions = _KIT_ACTIONS if entity.soft_deletes else _KIT_ACTIONS[:2]
         names.update(f"{entity.name}.{a}" for a in actions)
+    # Entities that merge (modules.kit.merge: those with movers) announce the merge too.
+    from modules.kit.merge import movers_of
+
+    names.update(f"{e.name}.{a}" for e in registry.entities() if movers_of(e.name)
+                 for a in ("merged", "merged_away"))
     # The registry keeps links by name; it offers no list of them (yet).
     for link in getattr(registry, "_LINKS", {}).values():
         names.update(f"{link.owner}.{a}" for a in link.actions)

@@ -12,7 +12,8 @@ from tests.factories import TenantFactory
 FIELDS = """id name email phone gender birthday title notes createdAt updatedAt deletedAt
   idType idNumber personalNotes erasedAt
   address { country province city district street postalCode } owner { id } company { id }
-  customFields { key value } phones { number label primary } emails { email label primary }"""
+  customFields { key value } phones { number label primary } emails { email label primary }
+  mergedInto"""
 CREATE = f"mutation($i: ContactInput!) {{ createContact(input: $i) {{ {FIELDS} }} }}"
 DELETE = f"mutation($id: ID!) {{ deleteContact(id: $id) {{ {FIELDS} }} }}"
 HISTORY = """query($id: ID!) {

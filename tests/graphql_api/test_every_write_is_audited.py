@@ -254,6 +254,24 @@ def _remove_department(scene: Scene) -> str:
                 id="Department")
 
 
+def _merge(scene: Scene, kind: str, plural: str) -> str:
+    """mergeContacts, mergeCompanies: two new records of the kind, the second into the first."""
+    ids = [scene.send(f'mutation {{ create{kind}(input: {{name: "合并测试"}}) {{ id }} }}')[1][
+        f"create{kind}"]["id"] for _ in range(2)]
+    request_id, _ = scene.send(
+        f"mutation($s: ID!, $o: [ID!]!) {{ merge{plural}(input: {{survivorId: $s, "
+        "sourceIds: $o}) { id } }", {"s": ids[0], "o": ids[1:]})
+    return request_id
+
+
+MERGE_CASES: dict[str, Callable[[Scene], str]] = {
+    "mergeContacts": lambda s: _merge(s, "Contact", "Contacts"),
+    "mergeCompanies": lambda s: _merge(s, "Company", "Companies"),
+    "setDuplicatePolicy": lambda s: s.send(
+        "mutation { setDuplicatePolicy(policy: BLOCK) }")[0],
+}
+
+
 def _custom_field(scene: Scene, verb: str) -> str:
     """createCustomField, updateCustomField, …: a select field on contacts."""
     if verb == "create":
@@ -361,6 +379,7 @@ CASES: dict[str, Callable[[Scene], str]] = {
     **ORG_CASES,
     **SEGMENT_CASES,
     **PII_CASES,
+    **MERGE_CASES,
 }
 
 

@@ -38,6 +38,9 @@ export const router = createRouter({
         { path: 'companies/new', name: 'company-new', component: () => import('@/pages/customers/CompanyForm.vue'), meta: { title: 'companies.new', permission: Permission.customersWrite } },
         { path: 'companies/:id', name: 'company', component: () => import('@/pages/customers/CompanyDetail.vue'), props: true, meta: { title: 'companies.title', prefetch: prefetchCompanyList } },
         { path: 'companies/:id/edit', name: 'company-edit', component: () => import('@/pages/customers/CompanyForm.vue'), props: true, meta: { title: 'companies.edit', permission: Permission.customersWrite } },
+        // Duplicates and merges (pages/duplicates)
+        { path: 'duplicates', name: 'duplicates', component: () => import('@/pages/duplicates/DuplicateGroups.vue'), meta: { title: 'duplicates.title', permission: Permission.customersWrite } },
+        { path: 'duplicates/merge', name: 'merge', component: () => import('@/pages/duplicates/MergeCustomers.vue'), meta: { title: 'duplicates.merge.title', permission: Permission.customersWrite } },
         { path: 'search', name: 'search', component: () => import('@/pages/search/SearchResults.vue'), meta: { title: 'search.title' } },
         { path: 'tags', name: 'tags', component: () => import('@/pages/tags/TagList.vue'), meta: { title: 'tags.title', permission: Permission.tagsRead } },
         // Interactions (pages/interactions)
