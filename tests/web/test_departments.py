@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from graphql_api.relay import to_global_id
@@ -24,7 +25,14 @@ def _pick(ui: UI, select: str, *options: str) -> None:
     """Choose options of an Element Plus select (one, or several of a multiple one)."""
     ui.page.locator(select).click()
     for option in options:
-        ui.page.locator(".el-select-dropdown__item:visible", has_text=option).first.click()
+        item = ui.page.locator(".el-select-dropdown__item:visible", has_text=option).first
+        try:
+            item.click(timeout=5_000)
+        except PlaywrightTimeout:
+            # Under load the dropdown can close as the options it holds are loaded again (the
+            # members' list): open it again and choose.
+            ui.page.locator(select).click()
+            item.click()
     ui.page.keyboard.press("Escape")
 
 
