@@ -175,6 +175,14 @@ async def _custom_changes(session: AsyncSession, ctx: CallContext, kind: str,
     if unknown:
         raise ValidationFailed([FieldError(f"keepCustomFields.{k}", "no such field",
                                            "not_found") for k in unknown])
+    # A sensitive value is read masked and sealed to its own record (modules/pii): moving it
+    # would write the mask over the survivor's value and delete the source's. The survivor keeps
+    # its own, as for the ID number and personal notes.
+    sealed = [k for k, r in keep_custom.items() if defs[k].sensitive and r != survivor_id]
+    if sealed:
+        raise ValidationFailed([FieldError(
+            f"keepCustomFields.{k}", "is sensitive: a merge keeps the survivor's own value",
+            "not_applicable") for k in sealed])
     held = dict(zip(ids, await custom_values.read(session, ctx, kind, ids), strict=True))
 
     def value_of(record_id: uuid.UUID, key: str) -> Any:

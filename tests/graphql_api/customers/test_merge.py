@@ -168,3 +168,29 @@ def test_companies_merge_with_their_contacts(gql: GraphQLClient, tenants: Tenant
                                             "keep": [{"field": "title", "recordId": b}]}},
                     key=key)
     assert bad["extensions"]["code"] == "VALIDATION"
+
+
+def test_a_sensitive_custom_value_stays_with_its_record(gql: GraphQLClient,
+                                                        tenants: TenantFactory) -> None:
+    """A sensitive value is read masked and sealed to its record: a merge asked to move one is
+    refused (moving it would write the mask over the survivor's and drop the source's); nothing
+    changes, and the survivor keeps its own value."""
+    tenant = tenants.make()
+    admin = tenant.keys["admin"]
+    gql.data('mutation { createCustomField(input: {entity: CONTACT, key: "bank", '
+             'label: "银行账号", type: TEXT, sensitive: true}) { id } }', key=admin)
+    survivor = _contact(gql, tenant, name="赵敏", customFields=[{"key": "bank", "value": "6222"}])
+    source = _contact(gql, tenant, name="赵敏（重复）",
+                      customFields=[{"key": "bank", "value": "6228"}])
+    refused = gql.error(MERGE, {"i": {"survivorId": survivor, "sourceIds": [source],
+                                      "keepCustomFields": [{"key": "bank", "recordId": source}]}},
+                        key=admin)
+    assert refused["extensions"]["code"] == "VALIDATION"
+    assert [f["field"] for f in refused["extensions"]["fields"]] == ["keepCustomFields.bank"]
+    assert gql.data(CONTACT, {"id": source}, key=admin)["contact"]["deletedAt"] is None
+    # Merged without moving it: each value is still its own record's, in clear for pii:read.
+    gql.data(MERGE, {"i": {"survivorId": survivor, "sourceIds": [source]}}, key=admin)
+    reveal = """mutation($id: ID!) { revealContactPii(id: $id, fields: ["customFields.bank"]) {
+      field value } }"""
+    shown = gql.data(reveal, {"id": survivor}, key=admin)["revealContactPii"]
+    assert [v["value"] for v in shown] == ["6222"]
