@@ -238,7 +238,11 @@ class DuplicateGroup:
 # Each attribute of a kind: its groups as one ordered, limited scan of the attribute's covering
 # index (migration 0014), so a page stops reading as soon as it has its groups, and sorts
 # nothing. `{rule}` is the record rule over `r` (and `s`, the pair's other contact).
-_IDS = f"(array_agg(r.id))[1:{GROUP_SIZE}]"  # in the index's order: ids are UUIDv7, oldest first
+# Oldest first (ids are UUIDv7), said explicitly: the order array_agg meets rows in is the plan's,
+# and a plan other than the index's walk (a heap fetch, a hash aggregate) gave the newest first,
+# so the merge screen took the newer record for the survivor. A group is small: its sort costs
+# nothing.
+_IDS = f"(array_agg(r.id order by r.id))[1:{GROUP_SIZE}]"
 
 
 def _same(column: str) -> tuple[str, str, str]:
