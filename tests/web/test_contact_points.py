@@ -68,10 +68,10 @@ def test_a_rep_adds_a_second_phone_makes_it_primary_and_picks_the_district(
     expect(page.get_by_text("广东省深圳市南山区科技园南区高新南一道 8 号")).to_be_visible()
     ui.check("contact-points-detail.zh-CN")
 
-    # The list keeps showing the primary (stored as E.164 in `phone`).
+    # The list keeps showing the primary, as people read it (stored as E.164 in `phone`).
     ui.go("/contacts")
     expect(page.locator("[data-test=contact-table] tbody tr").first).to_contain_text(
-        "+8675587654321")
+        "0755 8765 4321")
 
     # Editing: the rows and the region come back as saved.
     page.get_by_role("link", name="陈思远").click()

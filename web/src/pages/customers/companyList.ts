@@ -15,6 +15,7 @@ export const CompanyListDocument = graphql(`
       nodes {
         id name email phone industry domain createdAt updatedAt deletedAt
         owner { id name }
+        phones { formatted primary }
         address { province city district }
       }
     }

@@ -16,6 +16,7 @@ export const ContactListDocument = graphql(`
         id name email phone title createdAt updatedAt deletedAt
         company { id name }
         owner { id name }
+        phones { formatted primary }
         address { province city district }
       }
     }
