@@ -23,6 +23,7 @@ from infra import crypto
 from infra.db import Database, verify_application_role
 from infra.first_load import FirstAnswers
 from infra.settings import Settings
+from infra.ssr import FirstFrames
 from infra.web import WebApp
 from infra.web_build import DIST
 from tenancy.throttle import LoginThrottle
@@ -104,10 +105,15 @@ def create_app(settings: Settings, *, app_database_url: str, redis_url: str,
         return JSONResponse({"status": "ok" if healthy else "unhealthy", **checks},
                             status_code=200 if healthy else 503)
 
+    first_frames = (FirstFrames(DIST, timeout=settings.first_frame_timeout_ms / 1000)
+                    if settings.first_frames else None)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await verify_application_role(db.engine)
         yield
+        if first_frames is not None:
+            await first_frames.close()
         await db.dispose()
         await redis.aclose()
         broker.client.close()
@@ -116,7 +122,7 @@ def create_app(settings: Settings, *, app_database_url: str, redis_url: str,
         routes=[
             Route("/healthz", healthz),
             # the web app at `/`, last: it answers every other path
-            *WebApp(first_answers=FirstAnswers(graphql, DIST)).routes(),
+            *WebApp(first_answers=FirstAnswers(graphql, DIST), first_frames=first_frames).routes(),
         ],
         lifespan=lifespan,
     )

@@ -168,22 +168,32 @@ class FirstAnswers:
                 fonts = font_subsets((self.dist / href.lstrip("/")).read_text())
         self._fonts = FontIndex(fonts)
 
-    async def render(self, request: Request, load: FirstLoad) -> str:
-        """The data block and font preloads for the page, or "" when there is nothing to send
-        (no session, a query not in the build, an error: the page then asks as usual)."""
+    async def answer(self, request: Request, load: FirstLoad) -> Answered | None:
+        """The page's first answers and the font files their text needs, or None when there is
+        nothing to send (no session, a query not in the build, an error: the page then asks as
+        usual)."""
         operations = []
         for first in (VIEWER, load):
             document = self._documents.get(first.operation)
             if document is None:  # a build without it: the page asks
-                return ""
+                return None
             operations.append((document, first.variables))
         answers = await self.endpoint.answer_for_page(request, operations)
         if not answers:
-            return ""
+            return None
         block = [{"query": document, "variables": variables, "data": data}
                  for (document, variables), data in zip(operations, answers, strict=True)]
         codepoints = _texts(answers) | {ord("A")}  # and the Latin subset: ASCII is in every answer
         preloads = [f'<link rel="preload" as="font" type="font/woff2" crossorigin href="{f.url}">'
                     for f in self._fonts.covering(codepoints)][: self.MAX_FONT_PRELOADS]
-        return ("".join(preloads) + '<script type="application/json" id="first-answers">'
-                + script_json(block) + "</script>")
+        return Answered(block, "".join(preloads))
+
+
+@dataclass(frozen=True)
+class Answered:
+    block: list[dict[str, Any]]  # [{query, variables, data}], as web/src/api/prefetch.ts reads it
+    preloads: str  # <link rel="preload"> of the font files the answers' text needs
+
+    def data_block(self) -> str:
+        return ('<script type="application/json" id="first-answers">' + script_json(self.block)
+                + "</script>")

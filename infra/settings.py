@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     graphql_max_body_bytes: int = 1_000_000  # a request body; files come by upload, not here
     graphql_compiled_plans: bool = True  # see graphql_api/compiled.py
     api_key_cache_seconds: float = 5.0  # see tenancy.auth.ApiKeyCache; 0 turns it off
+    # Light pages' first frames drawn by the server (infra/ssr.py): a Node process per server
+    # process; a render slower than this many ms is not waited for (the app draws the page).
+    first_frames: bool = True
+    first_frame_timeout_ms: int = 500
 
     # Background work (workers/, docs/workers.md). Dramatiq's Redis broker gives a dead
     # worker's unacknowledged messages back once it has missed heartbeats this long, when a

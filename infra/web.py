@@ -8,26 +8,41 @@ picked up on the next load. Files are read once and kept in memory with their gz
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import mimetypes
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from infra import ssr
 from infra.first_load import FirstAnswers, FirstLoad
 from infra.web_build import DIST, STAMP
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+# A drawn first frame (`WebApp._with_first_answers`) is preceded by this script, which does nothing
+# but make the HTML parser wait for the stylesheets before it reads the frame (a script waits for
+# the stylesheets above it). Else the frame is laid out once without them: the browser lays the
+# page out when it has read it all, and a stylesheet that arrived meanwhile is read only after.
+WAIT_FOR_STYLES = "<script>/* the frame below is laid out with the styles above */</script>"
+_WAIT_HASH = base64.b64encode(hashlib.sha256(WAIT_FOR_STYLES[8:-9].encode()).digest()).decode()
 # The app needs nothing from elsewhere: every script, style, font and image is ours. Element Plus
 # positions popups with inline style attributes, hence 'unsafe-inline' for styles only.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+CSP = (f"default-src 'self'; script-src 'self' 'sha256-{_WAIT_HASH}'; "
+       "style-src 'self' 'unsafe-inline'; "
        "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
                     "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY"}
+# The app's element in the built index.html, with the splash shown until the app mounts.
+APP_ELEMENT = '<div id="app"><div class="boot-splash" aria-busy="true">CRM</div></div>'
+_STYLE_PRELOAD = re.compile(r'<link rel="preload" as="style" (crossorigin )?href="([^"]+\.css)">')
 NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>CRM</title>
 <p>The web app is not built yet: run <code>make dev</code> (or
 <code>.venv/bin/python -m infra.web_build</code>). The API is at <a href="/graphql">/graphql</a>.
@@ -43,11 +58,13 @@ class StaticFile:
 
 
 class WebApp:
-    def __init__(self, dist: Path = DIST, *, first_answers: FirstAnswers | None = None) -> None:
+    def __init__(self, dist: Path = DIST, *, first_answers: FirstAnswers | None = None,
+                 first_frames: ssr.FirstFrames | None = None) -> None:
         self.dist = dist.resolve()
         self.files: dict[Path, StaticFile | None] = {}
         self.stamp: str | None = None
         self.first_answers = first_answers
+        self.first_frames = first_frames
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -130,20 +147,57 @@ class WebApp:
 
     def _with_first_answers(self, request: Request, index: StaticFile, load: FirstLoad
                             ) -> Response:
-        """The page's HTML at once, then its first answers before `</body>` (first_load.py):
-        the browser fetches the scripts while the server runs the queries."""
+        """The page's head at once (the browser fetches the scripts and styles), then, once the
+        server has answered the page's first queries (first_load.py), its body: the first frame
+        drawn over those answers when the renderer can (ssr.py), and the answers themselves."""
         assert self.first_answers is not None
         html = index.body.decode()
         self.first_answers.load(self.stamp, html)
         head, tail = html.rsplit("</body>", 1)
-        # Tells the entry script the answers are coming (web/src/api/prefetch.ts).
-        head = head.replace("</head>", '<meta name="first-answers" content="">\n</head>', 1)
+        frames = self.first_frames
+        drawn = frames is not None and APP_ELEMENT in head and frames.available(self.stamp)
+        # Tells the entry script the answers are coming (web/src/api/prefetch.ts), and whether
+        # a drawn frame may come with them (web/src/main.ts then lets it paint first).
+        marks = '<meta name="first-answers" content="">'
+        if drawn:
+            marks += '\n<meta name="first-frame" content="">'
+            # The drawn frame needs the app's styles before it paints, as the app's own does:
+            # they are asked for first (on HTTP/1.1's six connections the app's scripts, wanted
+            # only after the paint, would otherwise go ahead of them).
+            sheets = "".join(f'<link rel="stylesheet" {cors}href="{href}">'
+                             for cors, href in _STYLE_PRELOAD.findall(head))
+            head = _STYLE_PRELOAD.sub("", head).replace("<script ", sheets + "\n    <script ", 1)
+        head = head.replace("</head>", marks + "\n</head>", 1)
+        before, after = head.split(APP_ELEMENT, 1) if drawn else (head, "")
         first_answers = self.first_answers
+        path = request.url.path
 
         async def body() -> AsyncIterator[bytes]:
-            yield head.encode()
-            yield (await first_answers.render(request, load)).encode()
-            yield ("</body>" + tail).encode()
+            yield before.encode()
+            answered = await first_answers.answer(request, load)
+            if not drawn:
+                if answered is not None:
+                    yield (answered.preloads + answered.data_block()).encode()
+                yield ("</body>" + tail).encode()
+                return
+            frame = None
+            if answered is not None and frames is not None:
+                cookies = request.cookies
+                storage = {name: unquote(value) for name, value in cookies.items()
+                           if (name == ssr.LOCALE_COOKIE or ssr.COLUMNS_COOKIE.fullmatch(name))
+                           and len(value) <= 2000}
+                frame = await frames.render(
+                    path, answered.block, stamp=self.stamp, storage=storage,
+                    languages=ssr.languages(request.headers.get("accept-language")),
+                    time_zone=ssr.time_zone(unquote(cookies.get(ssr.TIME_ZONE_COOKIE, ""))))
+            parts = [answered.preloads if answered else ""]
+            parts.append(WAIT_FOR_STYLES + f'<div id="app" data-drawn="">{frame}</div>' if frame
+                         else APP_ELEMENT)
+            parts.append(after)
+            if answered is not None:
+                parts.append(answered.data_block())
+            parts.append("</body>" + tail)
+            yield "".join(parts).encode()
 
         # The answers are the user's own data: never stored by a cache, and per cookie.
         return StreamingResponse(body(), media_type="text/html; charset=utf-8", headers={

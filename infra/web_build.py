@@ -92,7 +92,7 @@ def _source_files() -> Iterator[Path]:
         if (WEB / name).exists():
             yield WEB / name
     skip = [WEB / g for g in GENERATED]
-    for folder in (WEB / "src", WEB / "public"):
+    for folder in (WEB / "src", WEB / "public", WEB / "ssr"):
         for path in sorted(folder.rglob("*")) if folder.exists() else []:
             if path.is_file() and not any(path == s or s in path.parents for s in skip):
                 yield path
@@ -144,6 +144,8 @@ def _copy_graphiql(out: Path) -> None:
 def _precompress(out: Path) -> None:
     """`name.gz` beside each text file worth it; infra.web serves it to gzip-capable clients."""
     for path in out.rglob("*"):
+        if path.is_relative_to(out / "server"):  # read by the server, never sent
+            continue
         if path.is_file() and path.suffix in COMPRESSIBLE and path.stat().st_size > 1024:
             data = path.read_bytes()
             packed = gzip.compress(data, compresslevel=9, mtime=0)
@@ -194,6 +196,9 @@ def build(*, force: bool = False, quiet: bool = False) -> bool:
         shutil.rmtree(out, ignore_errors=True)
         # Vite first: its component resolver writes src/components.d.ts, which vue-tsc reads.
         _run(npm, "run", "--silent", "build", "--", "--outDir", str(out), "--emptyOutDir",
+             "--logLevel", "warn", quiet=quiet)
+        # The server's build of the light pages' first frame (infra/ssr.py): out/server/ssr.cjs.
+        _run(npm, "run", "--silent", "build:server", "--", "--outDir", str(out / "server"),
              "--logLevel", "warn", quiet=quiet)
         _run(npm, "run", "--silent", "typecheck", quiet=quiet)
         _copy_graphiql(out)

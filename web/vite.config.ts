@@ -76,10 +76,46 @@ function preloadApp(): Plugin {
   }
 }
 
-export default defineConfig({
+// The server's build (`vite build --ssr`, infra/web_build.py): src/ssr.ts and what it imports, as
+// one CommonJS file that web/ssr/renderer.cjs evaluates in a fresh realm for each render.
+// Element Plus and ECharts stay out: nothing the server draws uses them (see suspenseFallbacks).
+const SERVER_BUILD = {
+  target: 'node22',
+  ssr: 'src/ssr.ts',
+  emptyOutDir: false,
+  minify: false,
+  copyPublicDir: false,
+  rolldownOptions: {
+    external: [/^element-plus/, /^echarts/, /^@element-plus\/icons-vue\/global/],
+    output: { format: 'cjs' as const, entryFileNames: 'ssr.cjs', codeSplitting: false },
+  },
+}
+
+const NO_COMPILER = fileURLToPath(new URL('./ssr/no-compiler.js', import.meta.url))
+
+// On the server a <Suspense> draws its fallback, which is what the browser's first frame shows:
+// every Suspense of the app stands in for Element Plus widgets that load after the first paint
+// (deferred.ts); without a fallback it draws nothing, as the browser does. (Vue's own server
+// renderer would draw the default slot, awaiting the widgets.)
+function suspenseFallbacks(): Plugin {
+  return {
+    name: 'crm:ssr-suspense-fallbacks',
+    enforce: 'post',
+    apply: 'build',
+    transform(code, id, options) {
+      if (!options?.ssr || !/\.vue(\?|$)/.test(id) || !code.includes('ssrRenderSuspense as _ssrRenderSuspense')) return null
+      return code
+        .replace(/ssrRenderSuspense as _ssrRenderSuspense,?\s*/, '')
+        .replace(/^/, "import { ssrRenderFallback as _ssrRenderSuspense } from '@/ssrFallback'\n")
+    },
+  }
+}
+
+export default defineConfig(({ isSsrBuild }) => ({
   plugins: [
     woff2Only(),
     preloadApp(),
+    suspenseFallbacks(),
     vue(),
     // The messages compiled at build time, so the app ships vue-i18n's runtime without its message
     // compiler and no message is parsed in the browser (it was, at first use: in the first frame).
@@ -98,8 +134,16 @@ export default defineConfig({
       dts: 'src/components.d.ts',
     }),
   ],
-  resolve: { alias: { '@': fileURLToPath(new URL('./src', import.meta.url)) } },
-  build: {
+  resolve: {
+    alias: {
+      '@': fileURLToPath(new URL('./src', import.meta.url)),
+      // The server renders compiled components only: Vue's template compiler stays out of its
+      // bundle (each render evaluates the bundle afresh, web/ssr/renderer.cjs).
+      ...(isSsrBuild ? { '@vue/compiler-dom': NO_COMPILER, '@vue/compiler-ssr': NO_COMPILER } : {}),
+    },
+  },
+  ssr: { noExternal: true },
+  build: isSsrBuild ? SERVER_BUILD : {
     target: 'es2022',
     chunkSizeWarningLimit: 800,
     reportCompressedSize: false,
@@ -129,4 +173,4 @@ export default defineConfig({
   server: {
     proxy: { '/graphql': process.env.CRM_API ?? 'http://127.0.0.1:8000' },
   },
-})
+}))

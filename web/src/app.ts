@@ -11,7 +11,8 @@ import App from './App.vue'
 import { i18n } from './i18n'
 import { router } from './router'
 import { onSessionLost } from './session'
-import { loadElementPlus, setApp } from './deferred'
+import { afterFirstPaint, loadElementPlus, setApp } from './deferred'
+import { rememberAllForServer } from './cookies'
 
 // Where the user is going: a page's first query leaves during the navigation (`meta.prefetch`),
 // so a session found gone by it must send them back to that page after sign-in, not the last one.
@@ -42,3 +43,6 @@ app.use(i18n).use(router)
 // reached the app's element, mount once it has.
 if (document.getElementById('app')) app.mount('#app')
 else document.addEventListener('DOMContentLoaded', () => app.mount('#app'), { once: true })
+
+// For the server's first frames (infra/ssr.py): this browser's time zone and the user's choices.
+void afterFirstPaint().then(() => setTimeout(rememberAllForServer, 1000))

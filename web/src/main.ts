@@ -2,7 +2,37 @@
 // boot.ts sends the session check and the page's first query, then the app's code and the first
 // page's are fetched while they are answered (instead of the requests waiting for all of it to
 // arrive and run). index.html preloads the app's chunks (vite.config.ts, preloadApp).
+//
+// When the server may draw the page's first frame (a light page: infra/ssr.py says so in the
+// head), the app waits until that frame is on screen: its code evaluating and mounting (over the
+// same frame, with the same answers) would otherwise hold up the paint, or on a machine with few
+// cores starve the threads that put it on screen.
 import { loadFirstPage } from './boot'
 
-void import('./app')
-loadFirstPage()
+function start() {
+  void import('./app')
+  loadFirstPage()
+}
+
+function onScreen(): Promise<void> {
+  return new Promise((resolve) => {
+    if (!PerformanceObserver.supportedEntryTypes?.includes('paint')) {
+      requestAnimationFrame(() => setTimeout(resolve))
+      return
+    }
+    let timer = 0
+    const observer = new PerformanceObserver((list) => {
+      if (list.getEntriesByName('first-contentful-paint').length) done()
+    })
+    const done = () => {
+      observer.disconnect()
+      clearTimeout(timer)
+      resolve()
+    }
+    observer.observe({ type: 'paint', buffered: true })
+    timer = window.setTimeout(done, 1500) // a page in a background tab is not painted
+  })
+}
+
+if (document.querySelector('meta[name="first-frame"]')) void onScreen().then(start)
+else start()

@@ -1,6 +1,6 @@
 // Client routes. Every page but sign-in needs a session; a page may also name the permission it
 // needs (`meta.permission`), and without it the user sees "no access" rather than a broken page.
-import { createRouter, createWebHistory, type LocationQuery } from 'vue-router'
+import { createMemoryHistory, createRouter, createWebHistory, type LocationQuery } from 'vue-router'
 import { Permission, can, ensureSession, session } from '@/session'
 import AppShell from '@/layouts/AppShell.vue'
 import { prefetchContactList } from '@/pages/customers/contactList'
@@ -17,7 +17,8 @@ declare module 'vue-router' {
 }
 
 export const router = createRouter({
-  history: createWebHistory(),
+  // On the server (src/ssr.ts), the page being drawn is the only place this router goes.
+  history: import.meta.env.SSR ? createMemoryHistory() : createWebHistory(),
   routes: [
     {
       path: '/sign-in',

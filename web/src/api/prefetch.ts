@@ -79,6 +79,14 @@ export async function firstAnswer<R, V>(document: TypedDocumentString<R, V>, var
   return found && { data: found.data as R }
 }
 
+/** Once every query sent ahead has been answered or has failed: whether all were answered. The
+ *  server's first frame (src/ssr.ts) is drawn only with every answer in. */
+export async function settled(): Promise<boolean> {
+  const entries = [...pending.values()]
+  await Promise.allSettled(entries.map((entry) => entry.promise))
+  return entries.every((entry) => entry.answer !== undefined)
+}
+
 export function takePrefetched<R, V>(document: TypedDocumentString<R, V>, variables: V): Prefetched<R> | undefined {
   const key = keyOf(document, variables)
   const found = pending.get(key) as Prefetched<R> | undefined

@@ -1,5 +1,6 @@
 // Which columns a list shows, chosen by the user and kept in this browser.
 import { ref, watch } from 'vue'
+import { rememberForServer } from '@/cookies'
 
 export function useColumns(key: string, all: readonly string[], defaults: readonly string[]) {
   const storageKey = `crm.columns.${key}`
@@ -12,6 +13,7 @@ export function useColumns(key: string, all: readonly string[], defaults: readon
   }
   const visible = ref<(string | number)[]>(initial)
   watch(visible, (value) => {
+    rememberForServer(storageKey, JSON.stringify(value))
     try {
       localStorage.setItem(storageKey, JSON.stringify(value))
     } catch {

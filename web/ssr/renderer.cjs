@@ -1,0 +1,116 @@
+// Draws light pages' first frames for the server (infra/ssr.py), with the app's own components:
+// the SSR build of web/src/ssr.ts (`dist/server/ssr.cjs`), evaluated in a new realm for every
+// render so that nothing of one render (a viewer, their data, a language) can reach the next.
+//
+//   node web/ssr/renderer.cjs web/dist/server/ssr.cjs
+//   stdin, one JSON object a line:  {"id": 1, "url": "/contacts", "answers": [...],
+//                                     "storage": {"crm.locale": "en"}, "languages": ["en"],
+//                                     "timeZone": "Asia/Shanghai"}
+//   stdout, one a line:             {"id": 1, "html": "<div …>"}  (null: not a page it draws)
+//                                 | {"id": 1, "error": "…"}
+//
+// Renders run one at a time (a realm's clock reads the process's time zone, set per render).
+'use strict'
+const fs = require('node:fs')
+const readline = require('node:readline')
+const vm = require('node:vm')
+
+const bundle = process.argv[2]
+const code = fs.readFileSync(bundle, 'utf8')
+// Compiled once; each realm runs it afresh (the compiled code is shared, the state is not).
+const script = new vm.Script(`(function (exports, require, module) {${code}\n})`, { filename: bundle })
+
+// What the bundle requires besides itself: Element Plus and ECharts, which the server never
+// draws (their components load after the first paint), as empty modules.
+const absent = new Proxy({}, { get: (_, key) => (key === '__esModule' ? true : undefined) })
+const requireStub = () => absent
+
+function realm(request) {
+  const answers = JSON.stringify(request.answers ?? [])
+  const storage = new Map(Object.entries(request.storage ?? {}))
+  const url = new URL(request.url, 'http://localhost')
+  const inert = () => {}
+  const document = {
+    title: '',
+    readyState: 'complete',
+    documentElement: { lang: '' },
+    // The page's first answers, as the browser finds them in the HTML (src/api/prefetch.ts).
+    getElementById: (id) => (id === 'first-answers' ? { textContent: answers, remove: inert } : null),
+    querySelector: (selector) => (selector === 'meta[name="first-answers"]' ? {} : null),
+    querySelectorAll: () => [],
+    createElement: () => ({ style: {}, setAttribute: inert, appendChild: inert }), // Vue's DOM runtime, loaded with it
+    addEventListener: inert,
+    removeEventListener: inert,
+  }
+  const globals = {
+    console,
+    setTimeout,
+    clearTimeout,
+    queueMicrotask,
+    URL,
+    URLSearchParams,
+    TextEncoder,
+    TextDecoder,
+    structuredClone,
+    Buffer,
+    process: { env: { NODE_ENV: 'production' } },
+    document,
+    localStorage: { getItem: (key) => storage.get(key) ?? null, setItem: inert, removeItem: inert },
+    navigator: { language: request.languages?.[0] ?? 'zh-CN', languages: request.languages ?? ['zh-CN'], userAgent: 'crm-ssr' },
+    location: { pathname: url.pathname, search: url.search, hash: '', href: url.href, origin: url.origin, assign: inert, replace: inert },
+    history: { state: null, pushState: inert, replaceState: inert },
+    matchMedia: () => ({ matches: false, addEventListener: inert, removeEventListener: inert }),
+    requestAnimationFrame: () => 0,
+    cancelAnimationFrame: inert,
+    addEventListener: inert,
+    removeEventListener: inert,
+    // Nothing is asked for here: a query the page's answers do not cover fails at once, and a
+    // page that needed one is not drawn (src/ssr.ts); the browser asks.
+    fetch: () => Promise.reject(new Error('no requests from the server renderer')),
+  }
+  const context = vm.createContext(globals)
+  context.window = context
+  context.self = context
+  context.global = context
+  const module = { exports: {} }
+  script.runInContext(context)(module.exports, requireStub, module)
+  return module.exports
+}
+
+const PATIENCE = 2000 // ms: a render still running then is given up, and the next one starts
+
+async function render(request) {
+  if (request.timeZone) process.env.TZ = request.timeZone
+  else delete process.env.TZ
+  const app = realm(request)
+  let timer
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`render took over ${PATIENCE} ms`)), PATIENCE)
+  })
+  try {
+    return await Promise.race([app.render(request.url), late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+let queue = Promise.resolve()
+const lines = readline.createInterface({ input: process.stdin })
+lines.on('line', (line) => {
+  let request
+  try {
+    request = JSON.parse(line)
+  } catch {
+    return
+  }
+  queue = queue.then(async () => {
+    let reply
+    try {
+      reply = { id: request.id, html: await render(request) }
+    } catch (error) {
+      reply = { id: request.id, error: String(error && error.stack ? error.stack : error).slice(0, 2000) }
+    }
+    process.stdout.write(JSON.stringify(reply) + '\n')
+  })
+})
+lines.on('close', () => queue.then(() => process.exit(0)))
