@@ -17,7 +17,6 @@ import pytest
 
 from infra import ssr, web_build
 from infra.ssr import FirstFrames
-from infra.web import WAIT_FOR_STYLES
 from tests.conftest import GraphQLClient, LiveServer, login
 from tests.factories import PASSWORD, TenantData, TenantFactory
 
@@ -78,15 +77,20 @@ def test_the_page_comes_drawn(team: TenantData, live_server: LiveServer,
     assert "<b>" not in frame
     assert _headers(frame)[:3] == ["名称", "公司", "职位"]
     assert "周七" in frame  # the signed-in user in the shell
-    # The stylesheets come before it (render-blocking, and asked for before the scripts), and
-    # the parser waits for them before reading the frame: a script the policy allows by hash.
+    # Its styles come with it: the stylesheets' rules in the head, and in the body the
+    # @font-face rules of the font subsets its text needs (fetched at once: preloaded).
     head = page[:page.index("</head>")]
-    assert head.index('<link rel="stylesheet"') < head.index("<script")
     assert '<meta name="first-frame"' in head
-    assert page.count(WAIT_FOR_STYLES) == 1
-    assert page.index(WAIT_FOR_STYLES) < page.index('<div id="app"')
-    policy = response.headers["content-security-policy"]
-    assert re.search(r"script-src 'self' 'sha256-[A-Za-z0-9+/=]{44}';", policy)
+    assert re.search(r"<style>[^<]*\.data-table[^<]*</style>", head)
+    assert "@font-face" not in head
+    faces = re.search(r"<style>(@font-face[^<]*)</style>", page)
+    assert faces and page.index(faces.group(0)) < page.index('<div id="app"')
+    fonts = re.findall(r"url\((/assets/noto-sans-sc-[^)]+\.woff2)\)", faces.group(1))
+    assert 2 < len(fonts) < 60  # the subsets for this text, of ~200
+    for url in fonts:
+        assert f'rel="preload" as="font" type="font/woff2" crossorigin href="{url}"' in page
+    assert response.headers["content-security-policy"].startswith(
+        "default-src 'self'; script-src 'self'; ")
     # The answers it was drawn from are there for the app, which mounts over it.
     answers = json.loads(BLOCK.search(page).group(1))  # type: ignore[union-attr]
     assert [n["name"] for n in answers[1]["data"]["contacts"]["nodes"]] == [
