@@ -27,6 +27,7 @@ import json
 import re
 import time
 import zoneinfo
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,10 +182,13 @@ class FirstFrames:
         return (self.node is not None and (self.dist / BUNDLE).is_file()
                 and time.monotonic() - self._failed_at >= self.RESTART_AFTER)
 
-    async def render(self, url: str, answers: list[dict[str, Any]], *, stamp: str | None,
-                     storage: dict[str, str], languages: list[str],
+    async def render(self, url: str,
+                     answers: list[dict[str, Any]] | Awaitable[list[dict[str, Any]] | None], *,
+                     stamp: str | None, storage: dict[str, str], languages: list[str],
                      time_zone: str | None) -> str | None:
-        """The app's HTML for `url` drawn over `answers`, or None (not drawn: see the module)."""
+        """The app's HTML for `url` drawn over `answers`, or None (not drawn: see the module).
+        Answers still being worked out (an awaitable) are sent when they are ready: the renderer
+        makes the render's realm and starts the app meanwhile; None from it draws nothing."""
         if not self.available(stamp):
             return None
         try:
@@ -198,13 +202,19 @@ class FirstFrames:
         request_id = next(self._ids)
         future: asyncio.Future[str | None] = process.loop.create_future()
         process.waiting[request_id] = future
-        line = json.dumps({"id": request_id, "url": url, "answers": answers, "storage": storage,
-                           "languages": languages, "timeZone": time_zone},
-                          ensure_ascii=False, separators=(",", ":"))
+        later = not isinstance(answers, list)
+        sent = False
         try:
-            assert process.proc.stdin is not None
-            process.proc.stdin.write(line.encode() + b"\n")
-            await process.proc.stdin.drain()
+            self._send(process, {"id": request_id, "url": url,
+                                 "answers": "later" if later else answers, "storage": storage,
+                                 "languages": languages, "timeZone": time_zone})
+            await process.proc.stdin.drain()  # type: ignore[union-attr]
+            if later:
+                block = await answers  # type: ignore[misc]
+                self._send(process, {"id": request_id, "answers": block})
+                sent = True
+                if block is None:
+                    return None
             patience = self.timeout if process.rendered else max(self.timeout, self.first_timeout)
             html = await asyncio.wait_for(asyncio.shield(future), patience)
             process.rendered = True
@@ -216,7 +226,16 @@ class FirstFrames:
             self._failed(f"lost: {type(exc).__name__}")
             return None
         finally:
+            if later and not sent:  # cancelled, or the answers failed: the realm draws nothing
+                with contextlib.suppress(OSError, RuntimeError):
+                    self._send(process, {"id": request_id, "answers": None})
             process.waiting.pop(request_id, None)  # a late answer is then dropped by the reader
+
+    @staticmethod
+    def _send(process: _Process, message: dict[str, Any]) -> None:
+        assert process.proc.stdin is not None
+        line = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+        process.proc.stdin.write(line.encode() + b"\n")
 
     async def _ready(self, stamp: str | None) -> _Process:
         loop = asyncio.get_running_loop()

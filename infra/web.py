@@ -8,10 +8,12 @@ picked up on the next load. Files are read once and kept in memory with their gz
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 from starlette.requests import Request
@@ -170,30 +172,45 @@ class WebApp:
 
         async def body() -> AsyncIterator[bytes]:
             yield before.encode()
-            answered = await first_answers.answer(request, load)
+            answering = asyncio.ensure_future(first_answers.answer(request, load))
             if not drawn:
+                answered = await answering
                 if answered is not None:
                     yield (answered.preloads + answered.data_block()).encode()
                 yield ("</body>" + tail).encode()
                 return
-            frame = None
-            if answered is not None and frames is not None:
-                cookies = request.cookies
-                storage = {name: unquote(value) for name, value in cookies.items()
-                           if (name == ssr.LOCALE_COOKIE or ssr.COLUMNS_COOKIE.fullmatch(name))
-                           and len(value) <= 2000}
-                frame = await frames.render(
-                    path, answered.block, stamp=self.stamp, storage=storage,
-                    languages=ssr.languages(request.headers.get("accept-language")),
-                    time_zone=ssr.time_zone(unquote(cookies.get(ssr.TIME_ZONE_COOKIE, ""))))
+
+            async def block() -> list[dict[str, Any]] | None:
+                found = await answering
+                return found.block if found is not None else None
+
+            # The renderer starts on the page while its queries run (ssr.FirstFrames.render).
+            cookies = request.cookies
+            storage = {name: unquote(value) for name, value in cookies.items()
+                       if (name == ssr.LOCALE_COOKIE or ssr.COLUMNS_COOKIE.fullmatch(name))
+                       and len(value) <= 2000}
+            assert frames is not None
+            drawing = asyncio.ensure_future(frames.render(
+                path, block(), stamp=self.stamp, storage=storage,
+                languages=ssr.languages(request.headers.get("accept-language")),
+                time_zone=ssr.time_zone(unquote(cookies.get(ssr.TIME_ZONE_COOKIE, "")))))
+            try:
+                answered = await answering
+                if answered is not None:
+                    # The font files the answers' text needs, asked for while the frame is drawn.
+                    yield answered.preloads.encode()
+                frame = await drawing
+            finally:
+                drawing.cancel()  # (the client went away: nothing more to draw)
             if frame:
                 faces, fonts = styles.faces(frame)
                 parts = [f"<style>{faces}</style>"]
+                asked = answered.preloads if answered is not None else ""
                 parts.extend(f'<link rel="preload" as="font" type="font/woff2" crossorigin '
-                             f'href="{url}">' for url in fonts)
+                             f'href="{url}">' for url in fonts if f'href="{url}"' not in asked)
                 parts.append(f'<div id="app" data-drawn="">{frame}</div>')
             else:
-                parts = [answered.preloads if answered else "", APP_ELEMENT]
+                parts = [APP_ELEMENT]
             parts.append(after)
             if answered is not None:
                 parts.append(answered.data_block())

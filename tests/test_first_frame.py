@@ -6,6 +6,7 @@ missing."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import re
@@ -176,7 +177,7 @@ def _renamed(answers: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]
     return out
 
 
-async def _render(frames: FirstFrames, answers: list[dict[str, Any]], *,
+async def _render(frames: FirstFrames, answers: Any, *,
                   storage: dict[str, str] | None = None) -> str | None:
     return await frames.render("/contacts", answers, stamp="test", storage=storage or {},
                                languages=["zh-CN"], time_zone=None)
@@ -204,6 +205,34 @@ def test_renders_never_mix(answers: list[dict[str, Any]]) -> None:
         others = {f"t{j}-" for j in range(8) if j != i}
         assert not any(o in frame for o in others), i
         assert _headers(frame)[0] == ("Name" if i % 2 else "名称"), i
+
+
+def test_answers_may_come_after_the_render_has_begun(answers: list[dict[str, Any]]) -> None:
+    """The server starts the renderer on a page while its queries still run: the frame is
+    drawn once they are in; no answers (or a page given up) draw nothing, and the renderer
+    goes on with the next."""
+    frames = FirstFrames(web_build.DIST, timeout=30)
+
+    async def later(value: Any, delay: float = 0.05) -> Any:
+        await asyncio.sleep(delay)
+        return value
+
+    async def main() -> None:
+        try:
+            frame = await _render(frames, later(_renamed(answers, "late")))
+            assert frame is not None and "late-contact-0" in frame
+            assert await _render(frames, later(None)) is None
+            given_up = asyncio.ensure_future(_render(frames, later(answers, 10)))
+            await asyncio.sleep(0.1)
+            given_up.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await given_up
+            frame = await asyncio.wait_for(_render(frames, _renamed(answers, "next")), 5)
+            assert frame is not None and "next-contact-0" in frame
+        finally:
+            await frames.close()
+
+    asyncio.run(main())
 
 
 def test_a_slow_crashed_or_missing_renderer_costs_only_the_frame(

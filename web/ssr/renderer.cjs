@@ -8,6 +8,9 @@
 //                                     "timeZone": "Asia/Shanghai"}
 //   stdout, one a line:             {"id": 1, "html": "<div …>"}  (null: not a page it draws)
 //                                 | {"id": 1, "error": "…"}
+//   A request may come before its answers ("answers": "later"): the realm is made and the app
+//   starts while the server still runs the page's queries, as a browser's would while the HTML
+//   streams in; {"id": 1, "answers": [...]} then ends its "parsing" (null: nothing to draw).
 //
 // Renders run one at a time (a realm's clock reads the process's time zone, set per render).
 'use strict'
@@ -25,23 +28,29 @@ const script = new vm.Script(`(function (exports, require, module) {${code}\n})`
 const absent = new Proxy({}, { get: (_, key) => (key === '__esModule' ? true : undefined) })
 const requireStub = () => absent
 
-function realm(request) {
-  const answers = JSON.stringify(request.answers ?? [])
+function realm(request, answered) {
+  let answers = '[]'
   const storage = new Map(Object.entries(request.storage ?? {}))
   const url = new URL(request.url, 'http://localhost')
   const inert = () => {}
+  const parsed = []
   const document = {
     title: '',
-    readyState: 'complete',
+    readyState: 'loading',
     documentElement: { lang: '' },
     // The page's first answers, as the browser finds them in the HTML (src/api/prefetch.ts).
     getElementById: (id) => (id === 'first-answers' ? { textContent: answers, remove: inert } : null),
     querySelector: (selector) => (selector === 'meta[name="first-answers"]' ? {} : null),
     querySelectorAll: () => [],
     createElement: () => ({ style: {}, setAttribute: inert, appendChild: inert }), // Vue's DOM runtime, loaded with it
-    addEventListener: inert,
+    addEventListener: (type, listener) => type === 'DOMContentLoaded' && parsed.push(listener),
     removeEventListener: inert,
   }
+  void answered.then((block) => {
+    answers = JSON.stringify(block ?? [])
+    document.readyState = 'complete'
+    for (const listener of parsed.splice(0)) listener()
+  })
   const globals = {
     console,
     setTimeout,
@@ -79,18 +88,33 @@ function realm(request) {
 
 const PATIENCE = 2000 // ms: a render still running then is given up, and the next one starts
 
+// Answers by request id: delivered (a promise's resolver waiting) or arrived first.
+const waiting = new Map()
+function answersFor(request) {
+  if (request.answers !== 'later') return Promise.resolve(request.answers)
+  const early = waiting.get(request.id)
+  if (early && early.arrived) {
+    waiting.delete(request.id)
+    return Promise.resolve(early.answers)
+  }
+  return new Promise((resolve) => waiting.set(request.id, { resolve }))
+}
+
 async function render(request) {
   if (request.timeZone) process.env.TZ = request.timeZone
   else delete process.env.TZ
-  const app = realm(request)
+  const answers = answersFor(request)
+  const app = realm(request, answers)
   let timer
   const late = new Promise((_, reject) => {
     timer = setTimeout(() => reject(new Error(`render took over ${PATIENCE} ms`)), PATIENCE)
   })
   try {
+    if ((await Promise.race([answers, late])) == null) return null
     return await Promise.race([app.render(request.url), late])
   } finally {
     clearTimeout(timer)
+    waiting.delete(request.id)
   }
 }
 
@@ -101,6 +125,13 @@ lines.on('line', (line) => {
   try {
     request = JSON.parse(line)
   } catch {
+    return
+  }
+  if (request.url === undefined) {
+    // The answers of a request sent before them: to its realm, or kept until it is made.
+    const pending = waiting.get(request.id)
+    if (pending?.resolve) pending.resolve(request.answers)
+    else waiting.set(request.id, { arrived: true, answers: request.answers })
     return
   }
   queue = queue.then(async () => {
