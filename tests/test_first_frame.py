@@ -10,6 +10,7 @@ import contextlib
 import copy
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +230,43 @@ def test_answers_may_come_after_the_render_has_begun(answers: list[dict[str, Any
                 await given_up
             frame = await asyncio.wait_for(_render(frames, _renamed(answers, "next")), 5)
             assert frame is not None and "next-contact-0" in frame
+        finally:
+            await frames.close()
+
+    asyncio.run(main())
+
+
+def test_renders_wait_for_their_answers_side_by_side(answers: list[dict[str, Any]]) -> None:
+    """Pages whose queries are still running do not hold each other up in the renderer, and
+    renders in different time zones at once each keep their own (the process's zone is shared:
+    a render for another zone waits for those under way)."""
+    frames = FirstFrames(web_build.DIST, timeout=30)
+
+    async def later(value: Any, delay: float) -> Any:
+        await asyncio.sleep(delay)
+        return value
+
+    def created(frame: str | None) -> str:
+        assert frame is not None
+        found = re.findall(r">(\d{4}/\d{2}/\d{2} \d{2}:\d{2})<", frame)
+        assert found
+        return found[0]
+
+    async def main() -> None:
+        try:
+            await _render(frames, answers)  # the process started and its code compiled
+            started = time.monotonic()
+            drawn = await asyncio.gather(*(_render(frames, later(answers, 0.4)) for _ in range(5)))
+            assert all(drawn) and time.monotonic() - started < 1.5  # not 5 x 0.4 s in a row
+            zones = ["Asia/Shanghai", "UTC"] * 3
+            drawn = await asyncio.gather(*(
+                frames.render("/contacts", later(answers, 0.05 * i), stamp="test", storage={},
+                              languages=["zh-CN"], time_zone=zone)
+                for i, zone in enumerate(zones)))
+            times = [created(frame) for frame in drawn]
+            for zone, at in zip(zones, times, strict=True):
+                assert at == times[zones.index(zone)], (zones, times)
+            assert (int(times[0][-5:-3]) - int(times[1][-5:-3])) % 24 == 8, times
         finally:
             await frames.close()
 

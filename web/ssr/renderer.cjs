@@ -12,7 +12,9 @@
 //   starts while the server still runs the page's queries, as a browser's would while the HTML
 //   streams in; {"id": 1, "answers": [...]} then ends its "parsing" (null: nothing to draw).
 //
-// Renders run one at a time (a realm's clock reads the process's time zone, set per render).
+// Renders run side by side (each waits on its answers and the app's promises), except that a
+// realm's clock reads the process's time zone: renders for another zone wait until those under
+// way have finished (`zones`).
 'use strict'
 const fs = require('node:fs')
 const readline = require('node:readline')
@@ -100,25 +102,50 @@ function answersFor(request) {
   return new Promise((resolve) => waiting.set(request.id, { resolve }))
 }
 
+// The process's time zone, held by the renders under way; renders for another zone queue.
+const zones = { zone: undefined, holders: 0, queue: [] }
+
+function holdZone(zone) {
+  const take = () => {
+    zones.zone = zone
+    zones.holders += 1
+    if (zone) process.env.TZ = zone
+    else delete process.env.TZ
+  }
+  if (zones.holders === 0 || zones.zone === zone) {
+    take()
+    return Promise.resolve()
+  }
+  return new Promise((resolve) => zones.queue.push({ zone, start: () => (take(), resolve()) }))
+}
+
+function releaseZone() {
+  zones.holders -= 1
+  if (zones.holders > 0 || !zones.queue.length) return
+  const next = zones.queue[0].zone // the longest waiting, and every other render of its zone
+  for (const waiter of zones.queue.filter((w) => w.zone === next)) waiter.start()
+  zones.queue = zones.queue.filter((w) => w.zone !== next)
+}
+
 async function render(request) {
-  if (request.timeZone) process.env.TZ = request.timeZone
-  else delete process.env.TZ
   const answers = answersFor(request)
-  const app = realm(request, answers)
+  await holdZone(request.timeZone || undefined)
   let timer
   const late = new Promise((_, reject) => {
     timer = setTimeout(() => reject(new Error(`render took over ${PATIENCE} ms`)), PATIENCE)
   })
   try {
+    const app = realm(request, answers)
     if ((await Promise.race([answers, late])) == null) return null
     return await Promise.race([app.render(request.url), late])
   } finally {
     clearTimeout(timer)
     waiting.delete(request.id)
+    releaseZone()
   }
 }
 
-let queue = Promise.resolve()
+let running = 0
 const lines = readline.createInterface({ input: process.stdin })
 lines.on('line', (line) => {
   let request
@@ -134,14 +161,18 @@ lines.on('line', (line) => {
     else waiting.set(request.id, { arrived: true, answers: request.answers })
     return
   }
-  queue = queue.then(async () => {
-    let reply
-    try {
-      reply = { id: request.id, html: await render(request) }
-    } catch (error) {
-      reply = { id: request.id, error: String(error && error.stack ? error.stack : error).slice(0, 2000) }
-    }
+  running += 1
+  void render(request).then(
+    (html) => ({ id: request.id, html }),
+    (error) => ({ id: request.id, error: String(error && error.stack ? error.stack : error).slice(0, 2000) }),
+  ).then((reply) => {
     process.stdout.write(JSON.stringify(reply) + '\n')
+    running -= 1
+    if (closed && !running) process.exit(0)
   })
 })
-lines.on('close', () => queue.then(() => process.exit(0)))
+let closed = false
+lines.on('close', () => {
+  closed = true
+  if (!running) process.exit(0)
+})
