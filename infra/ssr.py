@@ -42,11 +42,13 @@ ROOT = Path(__file__).resolve().parents[1]
 RENDERER = ROOT / "web" / "ssr" / "renderer.cjs"
 BUNDLE = "server/ssr.cjs"  # in web/dist (infra.web_build)
 # What of the browser's own storage the first frame depends on, kept in cookies by the app
-# (web/src/i18n, composables/useColumns.ts, app.ts): the language the user chose, the columns
-# they chose for a list, their time zone. Nothing else of the request reaches the renderer.
+# (web/src/i18n, composables/useColumns.ts, cookies.ts): the language the user chose, the columns
+# they chose for a list, their time zone, the window's width (for the layouts CSS cannot say).
+# Nothing else of the request reaches the renderer.
 LOCALE_COOKIE = "crm.locale"
 COLUMNS_COOKIE = re.compile(r"crm\.columns\.[a-z-]{1,40}")
 TIME_ZONE_COOKIE = "crm.tz"
+WIDTH_COOKIE = "crm.width"
 _LANGUAGE = re.compile(r"\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*)\s*(?:;\s*q\s*=\s*([0-9.]+))?")
 
 
@@ -75,6 +77,14 @@ def languages(header: str | None) -> list[str]:
         if quality > 0:
             weighted.append((-quality, index, match.group(1)))
     return [tag for _, _, tag in sorted(weighted)][:6]
+
+
+def width(value: str | None) -> int | None:
+    """A window width in CSS pixels, if it is a plausible one."""
+    if not value or not (value.isascii() and value.isdigit()) or len(value) > 5:
+        return None
+    number = int(value)
+    return number if 200 <= number <= 10_000 else None
 
 
 def time_zone(value: str | None) -> str | None:
@@ -185,7 +195,7 @@ class FirstFrames:
     async def render(self, url: str,
                      answers: list[dict[str, Any]] | Awaitable[list[dict[str, Any]] | None], *,
                      stamp: str | None, storage: dict[str, str], languages: list[str],
-                     time_zone: str | None) -> str | None:
+                     time_zone: str | None, width: int | None = None) -> str | None:
         """The app's HTML for `url` drawn over `answers`, or None (not drawn: see the module).
         Answers still being worked out (an awaitable) are sent when they are ready: the renderer
         makes the render's realm and starts the app meanwhile; None from it draws nothing."""
@@ -207,7 +217,8 @@ class FirstFrames:
         try:
             self._send(process, {"id": request_id, "url": url,
                                  "answers": "later" if later else answers, "storage": storage,
-                                 "languages": languages, "timeZone": time_zone})
+                                 "languages": languages, "timeZone": time_zone,
+                                 "width": width})
             await process.proc.stdin.drain()  # type: ignore[union-attr]
             if later:
                 block = await answers  # type: ignore[misc]

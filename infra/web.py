@@ -193,7 +193,8 @@ class WebApp:
             drawing = asyncio.ensure_future(frames.render(
                 path, block(), stamp=self.stamp, storage=storage,
                 languages=ssr.languages(request.headers.get("accept-language")),
-                time_zone=ssr.time_zone(unquote(cookies.get(ssr.TIME_ZONE_COOKIE, "")))))
+                time_zone=ssr.time_zone(unquote(cookies.get(ssr.TIME_ZONE_COOKIE, ""))),
+                width=ssr.width(cookies.get(ssr.WIDTH_COOKIE))))
             try:
                 answered = await answering
                 if answered is not None:

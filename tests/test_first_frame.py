@@ -121,6 +121,24 @@ def test_the_users_language_and_columns(team: TenantData, live_server: LiveServe
 
 
 @pytest.mark.usefixtures("built")
+def test_a_phone_gets_a_phones_frame(team: TenantData, live_server: LiveServer,
+                                     gql: GraphQLClient) -> None:
+    """The layouts CSS cannot say (the list's filters folded behind a button on a phone) follow
+    the window's width the app left in a cookie; without one, or with junk, a desktop's."""
+    client = _signed_in(team, live_server, gql)
+
+    def folded() -> int:  # the filters' button, closed (the only thing a phone adds)
+        return _frame(client.get("/contacts").text).count('aria-expanded="false"')
+
+    desktop = folded()
+    client.cookies.set("crm.width", "390")
+    assert folded() == desktop + 1
+    for junk in ("1366", "-1", "99999999", "390px", "0x10"):
+        client.cookies.set("crm.width", junk)
+        assert folded() == desktop, junk
+
+
+@pytest.mark.usefixtures("built")
 def test_dates_in_the_users_time_zone(team: TenantData, live_server: LiveServer,
                                       gql: GraphQLClient) -> None:
     client = _signed_in(team, live_server, gql)
@@ -324,6 +342,9 @@ def test_accept_language_and_time_zone_parsing() -> None:
     assert ssr.time_zone("Asia/Shanghai") == "Asia/Shanghai"
     for bad in ("", "../../etc/passwd", "Mars/Olympus", "Asia/Shanghai\x00", "a" * 100, None):
         assert ssr.time_zone(bad) is None
+    assert ssr.width("390") == 390
+    for bad in ("", "199", "10001", "1e3", "٣٩٠", "390 ", None):
+        assert ssr.width(bad) is None
 
 
 @pytest.mark.usefixtures("built")

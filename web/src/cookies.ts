@@ -1,5 +1,5 @@
 // What the server needs to draw a light page's first frame as the app will (infra/ssr.py): the
-// language and the list columns the user chose, their time zone. Kept in this browser's storage
+// language and the list columns the user chose, their time zone, the window's width. Kept in this browser's storage
 // by the app, and in cookies of the same names for the server: nothing secret, readable by the
 // page (not HttpOnly), sent only to this site.
 export function rememberForServer(name: string, value: string): void {
@@ -16,6 +16,7 @@ export function rememberAllForServer(): void {
     if (value && !cookies.has(`${name}=${encodeURIComponent(value)}`)) rememberForServer(name, value)
   }
   keep('crm.tz', Intl.DateTimeFormat().resolvedOptions().timeZone)
+  keep('crm.width', String(Math.round(window.innerWidth)))
   try {
     for (let i = 0; i < localStorage.length; i++) {
       const key = localStorage.key(i)

@@ -5,7 +5,7 @@
 //   node web/ssr/renderer.cjs web/dist/server/ssr.cjs
 //   stdin, one JSON object a line:  {"id": 1, "url": "/contacts", "answers": [...],
 //                                     "storage": {"crm.locale": "en"}, "languages": ["en"],
-//                                     "timeZone": "Asia/Shanghai"}
+//                                     "timeZone": "Asia/Shanghai", "width": 390}
 //   stdout, one a line:             {"id": 1, "html": "<div …>"}  (null: not a page it draws)
 //                                 | {"id": 1, "error": "…"}
 //   A request may come before its answers ("answers": "later"): the realm is made and the app
@@ -29,6 +29,17 @@ const script = new vm.Script(`(function (exports, require, module) {${code}\n})`
 // draws (their components load after the first paint), as empty modules.
 const absent = new Proxy({}, { get: (_, key) => (key === '__esModule' ? true : undefined) })
 const requireStub = () => absent
+
+/** Whether a media query of width conditions holds at `width` (CSS pixels; none: false). */
+function matches(query, width) {
+  if (typeof width !== 'number') return false
+  const conditions = String(query).match(/\((?:min|max)-width:\s*\d+px\)/g)
+  if (!conditions || String(query).replace(/\((?:min|max)-width:\s*\d+px\)|\s|and/g, '') !== '') return false
+  return conditions.every((condition) => {
+    const [, kind, px] = condition.match(/\((min|max)-width:\s*(\d+)px\)/)
+    return kind === 'min' ? width >= Number(px) : width <= Number(px)
+  })
+}
 
 function realm(request, answered) {
   let answers = '[]'
@@ -70,7 +81,9 @@ function realm(request, answered) {
     navigator: { language: request.languages?.[0] ?? 'zh-CN', languages: request.languages ?? ['zh-CN'], userAgent: 'crm-ssr' },
     location: { pathname: url.pathname, search: url.search, hash: '', href: url.href, origin: url.origin, assign: inert, replace: inert },
     history: { state: null, pushState: inert, replaceState: inert },
-    matchMedia: () => ({ matches: false, addEventListener: inert, removeEventListener: inert }),
+    // The browser's width as the app last left it (a cookie), for the layouts CSS cannot say
+    // (useNarrow); without it, a desktop's.
+    matchMedia: (query) => ({ matches: matches(query, request.width), addEventListener: inert, removeEventListener: inert }),
     requestAnimationFrame: () => 0,
     cancelAnimationFrame: inert,
     addEventListener: inert,
