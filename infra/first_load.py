@@ -71,7 +71,8 @@ def script_json(value: Any) -> str:
 
 
 _APP_CSS = re.compile(r'<link rel="(?:stylesheet|preload)"[^>]*href="(/assets/app-[^"]+\.css)"')
-_FONT_FACE = re.compile(r"@font-face\s*\{([^}]*)\}")
+FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}")
+_WOFF2 = re.compile(r"url\(([^)]+\.woff2)\)")
 _RANGE = re.compile(r"U\+([0-9A-Fa-f]+)(?:-([0-9A-Fa-f]+))?")
 
 
@@ -107,17 +108,26 @@ class FontIndex:
         return [self.subsets[i] for i in sorted(found)]
 
 
+def font_faces(css: str) -> dict[str, str]:
+    """A stylesheet's @font-face rules by the woff2 file each loads."""
+    out = {}
+    for rule in FONT_FACE.findall(css):
+        url = _WOFF2.search(rule)
+        if url is not None:
+            out[url.group(1).strip("'\"")] = rule
+    return out
+
+
 def font_subsets(css: str, family: str = "Noto Sans SC", weight: str = "400") -> list[FontSubset]:
     """The woff2 files of one family and weight in a stylesheet, with their unicode-ranges."""
     out = []
-    for body in _FONT_FACE.findall(css):
-        if family not in body or not re.search(rf"font-weight:\s*{weight}\b", body):
+    for url, rule in font_faces(css).items():
+        if family not in rule or not re.search(rf"font-weight:\s*{weight}\b", rule):
             continue
-        url = re.search(r"url\(([^)]+\.woff2)\)", body)
-        ranges = re.search(r"unicode-range:([^;]+)", body)
-        if url is None or ranges is None:
+        ranges = re.search(r"unicode-range:([^;]+)", rule)
+        if ranges is None:
             continue
-        out.append(FontSubset(url.group(1).strip("'\""), tuple(
+        out.append(FontSubset(url, tuple(
             (int(a, 16), int(b or a, 16)) for a, b in _RANGE.findall(ranges.group(1)))))
     return out
 

@@ -31,10 +31,11 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import structlog
 
-from infra.first_load import FontIndex, FontSubset, font_subsets
+from infra.first_load import FONT_FACE, FontIndex, FontSubset, font_faces, font_subsets
 
 log = structlog.get_logger("ssr")
 
@@ -50,6 +51,25 @@ COLUMNS_COOKIE = re.compile(r"crm\.columns\.[a-z-]{1,40}")
 TIME_ZONE_COOKIE = "crm.tz"
 WIDTH_COOKIE = "crm.width"
 _LANGUAGE = re.compile(r"\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*)\s*(?:;\s*q\s*=\s*([0-9.]+))?")
+
+
+@dataclass(frozen=True)
+class BrowserState:
+    """What a render takes from the request: the cookies above, and the browser's languages."""
+
+    storage: dict[str, str]  # for the realm's localStorage
+    languages: list[str]
+    time_zone: str | None
+    width: int | None
+
+    @classmethod
+    def of(cls, cookies: dict[str, str], accept_language: str | None) -> BrowserState:
+        storage = {name: unquote(value) for name, value in cookies.items()
+                   if (name == LOCALE_COOKIE or COLUMNS_COOKIE.fullmatch(name))
+                   and len(value) <= 2000}
+        return cls(storage, languages(accept_language),
+                   time_zone(unquote(cookies.get(TIME_ZONE_COOKIE, ""))),
+                   width(cookies.get(WIDTH_COOKIE)))
 
 
 def node_binary() -> Path | None:
@@ -100,7 +120,6 @@ def time_zone(value: str | None) -> str | None:
 
 _STYLESHEET = re.compile(r'<link rel="preload" as="style"[^>]*href="(/assets/[^"]+\.css)"'
                          r'|<link rel="stylesheet"[^>]*href="(/assets/[^"]+\.css)"')
-_FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}")
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -123,18 +142,16 @@ class FrameStyles:
     def load(self, stamp: str | None, dist: Path, index_html: str) -> None:
         if stamp == self.stamp and self.rules:
             return
-        rules, faces = [], {}
+        rules: list[str] = []
+        faces: dict[str, str] = {}
         for match in _STYLESHEET.finditer(index_html):
             href = match.group(1) or match.group(2)
             try:
                 css = (dist / href.lstrip("/")).read_text()
             except OSError:
                 continue
-            for face in _FONT_FACE.findall(css):
-                url = re.search(r"url\(([^)]+\.woff2)\)", face)
-                if url:
-                    faces[url.group(1).strip("'\"")] = face
-            rules.append(_FONT_FACE.sub("", css))
+            faces.update(font_faces(css))
+            rules.append(FONT_FACE.sub("", css))
         self.rules = "\n".join(rules).replace("</", "<\\/")  # nothing can close the <style>
         self._faces = faces
         css_faces = "".join(faces.values())
@@ -194,8 +211,7 @@ class FirstFrames:
 
     async def render(self, url: str,
                      answers: list[dict[str, Any]] | Awaitable[list[dict[str, Any]] | None], *,
-                     stamp: str | None, storage: dict[str, str], languages: list[str],
-                     time_zone: str | None, width: int | None = None) -> str | None:
+                     stamp: str | None, browser: BrowserState) -> str | None:
         """The app's HTML for `url` drawn over `answers`, or None (not drawn: see the module).
         Answers still being worked out (an awaitable) are sent when they are ready: the renderer
         makes the render's realm and starts the app meanwhile; None from it draws nothing."""
@@ -216,9 +232,9 @@ class FirstFrames:
         sent = False
         try:
             self._send(process, {"id": request_id, "url": url,
-                                 "answers": "later" if later else answers, "storage": storage,
-                                 "languages": languages, "timeZone": time_zone,
-                                 "width": width})
+                                 "answers": "later" if later else answers,
+                                 "storage": browser.storage, "languages": browser.languages,
+                                 "timeZone": browser.time_zone, "width": browser.width})
             await process.proc.stdin.drain()  # type: ignore[union-attr]
             if later:
                 block = await answers  # type: ignore[misc]

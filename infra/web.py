@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
@@ -185,16 +184,10 @@ class WebApp:
                 return found.block if found is not None else None
 
             # The renderer starts on the page while its queries run (ssr.FirstFrames.render).
-            cookies = request.cookies
-            storage = {name: unquote(value) for name, value in cookies.items()
-                       if (name == ssr.LOCALE_COOKIE or ssr.COLUMNS_COOKIE.fullmatch(name))
-                       and len(value) <= 2000}
             assert frames is not None
-            drawing = asyncio.ensure_future(frames.render(
-                path, block(), stamp=self.stamp, storage=storage,
-                languages=ssr.languages(request.headers.get("accept-language")),
-                time_zone=ssr.time_zone(unquote(cookies.get(ssr.TIME_ZONE_COOKIE, ""))),
-                width=ssr.width(cookies.get(ssr.WIDTH_COOKIE))))
+            browser = ssr.BrowserState.of(request.cookies, request.headers.get("accept-language"))
+            drawing = asyncio.ensure_future(frames.render(path, block(), stamp=self.stamp,
+                                                          browser=browser))
             try:
                 answered = await answering
                 if answered is not None:

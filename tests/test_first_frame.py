@@ -198,8 +198,8 @@ def _renamed(answers: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]
 
 async def _render(frames: FirstFrames, answers: Any, *,
                   storage: dict[str, str] | None = None) -> str | None:
-    return await frames.render("/contacts", answers, stamp="test", storage=storage or {},
-                               languages=["zh-CN"], time_zone=None)
+    return await frames.render("/contacts", answers, stamp="test", browser=ssr.BrowserState(
+        storage or {}, ["zh-CN"], None, None))
 
 
 def test_renders_never_mix(answers: list[dict[str, Any]]) -> None:
@@ -278,8 +278,8 @@ def test_renders_wait_for_their_answers_side_by_side(answers: list[dict[str, Any
             assert all(drawn) and time.monotonic() - started < 1.5  # not 5 x 0.4 s in a row
             zones = ["Asia/Shanghai", "UTC"] * 3
             drawn = await asyncio.gather(*(
-                frames.render("/contacts", later(answers, 0.05 * i), stamp="test", storage={},
-                              languages=["zh-CN"], time_zone=zone)
+                frames.render("/contacts", later(answers, 0.05 * i), stamp="test",
+                              browser=ssr.BrowserState({}, ["zh-CN"], zone, None))
                 for i, zone in enumerate(zones)))
             times = [created(frame) for frame in drawn]
             for zone, at in zip(zones, times, strict=True):
