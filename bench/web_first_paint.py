@@ -9,7 +9,11 @@ here: that frame lays out the whole table), else the time of the first task afte
 (Before 2026-11-30 05:30 this was the frame's *timestamp*, the time the frame was scheduled,
 which with a busy main thread lies before the rows even exist: up to several hundred ms too
 early, see the README. Before 2026-11-30 14:30 a frame whose rows the HTML parser inserted, as
-in a page the server drew, could be missed, and its start taken for its end.) "Cold" loads use
+in a page the server drew, could be missed, and its start taken for its end.) That is when the
+main thread has painted the rows; when they reach the screen (raster, compositing, the web font
+in) the browser reports itself: the first row's first cell carries `elementtiming`, and its
+Element Timing entry's renderTime is the second figure, the one the goal is judged by (since
+2026-11-30 16:00; it runs some 30-40 ms behind the first). "Cold" loads use
 a fresh browser profile each time (empty HTTP cache, signed in by cookie); "warm" loads repeat in
 one profile, as a user reopening the page does. The goal (issue 10): the list's first paint
 under 300 ms on the demo data.
@@ -64,6 +68,14 @@ for (const type of ['paint', 'largest-contentful-paint']) {
     }
   }).observe({ type, buffered: true });
 }
+// The browser's own report of when the list's first row reached the screen: its first cell
+// carries `elementtiming` (web/src/components/record/DataTable.vue).
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    if (e.identifier !== 'first-row' || window.__paints.row !== undefined) continue;
+    window.__paints.row = e.renderTime;
+  }
+}).observe({ type: 'element', buffered: true });
 const frames = [];
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) frames.push(e);
@@ -94,7 +106,8 @@ new MutationObserver((_, observer) => {
 }).observe(document, { childList: true, subtree: true });
 """
 READ = """() => new Promise((resolve) => {
-  const done = () => window.__paints.list !== undefined && window.__paints.lcp !== undefined;
+  const done = () => window.__paints.list !== undefined && window.__paints.lcp !== undefined
+    && window.__paints.row !== undefined;
   // A little after the rows' frame, so the largest paint (often the table) is in too.
   const tick = () => done() ? setTimeout(() => resolve(window.__paints), 100)
     : setTimeout(tick, 10);
@@ -156,6 +169,7 @@ def load(context: BrowserContext, url: str, path: str = "/contacts") -> dict[str
         return {"fcp": paints.get("first-contentful-paint", float("nan")),
                 "lcp": paints.get("lcp", float("nan")),
                 "list": paints["list"],
+                "row": paints["row"],
                 "html": nav["responseEnd"]}
     finally:
         page.close()
@@ -163,7 +177,7 @@ def load(context: BrowserContext, url: str, path: str = "/contacts") -> dict[str
 
 def summary(samples: list[dict[str, float]]) -> dict[str, dict[str, float]]:
     out = {}
-    for key in ("html", "fcp", "lcp", "list"):
+    for key in ("html", "fcp", "lcp", "list", "row"):
         values = sorted(s[key] for s in samples)
         out[key] = {"median": round(statistics.median(values), 1),
                     "p90": round(values[int(0.9 * (len(values) - 1))], 1),
@@ -211,14 +225,15 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / f"web-first-paint-{int(time.time())}.json").write_text(json.dumps(result, indent=2))
     print("| load | HTML received | first contentful paint | largest contentful paint | "
-          "list's first row painted |")
-    print("|---|---|---|---|---|")
+          "list's rows painted (main thread) | first row on screen (Element Timing) |")
+    print("|---|---|---|---|---|---|")
     for kind in [k for k in result if k.startswith(("cold", "warm"))]:
         s = result[kind]
         print(f"| {kind} | " + " | ".join(
             f"{s[k]['median']:.0f} ms (p90 {s[k]['p90']:.0f})"
-            for k in ("html", "fcp", "lcp", "list")) + " |")
-    worst = max(result["cold"]["list"]["median"], result["warm"]["list"]["median"])
+            for k in ("html", "fcp", "lcp", "list", "row")) + " |")
+    # Judged by the later of the two: the browser's report of the row on screen.
+    worst = max(result[kind][key]["median"] for kind in ("cold", "warm") for key in ("list", "row"))
     print(f"goal: list painted under {GOAL_MS:.0f} ms (median): "
           f"{'met' if worst < GOAL_MS else 'NOT met'} ({worst:.0f} ms); "
           f"load average {load_average:.1f} at the end")

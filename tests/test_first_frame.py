@@ -85,10 +85,16 @@ def test_the_page_comes_drawn(team: TenantData, live_server: LiveServer,
     assert '<meta name="first-frame"' in head
     assert re.search(r"<style>[^<]*\.data-table[^<]*</style>", head)
     assert "@font-face" not in head
+    # The app's chunks and stylesheets are not fetched before the frame's paint: their
+    # preloads are there, inert, for the app to turn on (web/src/main.ts).
+    assert not re.search(r'<link rel="(modulepreload|preload" as="style)"', head)
+    assert head.count('<link rel="preload-later" data-rel="modulepreload" ') > 3
     faces = re.search(r"<style>(@font-face[^<]*)</style>", page)
     assert faces and page.index(faces.group(0)) < page.index('<div id="app"')
     fonts = re.findall(r"url\((/assets/noto-sans-sc-[^)]+\.woff2)\)", faces.group(1))
-    assert 2 < len(fonts) < 60  # the subsets for this text, of ~200
+    assert 2 < len(fonts) < 30  # the subsets for this text, of ~100
+    # In one weight: the headers' medium is drawn in the regular until the app has loaded.
+    assert set(re.findall(r"font-weight:\s*(\d+)", faces.group(1))) == {"400"}
     for url in fonts:
         assert f'rel="preload" as="font" type="font/woff2" crossorigin href="{url}"' in page
     assert response.headers["content-security-policy"].startswith(

@@ -71,10 +71,29 @@ def test_the_app_mounts_over_the_frame_it_was_drawn_as(browser: Browser,
     page = app_context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    scripts: list[str] = []
+    page.on("request", lambda request: scripts.append(request.url)
+            if request.resource_type == "script" else None)
     page.goto(live_server.url + "/contacts")
     # Mounted, and Element Plus's widgets in place of their stand-ins.
     expect(page.locator("[data-test=tag-filter]")).to_be_visible()
     assert page.evaluate("!!document.getElementById('app').__vue_app__")
+    # The app's chunks were asked for, every one the page names (its preloads, held back by the
+    # server until then); the app's and the page's own once the frame was on screen.
+    held_back = page.evaluate("""() => [...document.querySelectorAll('link[data-rel]')]
+        .map((link) => [link.rel, link.href])""")
+    assert held_back and all(rel in ("modulepreload", "preload") for rel, _ in held_back)
+    chunks = [href for rel, href in held_back if rel == "modulepreload"]
+    assert set(chunks) <= set(scripts)
+    asked = page.evaluate("""(chunks) => {
+        const painted = performance.getEntriesByName('first-contentful-paint')[0].startTime
+        return performance.getEntriesByType('resource')
+          .filter((r) => chunks.includes(r.name)).map((r) => [r.name, r.startTime - painted])
+      }""", chunks)
+    assert len(asked) == len(chunks)
+    late = [after for name, after in asked if re.search(r"/assets/(app|ContactList)-", name)]
+    assert len(late) == 2 and min(late) >= 0, asked
+    assert all(scripts.count(chunk) == 1 for chunk in chunks), scripts
     app = _read(page)
     app_context.close()
     assert not errors, errors

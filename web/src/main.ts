@@ -6,10 +6,13 @@
 // When the server may draw the page's first frame (a light page: infra/ssr.py says so in the
 // head), the app waits until that frame is on screen: its code evaluating and mounting (over the
 // same frame, with the same answers) would otherwise hold up the paint, or on a machine with few
-// cores starve the threads that put it on screen.
+// cores starve the threads that put it on screen; so would compiling its chunks, which are
+// preloaded only then.
 import { loadFirstPage } from './boot'
 
 function start() {
+  // On a page the server drew, the app's chunks are preloaded only now (infra/web.py).
+  for (const link of document.querySelectorAll<HTMLLinkElement>('link[data-rel]')) link.rel = link.dataset.rel!
   void import('./app')
   loadFirstPage()
 }
