@@ -35,7 +35,7 @@ SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "n
 # The app's element in the built index.html, with the splash shown until the app mounts.
 APP_ELEMENT = '<div id="app"><div class="boot-splash" aria-busy="true">CRM</div></div>'
 # index.html's preloads of the app's chunks and stylesheets (web/vite.config.ts).
-_PRELOAD = re.compile(r'<link rel="(modulepreload|preload)" ')
+_PRELOAD = re.compile(r'<link rel="(modulepreload)" |<link rel="(preload)" (?=as="style")')
 NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>CRM</title>
 <p>The web app is not built yet: run <code>make dev</code> (or
 <code>.venv/bin/python -m infra.web_build</code>). The API is at <a href="/graphql">/graphql</a>.
@@ -164,7 +164,8 @@ class WebApp:
             # paint, bench/web_first_paint.py). Their preloads go in as links the browser does
             # not act on, which the entry turns into preloads once the frame is on screen
             # (web/src/main.ts); the font files the frame's text needs go first.
-            head = _PRELOAD.sub(r'<link rel="preload-later" data-rel="\1" ', head)
+            head = _PRELOAD.sub(lambda m: f'<link rel="preload-later" data-rel="{m[1] or m[2]}" ',
+                                head)
             # Nor does the entry script run before the frame: not `async` (it would cut into
             # the parsing of the frame), but once the page is parsed.
             head = head.replace('<script type="module" async ', '<script type="module" ', 1)
