@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import AsyncIterator
@@ -108,10 +109,17 @@ def create_app(settings: Settings, *, app_database_url: str, redis_url: str,
     first_frames = (FirstFrames(DIST, timeout=settings.first_frame_timeout_ms / 1000)
                     if settings.first_frames else None)
 
+    web = WebApp(first_answers=FirstAnswers(graphql, DIST), first_frames=first_frames)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await verify_application_role(db.engine)
+        # The renderer of first frames starts now rather than on the first page (not in tests:
+        # they make many apps, most of which never draw a page).
+        warming = asyncio.ensure_future(web.warm()) if settings.env != "test" else None
         yield
+        if warming is not None:
+            warming.cancel()
         if first_frames is not None:
             await first_frames.close()
         await db.dispose()
@@ -122,7 +130,7 @@ def create_app(settings: Settings, *, app_database_url: str, redis_url: str,
         routes=[
             Route("/healthz", healthz),
             # the web app at `/`, last: it answers every other path
-            *WebApp(first_answers=FirstAnswers(graphql, DIST), first_frames=first_frames).routes(),
+            *web.routes(),
         ],
         lifespan=lifespan,
     )

@@ -27,7 +27,7 @@ import json
 import re
 import time
 import zoneinfo
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -182,6 +182,12 @@ class _Process:
     rendered: bool = False  # a render has come back (the process's code is compiled)
 
 
+def _unused(answers: object) -> None:
+    """No render: answers still to be worked out are not awaited (a coroutine is closed)."""
+    if isinstance(answers, Coroutine):
+        answers.close()
+
+
 def _close_input(process: _Process) -> None:
     """The last pipe open to a process that ended: its transport then closes."""
     if process.proc.stdin is not None and not process.proc.stdin.is_closing():
@@ -213,6 +219,18 @@ class FirstFrames:
         return (self.node is not None and (self.dist / BUNDLE).is_file()
                 and time.monotonic() - self._failed_at >= self.RESTART_AFTER)
 
+    async def warm(self, stamp: str | None) -> None:
+        """Starts the renderer and has it evaluate the app once (a page whose answers are
+        None: nothing is drawn or asked for), so that the first page drawn after a start does
+        not wait for Node to start and compile the bundle (~150-250 ms here). `crm serve` and
+        `crm dev` call it at start-up."""
+
+        async def nothing() -> None:
+            return None
+
+        await self.render("/contacts", nothing(), stamp=stamp,
+                          browser=BrowserState({}, [], None, None))
+
     async def render(self, url: str,
                      answers: list[dict[str, Any]] | Awaitable[list[dict[str, Any]] | None], *,
                      stamp: str | None, browser: BrowserState) -> str | None:
@@ -220,14 +238,17 @@ class FirstFrames:
         Answers still being worked out (an awaitable) are sent when they are ready: the renderer
         makes the render's realm and starts the app meanwhile; None from it draws nothing."""
         if not self.available(stamp):
+            _unused(answers)
             return None
         try:
             process = await self._ready(stamp)
         except OSError as exc:
             self._failed(f"could not start: {type(exc).__name__}")
+            _unused(answers)
             return None
         if len(process.waiting) >= self.MAX_WAITING:
             log.warning("first frame skipped: renderer busy", waiting=len(process.waiting))
+            _unused(answers)
             return None
         request_id = next(self._ids)
         future: asyncio.Future[str | None] = process.loop.create_future()

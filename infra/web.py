@@ -67,6 +67,12 @@ class WebApp:
             Route("/{path:path}", self.page, methods=["GET", "HEAD"]),
         ]
 
+    async def warm(self) -> None:
+        """Readies what the first page after a start would otherwise wait for: the renderer of
+        first frames (ssr.FirstFrames.warm)."""
+        if self.first_frames is not None:
+            await self.first_frames.warm(self._current_stamp())
+
     def _current_stamp(self) -> str | None:
         try:
             return (self.dist / STAMP).read_text()

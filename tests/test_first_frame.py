@@ -366,3 +366,23 @@ def test_hostile_cookies_and_headers_are_a_page_not_an_error(
     assert response.status_code == 200
     assert _rows(_frame(response.text))
     assert httpx.get(live_server.url + "/contacts").status_code == 200  # and without a session
+
+
+def test_warming_starts_the_renderer_the_first_page_then_uses(answers: list[dict[str, Any]],
+                                                               tmp_path: Path) -> None:
+    """`crm serve` and `crm dev` warm the renderer at start-up (infra/app.py): the process is
+    there before any page, it draws nothing for the warming, and the first page's frame comes
+    from that same process."""
+    async def main() -> None:
+        frames = FirstFrames(web_build.DIST, timeout=30)
+        await frames.warm("test")
+        process = frames._process
+        assert process is not None and process.proc.returncode is None
+        frame = await _render(frames, answers)
+        assert frame is not None and "钱二" in frame
+        assert frames._process is process
+        await frames.close()
+        # Without Node there is nothing to warm, and nothing fails.
+        await FirstFrames(web_build.DIST, node=tmp_path / "no-node").warm("test")
+
+    asyncio.run(main())
