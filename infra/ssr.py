@@ -183,7 +183,8 @@ class _Process:
 
 
 def _unused(answers: object) -> None:
-    """No render: answers still to be worked out are not awaited (a coroutine is closed)."""
+    """Answers still to be worked out that a render did not await: a coroutine is closed (one
+    it awaited has finished, and closing it does nothing)."""
     if isinstance(answers, Coroutine):
         answers.close()
 
@@ -224,12 +225,22 @@ class FirstFrames:
         None: nothing is drawn or asked for), so that the first page drawn after a start does
         not wait for Node to start and compile the bundle (~150-250 ms here). `crm serve` and
         `crm dev` call it at start-up."""
-
-        async def nothing() -> None:
-            return None
-
-        await self.render("/contacts", nothing(), stamp=stamp,
-                          browser=BrowserState({}, [], None, None))
+        if not self.available(stamp):
+            return
+        try:
+            process = await self._ready(stamp)
+            future: asyncio.Future[str | None] = process.loop.create_future()
+            request_id = next(self._ids)
+            process.waiting[request_id] = future
+            try:
+                self._send(process, {"id": request_id, "url": "/contacts", "answers": None})
+                await process.proc.stdin.drain()  # type: ignore[union-attr]
+                await asyncio.wait_for(asyncio.shield(future), self.first_timeout)
+                process.rendered = True
+            finally:
+                process.waiting.pop(request_id, None)
+        except (OSError, RuntimeError, TimeoutError) as exc:
+            log.warning("first frame renderer not warmed", error=type(exc).__name__)
 
     async def render(self, url: str,
                      answers: list[dict[str, Any]] | Awaitable[list[dict[str, Any]] | None], *,
@@ -237,18 +248,23 @@ class FirstFrames:
         """The app's HTML for `url` drawn over `answers`, or None (not drawn: see the module).
         Answers still being worked out (an awaitable) are sent when they are ready: the renderer
         makes the render's realm and starts the app meanwhile; None from it draws nothing."""
+        try:
+            return await self._render(url, answers, stamp=stamp, browser=browser)
+        finally:
+            _unused(answers)  # however it ended, answers it did not await are not left pending
+
+    async def _render(self, url: str,
+                      answers: list[dict[str, Any]] | Awaitable[list[dict[str, Any]] | None], *,
+                      stamp: str | None, browser: BrowserState) -> str | None:
         if not self.available(stamp):
-            _unused(answers)
             return None
         try:
             process = await self._ready(stamp)
         except OSError as exc:
             self._failed(f"could not start: {type(exc).__name__}")
-            _unused(answers)
             return None
         if len(process.waiting) >= self.MAX_WAITING:
             log.warning("first frame skipped: renderer busy", waiting=len(process.waiting))
-            _unused(answers)
             return None
         request_id = next(self._ids)
         future: asyncio.Future[str | None] = process.loop.create_future()

@@ -156,14 +156,14 @@ class WebApp:
         head, tail = html.rsplit("</body>", 1)
         frames = self.first_frames
         drawn = frames is not None and APP_ELEMENT in head and frames.available(self.stamp)
-        # Tells the entry script the answers are coming (web/src/api/prefetch.ts), and whether
-        # a drawn frame may come with them (web/src/main.ts then lets it paint first).
+        # Tells the entry script the answers are coming (web/src/api/prefetch.ts). (Whether the
+        # frame came drawn it reads from the app's element, `data-drawn`: web/src/main.ts.)
         marks = '<meta name="first-answers" content="">'
         styles = self.frame_styles
         if drawn:
             # The frame's styles in the page (ssr.FrameStyles): the head's part now.
             styles.load(self.stamp, self.dist, html)
-            marks += '\n<meta name="first-frame" content="">\n<style>' + styles.rules + "</style>"
+            marks += "\n<style>" + styles.rules + "</style>"
             # The app's scripts and stylesheets are wanted after the paint, and not before it:
             # fetched early, even at a low priority, their compiling on a machine with few cores
             # takes the threads the frame is put on screen with (a quarter of the time to its

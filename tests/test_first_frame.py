@@ -82,7 +82,6 @@ def test_the_page_comes_drawn(team: TenantData, live_server: LiveServer,
     # Its styles come with it: the stylesheets' rules in the head, and in the body the
     # @font-face rules of the font subsets its text needs (fetched at once: preloaded).
     head = page[:page.index("</head>")]
-    assert '<meta name="first-frame"' in head
     assert re.search(r"<style>[^<]*\.data-table[^<]*</style>", head)
     assert "@font-face" not in head
     # The app's chunks and stylesheets are not fetched before the frame's paint: their
@@ -181,7 +180,7 @@ def test_other_tenants_never_in_the_frame(team: TenantData, tenants: TenantFacto
 def test_only_light_pages_come_drawn(team: TenantData, live_server: LiveServer, gql: GraphQLClient,
                                      path: str) -> None:
     page = _signed_in(team, live_server, gql).get(path).text
-    assert "data-drawn" not in page and 'name="first-frame"' not in page
+    assert "data-drawn" not in page
 
 
 # The renderer on its own: a live page's answers, the built bundle, a Node process.
@@ -378,6 +377,8 @@ def test_warming_starts_the_renderer_the_first_page_then_uses(answers: list[dict
         await frames.warm("test")
         process = frames._process
         assert process is not None and process.proc.returncode is None
+        # It has evaluated the app (it answered), so the first page gets the usual patience.
+        assert process.rendered and not process.waiting
         frame = await _render(frames, answers)
         assert frame is not None and "钱二" in frame
         assert frames._process is process

@@ -54,6 +54,9 @@ def test_the_last_process_to_leave_stops_it_and_its_data_stays(tmp_path: Path) -
     first.communicate("\n", timeout=60)
     assert first.returncode == 0
     assert servers_left(data_dir) == []
+    # Nothing of it is left: its directory (socket, config, log) nor the settings that find it.
+    assert not Path(url.removeprefix("unix://")).parent.exists()
+    assert not (data_dir / "redis.db.settings").exists()
 
     # Its data was saved: the next start finds it.
     third = _user(data_dir, wait=False)
@@ -79,3 +82,21 @@ def test_a_user_killed_outright_does_not_keep_it_running(tmp_path: Path) -> None
     last = _user(data_dir, wait=False)
     assert last.wait(timeout=60) == 0
     assert servers_left(data_dir) == []
+
+
+def test_an_unreadable_list_of_users_never_stops_it_under_someone(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    first = _user(data_dir, wait=True)
+    assert first.stdout is not None
+    url = first.stdout.readline().strip()
+    (data_dir / "redis.db.users.json").write_text('[12')  # as a write cut short would leave it
+
+    try:
+        second = _user(data_dir, wait=False)  # joins and leaves: it cannot know it is the last
+        assert second.wait(timeout=60) == 0
+        assert redis.Redis.from_url(url).get("users") == b"2"
+        first.communicate("\n", timeout=60)
+        assert servers_in(data_dir)  # left running (and said so), rather than stopped under one
+    finally:
+        for server in servers_in(data_dir):
+            server.kill()

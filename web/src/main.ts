@@ -3,11 +3,11 @@
 // page's are fetched while they are answered (instead of the requests waiting for all of it to
 // arrive and run). index.html preloads the app's chunks (vite.config.ts, preloadApp).
 //
-// When the server may draw the page's first frame (a light page: infra/ssr.py says so in the
-// head), the app waits until that frame is on screen: its code evaluating and mounting (over the
-// same frame, with the same answers) would otherwise hold up the paint, or on a machine with few
-// cores starve the threads that put it on screen; so would compiling its chunks, which are
-// preloaded only then.
+// When the server has drawn the page's first frame (a light page: `#app[data-drawn]`, see
+// infra/ssr.py), the app waits until that frame is on screen: its code evaluating and mounting
+// (over the same frame, with the same answers) would otherwise hold up the paint, or on a
+// machine with few cores starve the threads that put it on screen; so would compiling its
+// chunks, which are preloaded only then.
 import { loadFirstPage } from './boot'
 
 function start() {
@@ -37,5 +37,7 @@ function onScreen(): Promise<void> {
   })
 }
 
-if (document.querySelector('meta[name="first-frame"]')) void onScreen().then(start)
+// (A module script runs once the page is parsed: by then the frame is there, or the server
+// could not draw it in time and the app draws the page, at once.)
+if (document.querySelector('#app[data-drawn]')) void onScreen().then(start)
 else start()
