@@ -55,7 +55,8 @@ _LANGUAGE = re.compile(r"\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*)\s*(?:;\s*q\s*=
 
 @dataclass(frozen=True)
 class BrowserState:
-    """What a render takes from the request: the cookies above, and the browser's languages."""
+    """What a render takes from the request: the cookies above, the browser's languages, and
+    whether it is a phone's (for its width, until the app has said it)."""
 
     storage: dict[str, str]  # for the realm's localStorage
     languages: list[str]
@@ -63,13 +64,14 @@ class BrowserState:
     width: int | None
 
     @classmethod
-    def of(cls, cookies: dict[str, str], accept_language: str | None) -> BrowserState:
+    def of(cls, cookies: dict[str, str], accept_language: str | None,
+           user_agent: str | None = None) -> BrowserState:
         storage = {name: unquote(value) for name, value in cookies.items()
                    if (name == LOCALE_COOKIE or COLUMNS_COOKIE.fullmatch(name))
                    and len(value) <= 2000}
         return cls(storage, languages(accept_language),
                    time_zone(unquote(cookies.get(TIME_ZONE_COOKIE, ""))),
-                   width(cookies.get(WIDTH_COOKIE)))
+                   width(cookies.get(WIDTH_COOKIE)) or phone_width(user_agent))
 
 
 def node_binary() -> Path | None:
@@ -105,6 +107,16 @@ def width(value: str | None) -> int | None:
         return None
     number = int(value)
     return number if 200 <= number <= 10_000 else None
+
+
+PHONE_WIDTH = 390  # CSS pixels: a common phone's, narrower than every phone layout's query
+
+
+def phone_width(user_agent: str | None) -> int | None:
+    """A phone's width for a first visit (the app has left no width cookie yet): phones' browsers
+    say "Mobi" in their user agent, tablets' and desktops' do not (MDN's advice on telling
+    them apart). Nothing else of the user agent is read."""
+    return PHONE_WIDTH if user_agent and "Mobi" in user_agent[:1000] else None
 
 
 def time_zone(value: str | None) -> str | None:

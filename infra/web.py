@@ -196,7 +196,8 @@ class WebApp:
 
             # The renderer starts on the page while its queries run (ssr.FirstFrames.render).
             assert frames is not None
-            browser = ssr.BrowserState.of(request.cookies, request.headers.get("accept-language"))
+            browser = ssr.BrowserState.of(request.cookies, request.headers.get("accept-language"),
+                                          request.headers.get("user-agent"))
             drawing = asyncio.ensure_future(frames.render(path, block(), stamp=self.stamp,
                                                           browser=browser))
             try:
@@ -224,4 +225,4 @@ class WebApp:
 
         # The answers are the user's own data: never stored by a cache, and per cookie.
         return StreamingResponse(body(), media_type="text/html; charset=utf-8", headers={
-            "Cache-Control": "no-store", "Vary": "Cookie", **SECURITY_HEADERS})
+            "Cache-Control": "no-store", "Vary": "Cookie, User-Agent", **SECURITY_HEADERS})

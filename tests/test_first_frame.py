@@ -129,7 +129,8 @@ def test_the_users_language_and_columns(team: TenantData, live_server: LiveServe
 def test_a_phone_gets_a_phones_frame(team: TenantData, live_server: LiveServer,
                                      gql: GraphQLClient) -> None:
     """The layouts CSS cannot say (the list's filters folded behind a button on a phone) follow
-    the window's width the app left in a cookie; without one, or with junk, a desktop's."""
+    the window's width the app left in a cookie; with junk, a desktop's; without one, a
+    phone's if the browser says it is one."""
     client = _signed_in(team, live_server, gql)
 
     def folded() -> int:  # the filters' button, closed (the only thing a phone adds)
@@ -141,6 +142,19 @@ def test_a_phone_gets_a_phones_frame(team: TenantData, live_server: LiveServer,
     for junk in ("1366", "-1", "99999999", "390px", "0x10"):
         client.cookies.set("crm.width", junk)
         assert folded() == desktop, junk
+    # A first visit from a phone (no cookie yet): its browser says so in its user agent.
+    client.cookies.delete("crm.width")
+    phone = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 "
+             "(KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1")
+    tablet = ("Mozilla/5.0 (iPad; CPU OS 18_0 like Mac OS X) AppleWebKit/605.1.15 "
+              "(KHTML, like Gecko) Version/18.0 Safari/604.1")
+    client.headers["user-agent"] = phone
+    assert folded() == desktop + 1
+    client.cookies.set("crm.width", "1366")  # the app's word wins once it has said it
+    assert folded() == desktop
+    client.cookies.delete("crm.width")
+    client.headers["user-agent"] = tablet
+    assert folded() == desktop
 
 
 @pytest.mark.usefixtures("built")

@@ -31,10 +31,16 @@ READ = """() => {
 }"""
 
 
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+         "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like "
+                       "Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"}
+
+
 def _context(browser: Browser, live_server: LiveServer, *, scripts: bool,
-             zone_cookie: bool = True) -> BrowserContext:
-    context = browser.new_context(locale="zh-CN", viewport=DESKTOP, timezone_id=ZONE,
-                                  java_script_enabled=scripts)
+             zone_cookie: bool = True, phone: bool = False) -> BrowserContext:
+    shape: dict[str, Any] = PHONE if phone else {"viewport": DESKTOP}
+    context = browser.new_context(locale="zh-CN", timezone_id=ZONE,
+                                  java_script_enabled=scripts, **shape)
     context.set_default_timeout(15_000)
     response = context.request.post(f"{live_server.url}/graphql", headers={CSRF_HEADER: "tests"},
                                     data={"query": LOGIN, "variables": {
@@ -120,3 +126,31 @@ def test_the_app_tells_the_server_its_time_zone(browser: Browser, live_server: L
         page.wait_for_timeout(100)
     assert zone() == "Asia%2FShanghai"
     context.close()
+
+
+def test_a_phones_first_visit_is_drawn_as_a_phones(browser: Browser,
+                                                   live_server: LiveServer) -> None:
+    """No width cookie yet (a first visit): the frame is drawn for a phone because its browser
+    says it is one, with the list's filters folded behind their button as the app folds them."""
+    folded = """() => [...document.querySelectorAll('[role=search] > button')]
+        .map((b) => [b.textContent.trim(), b.getAttribute('aria-expanded')])"""
+    drawn_context = _context(browser, live_server, scripts=False, phone=True)
+    drawn = drawn_context.new_page()
+    drawn.goto(live_server.url + "/contacts")
+    expect(drawn.locator("[data-test=contact-table] tbody tr").first).to_be_attached()
+    frame = _read(drawn) | {"folded": drawn.evaluate(folded)}
+    drawn_context.close()
+
+    app_context = _context(browser, live_server, scripts=True, phone=True)
+    page = app_context.new_page()
+    page.goto(live_server.url + "/contacts")
+    page.evaluate("""() => new Promise((mounted) => {
+        const check = () => (document.getElementById('app').__vue_app__
+          ? mounted() : setTimeout(check, 20))
+        check()
+      })""")
+    page.wait_for_load_state("networkidle")  # its widgets in (the filters stay folded)
+    app = _read(page) | {"folded": page.evaluate(folded)}
+    app_context.close()
+    assert frame["folded"] == [["筛选", "false"]]
+    assert frame == app
