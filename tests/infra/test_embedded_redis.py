@@ -34,8 +34,9 @@ USER = textwrap.dedent("""
 
 
 def _user(data_dir: Path, *, wait: bool) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", USER, str(data_dir), *(["wait"] if wait else [])],
-                            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    command = [sys.executable, "-c", USER, str(data_dir), *(["wait"] if wait else [])]
+    return subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
 
 
 def test_the_last_process_to_leave_stops_it_and_its_data_stays(tmp_path: Path) -> None:
