@@ -147,6 +147,7 @@ def create_app(settings: Settings, *, app_database_url: str, redis_url: str,
     app.state.graphql = graphql
     app.state.settings = settings
     app.state.broker = broker
+    app.state.web = web
 
     async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == "/graphql":

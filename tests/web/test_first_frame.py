@@ -154,3 +154,29 @@ def test_a_phones_first_visit_is_drawn_as_a_phones(browser: Browser,
     app_context.close()
     assert frame["folded"] == [["筛选", "false"]]
     assert frame == app
+
+
+def test_a_frame_the_server_could_not_draw_in_time_costs_only_the_frame(
+        browser: Browser, live_server: LiveServer) -> None:
+    """The head is sent before the frame is drawn, with the app's preloads held back: when the
+    render then takes too long, the page comes undrawn, and the app turns its preloads on and
+    draws the list itself, without an error."""
+    frames = live_server.app.state.web.first_frames  # type: ignore[attr-defined]
+    saved = frames.timeout, frames.first_timeout
+    frames.timeout = frames.first_timeout = 0.000_001
+    try:
+        context = _context(browser, live_server, scripts=True)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        response = page.goto(live_server.url + "/contacts")
+        assert response is not None and "data-drawn" not in response.text()
+        expect(page.locator("[data-test=contact-table] tbody tr").first).to_be_visible()
+        expect(page.locator("[data-test=tag-filter]")).to_be_visible()
+        rels = page.evaluate("() => [...document.querySelectorAll('link[data-rel]')]"
+                             ".map((link) => link.rel)")
+        assert rels and set(rels) <= {"modulepreload", "preload"}, rels
+        context.close()
+        assert not errors, errors
+    finally:
+        frames.timeout, frames.first_timeout = saved
