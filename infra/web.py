@@ -223,6 +223,8 @@ class WebApp:
             parts.append("</body>" + tail)
             yield "".join(parts).encode()
 
-        # The answers are the user's own data: never stored by a cache, and per cookie.
+        # The answers are the user's own data: never stored by a cache, and per cookie (and a
+        # frame drawn for a phone per user agent: ssr.phone_width).
         return StreamingResponse(body(), media_type="text/html; charset=utf-8", headers={
-            "Cache-Control": "no-store", "Vary": "Cookie, User-Agent", **SECURITY_HEADERS})
+            "Cache-Control": "no-store", "Vary": "Cookie, User-Agent" if drawn else "Cookie",
+            **SECURITY_HEADERS})

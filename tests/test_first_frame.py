@@ -98,6 +98,7 @@ def test_the_page_comes_drawn(team: TenantData, live_server: LiveServer,
         assert f'rel="preload" as="font" type="font/woff2" crossorigin href="{url}"' in page
     assert response.headers["content-security-policy"].startswith(
         "default-src 'self'; script-src 'self'; ")
+    assert response.headers["vary"] == "Cookie, User-Agent"  # (a phone's frame: phone_width)
     # The answers it was drawn from are there for the app, which mounts over it.
     answers = json.loads(BLOCK.search(page).group(1))  # type: ignore[union-attr]
     assert [n["name"] for n in answers[1]["data"]["contacts"]["nodes"]] == [
