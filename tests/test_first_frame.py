@@ -10,6 +10,7 @@ import contextlib
 import copy
 import json
 import re
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -376,9 +377,21 @@ def test_hostile_cookies_and_headers_are_a_page_not_an_error(
                + b"; crm.tz=%E2%80%AE; crm.columns.x=\xe2\x80\xae; crm.columns.companies=\xff")
     odd = ("\u00ff" * 300 + ";q=x, en;q=").encode("latin-1")
     response = httpx.get(live_server.url + "/contacts",
-                         headers={"cookie": session + hostile, "accept-language": odd})
+                         headers={b"cookie": session + hostile, b"accept-language": odd})
     assert response.status_code == 200
     assert _rows(_frame(response.text))
+    # A user agent of odd Unicode, 10,000 characters, "Mobi" past where it is read...
+    for agent in (b"Mobi\xff", "\u202eMobi".encode(), b"x" * 10_000, b"x" * 5_000 + b"Mobi"):
+        response = httpx.get(live_server.url + "/contacts",
+                             headers={b"cookie": session, b"user-agent": agent})
+        assert response.status_code == 200, agent[:20]
+        assert _rows(_frame(response.text))
+    # ...and a NUL byte (no client library sends one: a raw request), refused by the server.
+    with socket.create_connection(("127.0.0.1", live_server.port), timeout=10) as raw:
+        raw.sendall(b"GET /contacts HTTP/1.1\r\nHost: x\r\nCookie: " + session
+                    + b"\r\nUser-Agent: Mobi\x00\r\nConnection: close\r\n\r\n")
+        status = raw.recv(64).split(b" ")[1]
+    assert status.startswith(b"4"), status
     assert httpx.get(live_server.url + "/contacts").status_code == 200  # and without a session
 
 
