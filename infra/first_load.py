@@ -156,7 +156,7 @@ class FirstAnswers:
         self.dist = dist
         self._stamp: str | None = None
         self._documents: dict[str, str] = {}
-        self._fonts = FontIndex([])
+        self.fonts = FontIndex([])  # the regular weight's subsets (ssr.FrameStyles reads it too)
 
     def wanted(self, request: Request) -> FirstLoad | None:
         if request.method != "GET" or request.url.query or SESSION_COOKIE not in request.cookies:
@@ -176,7 +176,7 @@ class FirstAnswers:
         for href in _APP_CSS.findall(index_html):  # the app's stylesheet holds the @font-faces
             with contextlib.suppress(OSError):
                 fonts = font_subsets((self.dist / href.lstrip("/")).read_text())
-        self._fonts = FontIndex(fonts)
+        self.fonts = FontIndex(fonts)
 
     async def answer(self, request: Request, load: FirstLoad) -> Answered | None:
         """The page's first answers and the font files their text needs, or None when there is
@@ -195,7 +195,7 @@ class FirstAnswers:
                  for (document, variables), data in zip(operations, answers, strict=True)]
         codepoints = _texts(answers) | {ord("A")}  # and the Latin subset: ASCII is in every answer
         preloads = [f'<link rel="preload" as="font" type="font/woff2" crossorigin href="{f.url}">'
-                    for f in self._fonts.covering(codepoints)][: self.MAX_FONT_PRELOADS]
+                    for f in self.fonts.covering(codepoints)][: self.MAX_FONT_PRELOADS]
         return Answered(block, "".join(preloads))
 
 

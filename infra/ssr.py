@@ -35,7 +35,7 @@ from urllib.parse import unquote
 
 import structlog
 
-from infra.first_load import FONT_FACE, FontIndex, FontSubset, font_faces, font_subsets
+from infra.first_load import FONT_FACE, FontIndex, font_faces
 
 log = structlog.get_logger("ssr")
 
@@ -145,15 +145,14 @@ class FrameStyles:
     the nearest weight there is, which halves the font files before the paint (~20 rather than
     ~40; the first row on screen some 20-40 ms sooner here, bench/web_first_paint.py). The app
     loads the stylesheets themselves after the paint (the same rules again, and every subset of
-    both weights), and those words take their medium weight then."""
-
-    WEIGHTS = ("400",)
+    both weights), and those words take their medium weight then. The subsets are found in
+    the index of the regular weight the page's first answers already keep (FirstAnswers.fonts).
+    """
 
     def __init__(self) -> None:
         self.stamp: str | None = None
         self.rules = ""
         self._faces: dict[str, str] = {}  # font URL -> its @font-face rule
-        self._fonts: list[FontIndex] = []
 
     def load(self, stamp: str | None, dist: Path, index_html: str) -> None:
         if stamp == self.stamp and self.rules:
@@ -170,16 +169,14 @@ class FrameStyles:
             rules.append(FONT_FACE.sub("", css))
         self.rules = "\n".join(rules).replace("</", "<\\/")  # nothing can close the <style>
         self._faces = faces
-        css_faces = "".join(faces.values())
-        self._fonts = [FontIndex(font_subsets(css_faces, weight=w)) for w in self.WEIGHTS]
         self.stamp = stamp
 
-    def faces(self, frame: str) -> tuple[str, list[str]]:
-        """The @font-face rules the frame's text needs, and their files."""
+    def faces(self, frame: str, fonts: FontIndex) -> tuple[str, list[str]]:
+        """The @font-face rules the frame's text needs, of the subsets in `fonts`, and their
+        files."""
         text = html.unescape(_TAG.sub(" ", frame))
         codepoints = {ord(c) for c in text if ord(c) > 0x7F} | {ord("A")}
-        subsets: list[FontSubset] = [s for index in self._fonts for s in index.covering(codepoints)]
-        urls = [s.url for s in subsets if s.url in self._faces]
+        urls = [s.url for s in fonts.covering(codepoints) if s.url in self._faces]
         return "".join(self._faces[url] for url in urls), urls
 
 

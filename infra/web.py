@@ -59,6 +59,8 @@ class WebApp:
         self.first_answers = first_answers
         self.first_frames = first_frames
         self.frame_styles = ssr.FrameStyles()
+        self._pages: dict[bool, tuple[bytes, str | None, str]] = {}  # see _page
+        self._pages_stamp: str | None = None
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -145,25 +147,26 @@ class WebApp:
             return self._with_first_answers(request, index, load)
         return self._respond(request, index, "no-cache", SECURITY_HEADERS)
 
-    def _with_first_answers(self, request: Request, index: StaticFile, load: FirstLoad
-                            ) -> Response:
-        """The page's head at once (the browser fetches the scripts and styles), then, once the
-        server has answered the page's first queries (first_load.py), its body: the first frame
-        drawn over those answers when the renderer can (ssr.py), and the answers themselves."""
+    def _page(self, index: StaticFile, drawn: bool) -> tuple[bytes, str | None, str]:
+        """index.html for a light route, made once per build: the head that goes out at once,
+        then for a page that may come drawn what follows the app's element (None: it is not
+        drawn, or cannot be, with no app element where expected), and the end."""
+        if self._pages_stamp != self.stamp:
+            self._pages, self._pages_stamp = {}, self.stamp
+        if drawn in self._pages:
+            return self._pages[drawn]
         assert self.first_answers is not None
         html = index.body.decode()
         self.first_answers.load(self.stamp, html)
         head, tail = html.rsplit("</body>", 1)
-        frames = self.first_frames
-        drawn = frames is not None and APP_ELEMENT in head and frames.available(self.stamp)
+        drawn = drawn and APP_ELEMENT in head
         # Tells the entry script the answers are coming (web/src/api/prefetch.ts). (Whether the
         # frame came drawn it reads from the app's element, `data-drawn`: web/src/main.ts.)
         marks = '<meta name="first-answers" content="">'
-        styles = self.frame_styles
         if drawn:
             # The frame's styles in the page (ssr.FrameStyles): the head's part now.
-            styles.load(self.stamp, self.dist, html)
-            marks += "\n<style>" + styles.rules + "</style>"
+            self.frame_styles.load(self.stamp, self.dist, html)
+            marks += "\n<style>" + self.frame_styles.rules + "</style>"
             # The app's scripts and stylesheets are wanted after the paint, and not before it:
             # fetched early, even at a low priority, their compiling on a machine with few cores
             # takes the threads the frame is put on screen with (a quarter of the time to its
@@ -176,12 +179,27 @@ class WebApp:
             # the parsing of the frame), but once the page is parsed.
             head = head.replace('<script type="module" async ', '<script type="module" ', 1)
         head = head.replace("</head>", marks + "\n</head>", 1)
-        before, after = head.split(APP_ELEMENT, 1) if drawn else (head, "")
+        before, after = head.split(APP_ELEMENT, 1) if drawn else (head, None)
+        page = (before.encode(), after, tail)
+        self._pages[drawn] = page
+        return page
+
+    def _with_first_answers(self, request: Request, index: StaticFile, load: FirstLoad
+                            ) -> Response:
+        """The page's head at once (the browser fetches the scripts and styles), then, once the
+        server has answered the page's first queries (first_load.py), its body: the first frame
+        drawn over those answers when the renderer can (ssr.py), and the answers themselves."""
+        assert self.first_answers is not None
+        frames = self.first_frames
+        drawn = frames is not None and frames.available(self.stamp)
+        before, after, tail = self._page(index, drawn)
+        drawn = after is not None
+        styles = self.frame_styles
         first_answers = self.first_answers
         path = request.url.path
 
         async def body() -> AsyncIterator[bytes]:
-            yield before.encode()
+            yield before
             answering = asyncio.ensure_future(first_answers.answer(request, load))
             if not drawn:
                 answered = await answering
@@ -209,7 +227,7 @@ class WebApp:
             finally:
                 drawing.cancel()  # (the client went away: nothing more to draw)
             if frame:
-                faces, fonts = styles.faces(frame)
+                faces, fonts = styles.faces(frame, first_answers.fonts)
                 parts = [f"<style>{faces}</style>"]
                 asked = answered.preloads if answered is not None else ""
                 parts.extend(f'<link rel="preload" as="font" type="font/woff2" crossorigin '
@@ -217,7 +235,7 @@ class WebApp:
                 parts.append(f'<div id="app" data-drawn="">{frame}</div>')
             else:
                 parts = [APP_ELEMENT]
-            parts.append(after)
+            parts.append(after or "")
             if answered is not None:
                 parts.append(answered.data_block())
             parts.append("</body>" + tail)
